@@ -1,0 +1,30 @@
+# One-command setup and run. `make run` (main job) and `make test` are the README's Quick start.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.saltbench-installed
+# An unpinned torch pulls multi-GB CUDA builds; 2.13.0 is served as a CPU wheel here.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: setup run test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_PIN)" -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/saltbench data synth --out data/synthetic --n-train 400 --n-test 100 --seed 0
+	$(BIN)/saltbench data check data/synthetic
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,41 @@
+"""The `saltbench` command line: discovers subcommands in common.commands and reports user errors in one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from common import commands
+from common.errors import SaltbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saltbench",
+        description="Keras-vs-PyTorch benchmark on the TGS Salt Identification Challenge.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except SaltbenchError as err:
+        print(f"saltbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("saltbench: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
