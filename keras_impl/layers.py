@@ -1,0 +1,149 @@
+"""Keras twin of torch_impl/layers.py; follows common.spec.ResUNetSpec (keras.ops only, any backend)."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+PACKAGE = "saltbench"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Swish(layers.Layer):
+    """x * sigmoid(x)."""
+
+    def call(self, x):
+        return x * ops.sigmoid(x)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Mish(layers.Layer):
+    """x * tanh(softplus(x))."""
+
+    def call(self, x):
+        return x * ops.tanh(ops.softplus(x))
+
+
+def make_activation(name: str, layer_name: str | None = None) -> layers.Layer:
+    """The spec's activation as a layer: relu | swish | mish."""
+    if name == "relu":
+        return layers.ReLU(name=layer_name)
+    if name == "swish":
+        return Swish(name=layer_name)
+    if name == "mish":
+        return Mish(name=layer_name)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def conv3x3(filters: int, name: str) -> layers.Conv2D:
+    """3x3 'same' convolution with bias."""
+    return layers.Conv2D(filters, 3, padding="same", name=name)
+
+
+def batch_norm(momentum: float, epsilon: float, name: str) -> layers.BatchNormalization:
+    return layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=name)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ResidualBlock(layers.Layer):
+    """Pre-activation residual block: BN → act → conv3x3 → BN → act → conv3x3, plus identity."""
+
+    def __init__(self, filters, activation="relu", bn_momentum=0.99, bn_epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.activation = activation
+        self.bn_momentum = bn_momentum
+        self.bn_epsilon = bn_epsilon
+        self.bn1 = batch_norm(bn_momentum, bn_epsilon, "bn1")
+        self.act1 = make_activation(activation, "act1")
+        self.conv1 = conv3x3(filters, "conv1")
+        self.bn2 = batch_norm(bn_momentum, bn_epsilon, "bn2")
+        self.act2 = make_activation(activation, "act2")
+        self.conv2 = conv3x3(filters, "conv2")
+
+    def sublayers(self) -> dict[str, layers.Layer]:
+        """Weight-bearing sub-layers by attribute name (the tail of their canonical names)."""
+        return {"bn1": self.bn1, "conv1": self.conv1, "bn2": self.bn2, "conv2": self.conv2}
+
+    def build(self, input_shape):
+        self.bn1.build(input_shape)
+        self.conv1.build(input_shape)
+        out_shape = (*input_shape[:-1], self.filters)
+        self.bn2.build(out_shape)
+        self.conv2.build(out_shape)
+
+    def call(self, x, training=None):
+        y = self.conv1(self.act1(self.bn1(x, training=training)))
+        y = self.conv2(self.act2(self.bn2(y, training=training)))
+        return x + y
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "activation": self.activation,
+            "bn_momentum": self.bn_momentum,
+            "bn_epsilon": self.bn_epsilon,
+        }
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SqueezeExcite(layers.Layer):
+    """Channel squeeze-and-excitation: x * sigmoid(excite(relu(squeeze(mean_hw(x)))))."""
+
+    def __init__(self, channels, hidden, **kwargs):
+        super().__init__(**kwargs)
+        self.channels = channels
+        self.hidden = hidden
+        self.squeeze = layers.Conv2D(hidden, 1, name="squeeze")
+        self.excite = layers.Conv2D(channels, 1, name="excite")
+
+    def sublayers(self) -> dict[str, layers.Layer]:
+        return {"squeeze": self.squeeze, "excite": self.excite}
+
+    def build(self, input_shape):
+        self.squeeze.build((None, 1, 1, self.channels))
+        self.excite.build((None, 1, 1, self.hidden))
+
+    def channel_gate(self, x):
+        pooled = ops.mean(x, axis=(1, 2), keepdims=True)
+        return ops.sigmoid(self.excite(ops.relu(self.squeeze(pooled))))
+
+    def call(self, x):
+        return x * self.channel_gate(x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "hidden": self.hidden}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SCSE(SqueezeExcite):
+    """Concurrent spatial and channel SE: x * channel_gate + x * sigmoid(spatial(x))."""
+
+    def __init__(self, channels, hidden, **kwargs):
+        super().__init__(channels, hidden, **kwargs)
+        self.spatial = layers.Conv2D(1, 1, name="spatial")
+
+    def sublayers(self) -> dict[str, layers.Layer]:
+        return {**super().sublayers(), "spatial": self.spatial}
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.spatial.build(input_shape)
+
+    def call(self, x):
+        return x * self.channel_gate(x) + x * ops.sigmoid(self.spatial(x))
+
+
+def make_attention(kind: str, channels: int, hidden: int, name: str) -> layers.Layer | None:
+    """The spec's attention after an encoder level: none | se | scse."""
+    if kind == "none":
+        return None
+    cls = SqueezeExcite if kind == "se" else SCSE
+    return cls(channels, hidden, name=name)

@@ -1,0 +1,88 @@
+"""Keras twin of torch_impl/steps.py; follows common.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from common.errors import SaltbenchError
+from common.weights import Weights
+from keras_impl.losses import get_loss
+from keras_impl.weights import canonical_variables
+
+ADAM_EPSILON = (
+    1e-7  # both twins; Keras applies it before bias correction, torch after (DESIGN.md §6)
+)
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    """'adam' or 'sgd' (plain, no momentum)."""
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate)
+    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
+
+
+class Trainer:
+    """Compiles the model (so model.fit works too) and runs single optimiser steps on NumPy batches."""
+
+    def __init__(
+        self, model, loss="bce", optimizer="adam", learning_rate=1e-3, *, jit_compile=False
+    ):
+        self.model = model
+        self.loss_name = loss
+        self.optimizer = make_optimizer(optimizer, learning_rate)
+        model.compile(optimizer=self.optimizer, loss=get_loss(loss), jit_compile=jit_compile)
+
+    @property
+    def learning_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self.optimizer.learning_rate = float(value)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimiser step on an NHWC batch (training mode); returns the batch loss."""
+        loss = self.model.train_on_batch(np.asarray(x, np.float32), np.asarray(y, np.float32))
+        return float(np.asarray(loss).reshape(-1)[0])
+
+    def predict_logits(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Logits (N, H, W, 1) in inference mode."""
+        x = np.asarray(x, np.float32)
+        chunks = [
+            np.asarray(self.model.predict_on_batch(x[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)
+
+
+def loss_and_gradients(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[float, Weights]:
+    """Training-mode loss and the gradient of every trainable weight, keyed in the neutral layout.
+
+    Works under the tensorflow and torch Keras backends (parity checks use it).
+    """
+    loss_fn = get_loss(loss) if isinstance(loss, str) else loss
+    x = keras.ops.convert_to_tensor(np.asarray(x, np.float32))
+    y = keras.ops.convert_to_tensor(np.asarray(y, np.float32))
+    keys = {id(v): k for k, v in canonical_variables(model).items()}
+    variables = model.trainable_variables
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            value = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(value, [v.value for v in variables])
+    elif backend == "torch":
+        import torch
+
+        value = loss_fn(y, model(x, training=True))
+        grads = torch.autograd.grad(value, [v.value for v in variables])
+    else:
+        raise SaltbenchError(
+            f"loss_and_gradients supports the tensorflow and torch backends, not {backend}"
+        )
+    out = {keys[id(v)]: np.asarray(keras.ops.convert_to_numpy(g)) for v, g in zip(variables, grads, strict=True)}
+    return float(keras.ops.convert_to_numpy(value)), out

@@ -1,0 +1,97 @@
+"""PyTorch twin of keras_impl/steps.py; follows common.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from common.errors import SaltbenchError
+from common.weights import Weights, torch_to_neutral
+from torch_impl.losses import get_loss
+from torch_impl.weights import canonical_variables
+
+ADAM_EPSILON = (
+    1e-7  # both twins; Keras applies it before bias correction, torch after (DESIGN.md §6)
+)
+
+
+def make_optimizer(name: str, params, learning_rate: float) -> torch.optim.Optimizer:
+    """'adam' or 'sgd' (plain, no momentum)."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=learning_rate, eps=ADAM_EPSILON)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=learning_rate)
+    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
+
+
+def to_nchw(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """NHWC NumPy → NCHW float32 tensor on `device`."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    return tensor.permute(0, 3, 1, 2).contiguous().to(device)
+
+
+def to_nhwc(tensor: torch.Tensor) -> np.ndarray:
+    """NCHW tensor → NHWC float32 NumPy."""
+    return tensor.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.float32, copy=False)
+
+
+class Trainer:
+    """A plain training loop step; torch.compile only when jit_compile=True."""
+
+    def __init__(
+        self, model, loss="bce", optimizer="adam", learning_rate=1e-3, *, jit_compile=False
+    ):
+        self.model = model
+        self.loss_name = loss
+        self.loss_fn = get_loss(loss)
+        self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
+        self.forward = torch.compile(model) if jit_compile else model
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(value)
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimiser step on an NHWC batch (training mode); returns the batch loss."""
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_fn(to_nchw(y, self.device), self.forward(to_nchw(x, self.device)))
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def predict_logits(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Logits (N, H, W, 1) in inference mode."""
+        self.model.eval()
+        x = np.asarray(x, np.float32)
+        chunks = [
+            to_nhwc(self.forward(to_nchw(x[i : i + batch_size], self.device)))
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)
+
+
+def loss_and_gradients(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[float, Weights]:
+    """Training-mode loss and the gradient of every trainable weight, keyed in the neutral layout."""
+    loss_fn = get_loss(loss) if isinstance(loss, str) else loss
+    device = next(model.parameters()).device
+    model.train()
+    model.zero_grad(set_to_none=True)
+    value = loss_fn(to_nchw(y, device), model(to_nchw(x, device)))
+    value.backward()
+    grads = {
+        key: torch_to_neutral(key.rsplit("/", 1)[1], tensor.grad.detach().cpu().numpy())
+        for key, tensor in canonical_variables(model).items()
+        if tensor.grad is not None
+    }
+    return float(value.detach()), grads
