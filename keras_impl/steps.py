@@ -84,5 +84,8 @@ def loss_and_gradients(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[float
         raise SaltbenchError(
             f"loss_and_gradients supports the tensorflow and torch backends, not {backend}"
         )
-    out = {keys[id(v)]: np.asarray(keras.ops.convert_to_numpy(g)) for v, g in zip(variables, grads, strict=True)}
+    out = {
+        keys[id(v)]: np.asarray(keras.ops.convert_to_numpy(g))
+        for v, g in zip(variables, grads, strict=True)
+    }
     return float(keras.ops.convert_to_numpy(value)), out
