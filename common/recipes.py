@@ -1,0 +1,210 @@
+"""Training recipes as data: a base recipe per name, profiles as overrides, any value overridable by dotted key."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from common.errors import SaltbenchError
+
+# seed000 (DESIGN.md section 4): ResUNet-16, batch 32, Adam, flip-LR augmentation.
+# Stage 1: BCE on data without the 0 < coverage < 1.5% tiles, LR halved on plateau.
+# Stage 2: Lovasz hinge on logits over all data (threshold on logits is 0). Flip TTA.
+SEED000: dict[str, Any] = {
+    "model": {"name": "resunet", "start_neurons": 16, "dropout": 0.25},
+    "data": {
+        # Used only when no --data is given: the built-in synthetic dataset.
+        "synthetic": {"n_train": 4000, "n_test": 1000, "seed": 0},
+        "limit_train": None,  # keep only the first N train tiles (train.csv order) when set
+        "limit_test": None,  # keep only the first N test tiles when set
+        "num_folds": 5,
+        "fold_seed": 0,
+    },
+    "run": {"folds": [0], "keras_backend": "tensorflow", "init_from": "torch"},
+    "train": {"seed": 0, "batch_size": 32, "hflip": True, "optimizer": "adam"},
+    "stages": [
+        {
+            "name": "bce",
+            "loss": "bce",
+            "epochs": 100,
+            "learning_rate": 0.01,
+            "exclude_coverage_below": 0.015,
+            "plateau": {"factor": 0.5, "patience": 5, "min_lr": 0.0001},
+            "early_stopping_patience": 10,
+        },
+        {
+            "name": "lovasz",
+            "loss": "lovasz_hinge",
+            "epochs": 120,
+            "learning_rate": 0.01,
+            "exclude_coverage_below": None,
+            "plateau": {"factor": 0.5, "patience": 5, "min_lr": 0.0001},
+            "early_stopping_patience": 20,
+        },
+    ],
+    "eval": {
+        "tta": "hflip",
+        # Threshold search on the logits of the TTA-averaged prediction (logit 0 = probability 0.5).
+        "thresholds": {"start": -2.0, "stop": 2.0, "num": 41},
+        "batch_size": 64,
+    },
+}
+
+PROFILES_SEED000: dict[str, dict[str, Any]] = {
+    # Seconds: the test suite's end-to-end run. Tiny model, a few tiles, one epoch per stage.
+    "smoke": {
+        "model.start_neurons": 2,
+        "data.synthetic": {"n_train": 40, "n_test": 8, "seed": 0},
+        "data.num_folds": 2,
+        "train.batch_size": 8,
+        "stages.bce.epochs": 1,
+        "stages.lovasz.epochs": 1,
+        "eval.thresholds.num": 9,
+    },
+    # The default: both frameworks together in under 10 minutes on a 2-core CPU (see results/README.md).
+    "quick": {
+        "model.start_neurons": 8,
+        "data.synthetic": {"n_train": 600, "n_test": 100, "seed": 0},
+        "train.batch_size": 16,
+        "stages.bce.epochs": 8,
+        "stages.bce.learning_rate": 0.003,
+        "stages.bce.plateau.patience": 2,
+        "stages.bce.early_stopping_patience": 4,
+        "stages.lovasz.epochs": 4,
+        "stages.lovasz.learning_rate": 0.001,
+        "stages.lovasz.plateau.patience": 2,
+        "stages.lovasz.early_stopping_patience": 4,
+    },
+    # The seeds' own settings (for GPU machines): ResUNet-16, batch 32, 100 + 120 epochs, all folds.
+    "full": {"run.folds": [0, 1, 2, 3, 4]},
+}
+
+# Registry: recipe name -> (base recipe, profiles). A new recipe is one entry here.
+RECIPES: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {
+    "seed000": (SEED000, PROFILES_SEED000),
+}
+DEFAULT_RECIPE = "seed000"
+DEFAULT_PROFILE = "quick"
+
+
+def recipe_names() -> list[str]:
+    return sorted(RECIPES)
+
+
+def profile_names(recipe: str) -> list[str]:
+    return list(_lookup(recipe)[1])
+
+
+def resolve_recipe(
+    recipe: str = DEFAULT_RECIPE,
+    profile: str = DEFAULT_PROFILE,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The base recipe with the profile's overrides, then the caller's, applied; a fresh, JSON-able dict."""
+    base, profiles = _lookup(recipe)
+    if profile not in profiles:
+        raise SaltbenchError(
+            f"recipe {recipe!r} has no profile {profile!r}; choose from {', '.join(profiles)}"
+        )
+    resolved = copy.deepcopy(base)
+    for key, value in {**profiles[profile], **(overrides or {})}.items():
+        set_by_path(resolved, key, copy.deepcopy(value))
+    resolved["recipe"] = recipe
+    resolved["profile"] = profile
+    validate_recipe(resolved)
+    return resolved
+
+
+def _lookup(recipe: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    if recipe not in RECIPES:
+        raise SaltbenchError(f"unknown recipe {recipe!r}; choose from {', '.join(recipe_names())}")
+    return RECIPES[recipe]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'stages.bce.epochs=3' -> ('stages.bce.epochs', 3); values are JSON when they parse, else strings."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise SaltbenchError(f"--set expects KEY=VALUE (e.g. stages.bce.epochs=3), got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def set_by_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path; list items are addressed by index or by their 'name' (stages.lovasz.epochs)."""
+    parts = path.split(".")
+    node: Any = tree
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = _list_index(node, part, path)
+            if last:
+                node[index] = value
+            node = node[index]
+        elif isinstance(node, dict):
+            if part not in node:
+                known = ", ".join(sorted(node))
+                raise SaltbenchError(
+                    f"unknown recipe key {path!r} ({part!r} is not one of: {known})"
+                )
+            if last:
+                node[part] = value
+            node = node[part]
+        else:
+            raise SaltbenchError(
+                f"unknown recipe key {path!r}: {parts[depth - 1]!r} has no sub-keys"
+            )
+
+
+def get_by_path(tree: dict[str, Any], path: str) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        node = node[_list_index(node, part, path)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _list_index(items: list[Any], part: str, path: str) -> int:
+    if part.lstrip("-").isdigit():
+        index = int(part)
+        if -len(items) <= index < len(items):
+            return index
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return index
+    raise SaltbenchError(f"unknown recipe key {path!r}: no list item {part!r}")
+
+
+def validate_recipe(recipe: dict[str, Any]) -> None:
+    """Refuse values that cannot train, in one line naming the key."""
+    checks = [
+        ("train.batch_size", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
+        ("model.start_neurons", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
+        ("data.num_folds", lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
+    ]
+    for key, ok, what in checks:
+        if not ok(get_by_path(recipe, key)):
+            raise SaltbenchError(
+                f"recipe key {key} must be {what}, got {get_by_path(recipe, key)!r}"
+            )
+    for stage in recipe["stages"]:
+        if not isinstance(stage["epochs"], int) or stage["epochs"] < 0:
+            raise SaltbenchError(
+                f"recipe key stages.{stage['name']}.epochs must be an integer >= 0"
+            )
+    folds = recipe["run"]["folds"]
+    if not folds or any(not 0 <= f < recipe["data"]["num_folds"] for f in folds):
+        raise SaltbenchError(
+            f"run.folds {folds} must name folds 0..{recipe['data']['num_folds'] - 1}"
+        )
+
+
+def threshold_grid(recipe: dict[str, Any]):
+    """The logit thresholds searched on validation."""
+    import numpy as np
+
+    spec = recipe["eval"]["thresholds"]
+    return np.linspace(float(spec["start"]), float(spec["stop"]), int(spec["num"]))
