@@ -144,7 +144,7 @@ def _parse_many(rles: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndar
     """(starts 0-based, lengths, owner index) for all runs; validated in one vectorised pass."""
     texts = [_normalise(r) for r in rles]
     counts = np.fromiter((len(t.split()) for t in texts), dtype=np.int64, count=len(texts))
-    values = _parse_values(texts)
+    values = _parse_values(texts) if counts.sum() else np.empty(0, dtype=np.int64)
     ok = values is not None and values.size == counts.sum() and not (counts % 2).any()
     if ok:
         starts, lengths = values[0::2], values[1::2]
@@ -158,9 +158,25 @@ def _parse_many(rles: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndar
             and not (same & (starts[1:] <= ends[:-1])).any()
         )
     if not ok:
-        index, problem = first_invalid(rles, shape)
-        raise ValueError(f"RLE #{index}: {problem}")
+        return _parse_one_by_one(rles, shape)
     return starts - 1, lengths, owner
+
+
+def _parse_one_by_one(
+    rles: list, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slow path: parse each string alone, raising for the first malformed one."""
+    parsed = []
+    for index, rle in enumerate(rles):
+        try:
+            parsed.append(parse_rle(rle, shape))
+        except ValueError as err:
+            raise ValueError(f"RLE #{index}: {err}") from None
+    empty = [np.empty(0, dtype=np.int64)]
+    starts = np.concatenate([p[0] for p in parsed] + empty)
+    lengths = np.concatenate([p[1] for p in parsed] + empty)
+    owner = np.repeat(np.arange(len(parsed)), [p[0].size for p in parsed]).astype(np.int64)
+    return starts, lengths, owner
 
 
 def rle_decode_many(rles, shape: tuple[int, int] = DEFAULT_SHAPE) -> np.ndarray:
