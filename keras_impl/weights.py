@@ -38,7 +38,9 @@ def canonical_variables(model: keras.Model) -> dict[str, keras.Variable]:
     for name, layer in canonical_layers(model).items():
         params = BN_PARAMS if isinstance(layer, keras.layers.BatchNormalization) else CONV_PARAMS
         for param in params:
-            out[f"{name}/{param}"] = getattr(layer, param)
+            variable = getattr(layer, param)
+            if variable is not None:  # convolutions built with use_bias=False have no bias
+                out[f"{name}/{param}"] = variable
     return out
 
 

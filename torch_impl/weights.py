@@ -41,7 +41,9 @@ def canonical_variables(model: nn.Module) -> dict[str, torch.Tensor]:
     for name, module in canonical_layers(model).items():
         params = BN_PARAMS if isinstance(module, nn.BatchNorm2d) else CONV_PARAMS
         for param, torch_name in params.items():
-            out[f"{name}/{param}"] = getattr(module, torch_name)
+            tensor = getattr(module, torch_name)
+            if tensor is not None:  # convolutions built with bias=False have no bias
+                out[f"{name}/{param}"] = tensor
     return out
 
 
