@@ -243,6 +243,9 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attention", choices=ATTENTIONS, default=None)
     parser.add_argument("--start-neurons", type=int, default=None)
     parser.add_argument("--dropout", type=float, default=None)
+    parser.add_argument(
+        "--base-width", type=int, default=None, help="resnet34_unet only: stem/stage-1 channels"
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> ResUNetSpec:
@@ -251,7 +254,12 @@ def spec_from_args(args: argparse.Namespace) -> ResUNetSpec:
     fields = {f.name for f in dataclasses.fields(cls)}
     given = {
         name: getattr(args, name)
-        for name in ("activation", "attention", "start_neurons", "dropout")
+        for name in ("activation", "attention", "start_neurons", "dropout", "base_width")
         if getattr(args, name, None) is not None and name in fields
     }
     return cls(**given)
+
+
+# Further architectures register themselves in MODEL_SPECS when imported; importing them here
+# (after everything they use is defined) makes the registry complete whichever module loads first.
+import common.spec_resnet34  # noqa: E402, F401

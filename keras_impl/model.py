@@ -7,6 +7,7 @@ from keras import layers
 
 from common.spec import LEVELS, ResUNetSpec
 from keras_impl.layers import ResidualBlock, batch_norm, conv3x3, make_activation, make_attention
+from keras_impl.resnet34_unet import build_resnet34_unet
 
 
 def _stage(x, spec: ResUNetSpec, prefix: str, filters: int):
@@ -50,7 +51,7 @@ def build_resunet(spec: ResUNetSpec) -> keras.Model:
     return keras.Model(inputs, logits, name=spec.model)
 
 
-BUILDERS = {"resunet": build_resunet}
+BUILDERS = {"resunet": build_resunet, "resnet34_unet": build_resnet34_unet}
 
 
 def build_model(spec: ResUNetSpec | None = None) -> keras.Model:

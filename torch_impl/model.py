@@ -14,6 +14,7 @@ from torch_impl.layers import (
     make_activation,
     make_attention,
 )
+from torch_impl.resnet34_unet import build_resnet34_unet
 
 
 class ResUNet(nn.Module):
@@ -74,7 +75,7 @@ class ResUNet(nn.Module):
         return self.head(x)
 
 
-BUILDERS = {"resunet": ResUNet}
+BUILDERS = {"resunet": ResUNet, "resnet34_unet": build_resnet34_unet}
 
 
 def build_model(spec: ResUNetSpec | None = None) -> nn.Module:
