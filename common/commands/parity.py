@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.encoder_weights import with_encoder_weights
 from common.errors import SaltbenchError
 from common.runtime import select_keras_backend
 from common.spec import ACTIVATIONS, add_spec_arguments, spec_from_args
@@ -44,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, help="Kaggle-layout folder: add its first train tiles")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=TOLERANCE)
+    parser.add_argument(
+        "--encoder-weights",
+        type=Path,
+        metavar="FILE",
+        help="resnet34_unet: start the source twin from a local torchvision ResNet34 state dict",
+    )
     parser.add_argument(
         "--break",
         dest="breakage",
@@ -107,7 +114,14 @@ def broken_spec(spec):
 
 
 def check_direction(
-    spec, direction: str, x: np.ndarray, *, seed=0, tolerance=TOLERANCE, breakage=None
+    spec,
+    direction: str,
+    x: np.ndarray,
+    *,
+    seed=0,
+    tolerance=TOLERANCE,
+    breakage=None,
+    encoder_weights=None,
 ):
     """Port a source twin's weights into the other twin and compare logits on `x`."""
     import keras
@@ -125,7 +139,10 @@ def check_direction(
         (k_weights, t_weights) if direction == "keras2torch" else (t_weights, k_weights)
     )
     smodel, rmodel = (kmodel, tmodel) if direction == "keras2torch" else (tmodel, kmodel)
-    source.import_weights(smodel, randomize_batch_norm(source.export_weights(smodel), seed))
+    start = randomize_batch_norm(source.export_weights(smodel), seed)
+    if encoder_weights is not None:
+        start = with_encoder_weights(start, encoder_weights, spec)
+    source.import_weights(smodel, start)
     weights = source.export_weights(smodel)
     if breakage == "weight":
         weights = {**weights, "head/bias": weights["head/bias"] + np.float32(0.01)}
@@ -143,11 +160,18 @@ def check_direction(
     )
 
 
+def width_label(spec) -> str:
+    """'n=16' for the ResUNet, 'base_width=64' for the ResNet34 U-Net."""
+    if hasattr(spec, "start_neurons"):
+        return f"n={spec.start_neurons}"
+    return f"base_width={spec.base_width}"
+
+
 def describe(spec, result: ParityResult) -> str:
     verdict = "OK" if result.ok else "FAIL"
     return (
         f"{result.direction:<12} {spec.model} {spec.activation}/{spec.attention} "
-        f"n={spec.start_neurons}: params keras {result.keras_params[0]:,} "
+        f"{width_label(spec)}: params keras {result.keras_params[0]:,} "
         f"(trainable {result.keras_params[1]:,}) torch {result.torch_params[0]:,} "
         f"(trainable {result.torch_params[1]:,}); max |Δlogit| {result.max_abs_diff:.3g} "
         f"on {result.tiles} tiles (tolerance {result.tolerance:g}): {verdict}"
@@ -161,11 +185,19 @@ def run(args: argparse.Namespace) -> int:
     x = random_tiles(args.batch, spec.input_size, args.seed)
     if args.data is not None:
         x = np.concatenate([x, real_tiles(args.data, args.batch)])
+    if args.encoder_weights is not None:
+        with_encoder_weights({}, args.encoder_weights, spec)  # fail early on a wrong file or model
     directions = DIRECTIONS if args.direction == "both" else (args.direction,)
     ok = True
     for direction in directions:
         result = check_direction(
-            spec, direction, x, seed=args.seed, tolerance=args.tolerance, breakage=args.breakage
+            spec,
+            direction,
+            x,
+            seed=args.seed,
+            tolerance=args.tolerance,
+            breakage=args.breakage,
+            encoder_weights=args.encoder_weights,
         )
         print(describe(spec, result), flush=True)
         ok &= result.ok
