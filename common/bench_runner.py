@@ -1,0 +1,224 @@
+"""`saltbench bench` orchestration: one pytest-benchmark process per backend, then one merged JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from common.bench_variants import Variant, group_by_process, parse_variants
+from common.errors import SaltbenchError
+from common.io import atomic_write_json
+from common.runtime import THREAD_VARS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_FILE = "benchmarks/test_model_bench.py"
+# Per mode: timed rounds, warm-up rounds, batches per harness epoch. Every benchmark first makes one
+# untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.
+ROUNDS = {"quick": (3, 0, 2), "full": (10, 2, 4)}
+PROCESS_ORDER = ("torch", "keras-tensorflow", "keras-torch", "keras-jax")
+REGRESSION_MARK = "Performance has regressed"
+
+
+@dataclass
+class BenchConfig:
+    """Everything a run needs; saved as config.json so --resume repeats it exactly."""
+
+    variants: list[str]
+    quick: bool = False
+    threads: int | None = None
+    width: int = 16
+    train_batch: int = 32
+    infer_batch: int = 64
+    rounds: int | None = None
+    warmup: int | None = None
+    epoch_batches: int | None = None
+    compare: str | None = None
+    fail_regression: float | None = None  # percent slower (median) that fails the run
+    extra_pytest_args: list[str] = field(default_factory=list)
+
+    def resolved_rounds(self) -> tuple[int, int, int]:
+        rounds, warmup, epoch = ROUNDS["quick" if self.quick else "full"]
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        return pick(self.rounds, rounds), pick(self.warmup, warmup), pick(self.epoch_batches, epoch)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ProcessResult:
+    name: str
+    variants: list[str]
+    returncode: int
+    seconds: float
+    json_path: Path
+    report_path: Path
+    log_path: Path
+    regressed: bool = False
+    reused: bool = False
+
+
+def parse_percent(text: str) -> float:
+    """'10%' or '10' -> 10.0; clear error otherwise."""
+    try:
+        value = float(str(text).strip().rstrip("%"))
+    except ValueError:
+        raise SaltbenchError(
+            f"--fail-regression: expected a percentage such as 10%, got {text!r}"
+        ) from None
+    if not 0 < value < 1000:
+        raise SaltbenchError(f"--fail-regression must be between 0% and 1000%, got {text!r}")
+    return value
+
+
+def check_previous(path: str | None) -> str | None:
+    """The --compare file as an absolute path, after checking it is pytest-benchmark JSON."""
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise SaltbenchError(f"{file}: --compare file not found")
+    try:
+        data = json.loads(file.read_text())
+        benchmarks = data["benchmarks"]
+    except (ValueError, KeyError, TypeError):
+        raise SaltbenchError(
+            f"{file}: not a pytest-benchmark JSON file (no 'benchmarks' list)"
+        ) from None
+    if not benchmarks:
+        raise SaltbenchError(f"{file}: holds no benchmarks to compare against")
+    return str(file.resolve())
+
+
+def process_env(process: str, config: BenchConfig) -> dict[str, str]:
+    """The environment of one backend's process: KERAS_BACKEND fixed, TF quiet, threads pinned."""
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = process.split("-", 1)[1] if process.startswith("keras-") else "torch"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    if config.threads:  # the same variables common.runtime.pin_threads sets, before any import
+        env.update({var: str(config.threads) for var in THREAD_VARS})
+        env["TF_NUM_INTEROP_THREADS"] = "1"
+    return env
+
+
+def pytest_command(
+    variants: list[Variant], config: BenchConfig, json_path: Path, report_path: Path
+) -> list[str]:
+    rounds, warmup, epoch_batches = config.resolved_rounds()
+    cmd = [
+        sys.executable, "-m", "pytest", BENCH_FILE,
+        "-p", "no:cacheprovider", "-q", "-rs", "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        "--benchmark-group-by=group", "--benchmark-sort=name",
+        "--benchmark-columns=median,iqr,min,max,rounds",
+        "--saltbench-variants=" + ",".join(v.name for v in variants),
+        f"--saltbench-width={config.width}",
+        f"--saltbench-train-batch={config.train_batch}",
+        f"--saltbench-infer-batch={config.infer_batch}",
+        f"--saltbench-rounds={rounds}",
+        f"--saltbench-warmup={warmup}",
+        f"--saltbench-epoch-batches={epoch_batches}",
+        f"--saltbench-report={report_path}",
+    ]  # fmt: skip
+    if config.threads:
+        cmd.append(f"--saltbench-threads={config.threads}")
+    if config.quick:
+        cmd.append("--saltbench-quick")
+    if config.compare:
+        cmd.append(f"--benchmark-compare={config.compare}")
+        if config.fail_regression is not None:
+            cmd.append(f"--benchmark-compare-fail=median:{config.fail_regression:g}%")
+    return cmd + list(config.extra_pytest_args)
+
+
+def ordered_processes(config: BenchConfig) -> list[tuple[str, list[Variant]]]:
+    groups = group_by_process(parse_variants(",".join(config.variants)))
+    return sorted(groups.items(), key=lambda kv: PROCESS_ORDER.index(kv[0]))
+
+
+def run_process(
+    name: str, variants: list[Variant], config: BenchConfig, run_dir: Path, echo
+) -> ProcessResult:
+    """One backend's pytest-benchmark process; output goes to <run_dir>/<name>.log (and `echo`)."""
+    json_path, report_path = run_dir / f"{name}.json", run_dir / f"{name}.report.json"
+    log_path = run_dir / f"{name}.log"
+    names = [v.name for v in variants]
+    if json_path.is_file() and report_path.is_file():  # finished in an earlier, interrupted attempt
+        return ProcessResult(name, names, 0, 0.0, json_path, report_path, log_path, reused=True)
+    cmd = pytest_command(variants, config, json_path, report_path)
+    start = time.perf_counter()
+    regressed = False
+    with open(log_path, "w") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, env=process_env(name, config), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        for line in proc.stdout:
+            log.write(line)
+            regressed = regressed or REGRESSION_MARK in line
+            echo(line.rstrip("\n"))
+        returncode = proc.wait()
+    return ProcessResult(
+        name,
+        names,
+        returncode,
+        time.perf_counter() - start,
+        json_path,
+        report_path,
+        log_path,
+        regressed,
+    )
+
+
+def merge_runs(results: list[ProcessResult]) -> dict:
+    """One pytest-benchmark JSON holding every process's benchmarks (machine/commit info of the first)."""
+    merged: dict | None = None
+    for result in results:
+        if not result.json_path.is_file():
+            continue
+        data = json.loads(result.json_path.read_text())
+        for bench in data["benchmarks"]:
+            bench.setdefault("extra_info", {})["process"] = result.name
+        if merged is None:
+            merged = data
+        else:
+            merged["benchmarks"].extend(data["benchmarks"])
+    if merged is None:
+        raise SaltbenchError("no benchmark produced results; see the .log files in the run folder")
+    return merged
+
+
+def merge_reports(results: list[ProcessResult]) -> dict:
+    """Skips, rooflines, builds and settings of every process, keyed by process."""
+    out: dict = {"processes": {}, "skips": []}
+    for result in results:
+        entry = {
+            "variants": result.variants,
+            "returncode": result.returncode,
+            "seconds": result.seconds,
+            "log": str(result.log_path),
+            "regressed": result.regressed,
+        }
+        if result.report_path.is_file():
+            report = json.loads(result.report_path.read_text())
+            out["skips"].extend(report["skips"])
+            entry.update(
+                {k: report[k] for k in ("rooflines", "builds", "settings", "versions", "cpu")}
+            )
+        out["processes"][result.name] = entry
+    return out
+
+
+def save_merged(run_dir: Path, merged: dict, reports: dict, config: BenchConfig) -> Path:
+    atomic_write_json(run_dir / "reports.json", reports)
+    path = run_dir / "benchmarks.json"
+    atomic_write_json(path, merged)
+    atomic_write_json(run_dir / "config.json", config.to_dict())
+    return path

@@ -1,0 +1,125 @@
+"""Settings and the side report of one model-benchmark process (framework-free)."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from common.bench_variants import Variant, batch_size, parse_variants
+
+VERSIONED = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxlib", "pytest-benchmark")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that matter for speed (without importing them)."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo, else platform.processor()."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def threads_in_force() -> int:
+    """Intra-op threads: the pinned count if set, else the CPUs this process may use."""
+    pinned = os.environ.get("OMP_NUM_THREADS")
+    if pinned and pinned.isdigit():
+        return int(pinned)
+    return len(os.sched_getaffinity(0))
+
+
+@dataclass
+class BenchSettings:
+    """What one benchmark process measures and how many rounds it spends."""
+
+    variants: list[Variant]
+    width: int = 16
+    train_batch: int = 32
+    infer_batch: int = 64
+    rounds: int = 10
+    warmup: int = 2
+    epoch_batches: int = 4
+    threads: int = 1
+    quick: bool = False
+    model: str = "resunet"
+
+    @classmethod
+    def from_pytest(cls, config) -> BenchSettings:
+        opt = config.getoption
+        return cls(
+            variants=parse_variants(opt("saltbench_variants")),
+            width=opt("saltbench_width"),
+            train_batch=opt("saltbench_train_batch"),
+            infer_batch=opt("saltbench_infer_batch"),
+            rounds=max(1, opt("saltbench_rounds")),
+            warmup=max(0, opt("saltbench_warmup")),
+            epoch_batches=max(1, opt("saltbench_epoch_batches")),
+            threads=opt("saltbench_threads") or threads_in_force(),
+            quick=bool(opt("saltbench_quick")),
+        )
+
+    def batch(self, operation: str) -> int:
+        return {
+            "train": self.train_batch,
+            "infer": self.infer_batch,
+            "epoch": self.train_batch,
+        }.get(operation, batch_size(operation))
+
+    def to_dict(self) -> dict:
+        return {
+            "variants": [v.name for v in self.variants],
+            "width": self.width,
+            "train_batch": self.train_batch,
+            "infer_batch": self.infer_batch,
+            "rounds": self.rounds,
+            "warmup": self.warmup,
+            "epoch_batches": self.epoch_batches,
+            "threads": self.threads,
+            "quick": self.quick,
+            "model": self.model,
+        }
+
+
+@dataclass
+class SideReport:
+    """What pytest-benchmark's JSON cannot hold: skips with reasons, per-process facts."""
+
+    settings: BenchSettings
+    records: list[dict] = field(default_factory=list)
+    skips: list[dict] = field(default_factory=list)
+    rooflines: dict[str, dict] = field(default_factory=dict)
+    builds: dict[str, dict] = field(default_factory=dict)
+
+    def skip(self, variant: str, operation: str, reason: str) -> str:
+        self.skips.append({"variant": variant, "operation": operation, "reason": reason})
+        return reason
+
+    def record(self, name: str, group: str, extra_info: dict) -> None:
+        self.records.append({"name": name, "group": group, "extra_info": dict(extra_info)})
+
+    def to_dict(self) -> dict:
+        return {
+            "settings": self.settings.to_dict(),
+            "records": self.records,
+            "skips": self.skips,
+            "rooflines": self.rooflines,
+            "builds": self.builds,
+            "versions": library_versions(),
+            "cpu": cpu_name(),
+            "keras_backend": os.environ.get("KERAS_BACKEND"),
+        }

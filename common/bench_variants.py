@@ -1,0 +1,195 @@
+"""The throughput variants `saltbench bench` times: one row per framework/mode, grouped by process."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from common.errors import SaltbenchError
+
+TRAIN_BATCH = 32
+INFER_BATCH = 64
+OPERATIONS = ("train", "infer")
+TRAIN_FLOPS_FACTOR = 3  # a training step costs forward + backward (2x forward) = 3x forward FLOPs
+
+NOT_IN_QUICK = (
+    "not in --quick: compile time ({what}) alone exceeds the 3-minute budget; run without --quick"
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the same ResUNet: framework, Keras backend, compile mode, precision."""
+
+    name: str
+    framework: str  # "torch" (the PyTorch twin) | "keras" (the Keras twin)
+    backend: str  # the framework that executes: "torch" | "tensorflow" | "jax"
+    description: str
+    channels_last: bool = False
+    jit_compile: bool = False  # torch.compile for the torch twin, XLA / jax.jit for Keras
+    precision: str = "fp32"  # "fp32" | "bf16" | "fp16" (mixed precision: fp32 weights)
+    gpu_only: bool = False
+    quick_skip: tuple[tuple[str, str], ...] = ()  # (operation, reason) left out of --quick
+
+    @property
+    def process(self) -> str:
+        """Variants sharing a process: one process per executing backend (KERAS_BACKEND is per process)."""
+        return "torch" if self.framework == "torch" else f"keras-{self.backend}"
+
+    @property
+    def keras_backend(self) -> str | None:
+        return self.backend if self.framework == "keras" else None
+
+    def quick_skip_reason(self, operation: str) -> str | None:
+        return dict(self.quick_skip).get(operation)
+
+    def missing_dependency(self) -> str | None:
+        """Why this variant cannot run in this environment (a package is absent), else None."""
+        module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[self.backend]
+        if importlib.util.find_spec(module) is None:
+            extra = " (pip install 'saltbench[jax]')" if module == "jax" else ""
+            return f"{module} is not installed{extra}"
+        return None
+
+
+_COMPILE = "torch.compile, 40-110 s here"
+VARIANTS: tuple[Variant, ...] = (
+    Variant("torch-eager", "torch", "torch", "PyTorch twin, eager, NCHW, fp32"),
+    Variant(
+        "torch-channels-last",
+        "torch",
+        "torch",
+        "PyTorch twin, eager, channels_last memory format",
+        channels_last=True,
+    ),
+    Variant(
+        "torch-compile",
+        "torch",
+        "torch",
+        "PyTorch twin under torch.compile (compile time reported separately)",
+        jit_compile=True,
+        quick_skip=(
+            ("train", NOT_IN_QUICK.format(what=_COMPILE)),
+            ("infer", NOT_IN_QUICK.format(what=_COMPILE)),
+        ),
+    ),
+    Variant(
+        "torch-bf16",
+        "torch",
+        "torch",
+        "PyTorch twin, eager, bf16 autocast (mixed)",
+        precision="bf16",
+    ),
+    Variant(
+        "torch-fp16",
+        "torch",
+        "torch",
+        "PyTorch twin, eager, fp16 autocast + GradScaler",
+        precision="fp16",
+        gpu_only=True,
+    ),
+    Variant(
+        "keras-tf",
+        "keras",
+        "tensorflow",
+        "Keras twin on TensorFlow (tf.function graph)",
+        quick_skip=(
+            (
+                "epoch",
+                "not in --quick: Keras `fit` traces its own train function (~20-30 s here); "
+                "the harness overhead of both twins is measured without --quick",
+            ),
+        ),
+    ),
+    Variant(
+        "keras-tf-xla",
+        "keras",
+        "tensorflow",
+        "Keras twin on TensorFlow with XLA (jit_compile=True)",
+        jit_compile=True,
+        quick_skip=(
+            (
+                "train",
+                "not in --quick: XLA training on CPU is ~4x slower than plain TF "
+                "and its compile plus timed rounds exceed the 3-minute budget",
+            ),
+            (
+                "infer",
+                "not in --quick: a second model build and XLA compile (~20 s) exceed the budget",
+            ),
+        ),
+    ),
+    Variant(
+        "keras-tf-bf16",
+        "keras",
+        "tensorflow",
+        "Keras twin on TensorFlow, mixed_bfloat16 policy",
+        precision="bf16",
+        quick_skip=(
+            ("train", "not in --quick: an extra TF trace (~20 s) does not fit the 3-minute budget"),
+            ("infer", "not in --quick: an extra TF trace (~20 s) does not fit the 3-minute budget"),
+        ),
+    ),
+    Variant(
+        "keras-tf-fp16",
+        "keras",
+        "tensorflow",
+        "Keras twin on TensorFlow, mixed_float16 policy (loss scaling)",
+        precision="fp16",
+        gpu_only=True,
+    ),
+    Variant("keras-torch", "keras", "torch", "Keras twin on the torch backend (eager)"),
+    Variant(
+        "keras-jax",
+        "keras",
+        "jax",
+        "Keras twin on the JAX backend (jax.jit, its normal mode)",
+        jit_compile=True,
+    ),
+)
+VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+REFERENCE_VARIANT = "torch-eager"
+HARNESS_VARIANTS = ("torch-eager", "keras-tf")  # the plain variant of each twin: harness overhead
+
+
+def get_variant(name: str) -> Variant:
+    for variant in VARIANTS:
+        if variant.name == name:
+            return variant
+    raise SaltbenchError(
+        f"unknown benchmark variant {name!r}; choose from {', '.join(VARIANT_NAMES)}"
+    )
+
+
+def parse_variants(text: str | None) -> list[Variant]:
+    """Variants from a comma-separated list ('all' or None = every variant), in registry order."""
+    if not text or text.strip() == "all":
+        return list(VARIANTS)
+    wanted = {get_variant(name.strip()).name for name in text.split(",") if name.strip()}
+    if not wanted:
+        raise SaltbenchError(
+            "--variants is empty; name at least one of " + ", ".join(VARIANT_NAMES)
+        )
+    return [v for v in VARIANTS if v.name in wanted]
+
+
+def group_by_process(variants: list[Variant]) -> dict[str, list[Variant]]:
+    """Process name -> its variants, torch first (the reference), in registry order."""
+    groups: dict[str, list[Variant]] = {}
+    for variant in variants:
+        groups.setdefault(variant.process, []).append(variant)
+    return groups
+
+
+def batch_size(operation: str) -> int:
+    return {"train": TRAIN_BATCH, "infer": INFER_BATCH}[operation]
+
+
+def flops_per_step_image(forward_flops: float, operation: str) -> float:
+    """FLOPs of one image in `operation`: forward for inference, 3x forward for a training step."""
+    return forward_flops * (TRAIN_FLOPS_FACTOR if operation == "train" else 1)
+
+
+def group_name(model: str, width: int, operation: str, batch: int) -> str:
+    """The pytest-benchmark group: one per (model, operation, batch) so variants sit side by side."""
+    return f"{model}{width}-{operation}-b{batch}"

@@ -1,0 +1,277 @@
+"""`saltbench bench`: training and inference throughput of every variant, side by side, as % of peak."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common.bench_variants import VARIANT_NAMES, parse_variants
+from common.errors import SaltbenchError
+
+DEFAULT_OUT = Path("results/benchmarks")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="time training and inference of every variant (pytest-benchmark), write summary.md",
+        description="Times the ResUNet twins' training step (batch 32) and inference (batch 64) for each "
+        "variant, one process per backend, with the roofline measured in the same run. Variants: "
+        + ", ".join(VARIANT_NAMES),
+    )
+    p.add_argument("--variants", default="all", help="comma-separated variants (default: all)")
+    p.add_argument(
+        "--quick", action="store_true", help="3 rounds, no torch.compile/XLA training (< 3 min)"
+    )
+    p.add_argument(
+        "--compare", metavar="PREVIOUS.json", help="compare with an earlier run's benchmarks.json"
+    )
+    p.add_argument(
+        "--fail-regression",
+        metavar="PCT",
+        help="with --compare: exit 1 when a median is PCT slower",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="intra-op threads per process (default: all CPUs)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results/benchmarks)"
+    )
+    p.add_argument("--width", type=int, default=16, help="ResUNet start_neurons (default 16)")
+    p.add_argument("--train-batch", type=int, default=32, help="training batch (default 32)")
+    p.add_argument("--infer-batch", type=int, default=64, help="inference batch (default 64)")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="timed rounds (default 3 quick, 10 full)"
+    )
+    p.add_argument(
+        "--warmup", type=int, default=None, help="warm-up rounds (default 1 quick, 2 full)"
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="finish an interrupted run (reuses its config)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="show each pytest process's output")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    from common.bench_runner import BenchConfig, check_previous, parse_percent
+
+    if args.fail_regression and not args.compare:
+        raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
+    if args.threads is not None and args.threads < 1:
+        raise SaltbenchError(f"--threads must be >= 1, got {args.threads}")
+    for name in ("width", "train_batch", "infer_batch"):
+        if getattr(args, name) < 1:
+            raise SaltbenchError(
+                f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}"
+            )
+    return BenchConfig(
+        variants=[v.name for v in parse_variants(args.variants)],
+        quick=args.quick,
+        threads=args.threads,
+        width=args.width,
+        train_batch=args.train_batch,
+        infer_batch=args.infer_batch,
+        rounds=args.rounds,
+        warmup=args.warmup,
+        compare=check_previous(args.compare),
+        fail_regression=parse_percent(args.fail_regression) if args.fail_regression else None,
+    )
+
+
+def _resume_config(run_dir: Path):
+    from common.bench_runner import BenchConfig
+
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise SaltbenchError(
+            f"{path}: not found; --resume needs a run folder made by `saltbench bench`"
+        )
+    return BenchConfig(**json.loads(path.read_text()))
+
+
+def _new_run_dir(out: Path) -> tuple[str, Path]:
+    run_id = dt.datetime.now().strftime("bench-%Y%m%d-%H%M%S")
+    run_dir = out / "runs" / run_id
+    if run_dir.exists():
+        raise SaltbenchError(f"{run_dir}: already exists; not overwriting a finished run")
+    run_dir.mkdir(parents=True)
+    return run_id, run_dir
+
+
+def run(args: argparse.Namespace) -> int:
+    from common.bench_runner import BENCH_FILE, REPO_ROOT, ordered_processes
+    from common.io import atomic_write_json
+
+    if not (REPO_ROOT / BENCH_FILE).is_file():
+        raise SaltbenchError(
+            f"{REPO_ROOT / BENCH_FILE}: not found; run `saltbench bench` from a source checkout"
+        )
+    if args.resume:
+        config, run_dir = _resume_config(args.resume), args.resume
+        run_id = run_dir.name
+    else:
+        config = config_from_args(args)
+        run_id, run_dir = _new_run_dir(args.out)
+        atomic_write_json(run_dir / "config.json", config.to_dict())
+    out = run_dir.parent.parent
+    started = time.perf_counter()
+    results = _run_all(ordered_processes(config), config, run_dir, args.verbose)
+    return _finish(results, config, run_id, run_dir, out, time.perf_counter() - started, args)
+
+
+def _run_all(processes, config, run_dir: Path, verbose: bool):
+    from tqdm import tqdm
+
+    from common.bench_runner import run_process
+
+    results = []
+    bar = tqdm(total=len(processes), desc="saltbench bench", unit="process", file=sys.stderr)
+    for name, variants in processes:
+        bar.set_postfix_str(f"{name}: {', '.join(v.name for v in variants)}")
+        echo = (lambda line: tqdm.write(line, file=sys.stderr)) if verbose else (lambda line: None)
+        result = run_process(name, variants, config, run_dir, echo)
+        status = "reused" if result.reused else f"exit {result.returncode}, {result.seconds:.0f} s"
+        tqdm.write(f"  {name} ({', '.join(result.variants)}): {status}", file=sys.stderr)
+        results.append(result)
+        bar.update(1)
+    bar.close()
+    return results
+
+
+def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: float, args) -> int:
+    from common import bench_summary as S
+    from common.bench_runner import merge_reports, merge_runs, save_merged
+    from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+
+    merged = merge_runs(results)
+    reports = merge_reports(results)
+    json_path = save_merged(run_dir, merged, reports, config)
+    stored = atomic_write_json_copy(json_path, out / f"{run_id}.json")
+    summary = S.summarize(merged, reports["skips"])
+    overhead = S.harness_overhead(merged)
+    meta = _meta(config, run_id, reports, merged, stored, seconds)
+    meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
+    md = S.render_markdown(summary, overhead, meta)
+    title = f"ResUNet-{config.width} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
+    png = S.bar_chart_png(summary, title)
+    for folder in (run_dir, out):
+        atomic_write_csv(folder / "summary.csv", summary)
+        atomic_write_csv(folder / "harness_overhead.csv", overhead)
+        atomic_write_text(folder / "summary.md", md)
+        atomic_write_bytes(folder / "throughput.png", png)
+    _print_side_by_side(stored)
+    print(md)
+    print(
+        f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
+    )
+    return _exit_code(results, config)
+
+
+def atomic_write_json_copy(src: Path, dst: Path) -> Path:
+    """The merged JSON next to the summaries, named by run id (never overwrites another run)."""
+    from common.io import atomic_write_bytes
+
+    if dst.exists():
+        raise SaltbenchError(f"{dst}: already exists; not overwriting a finished run")
+    return atomic_write_bytes(dst, src.read_bytes())
+
+
+def _print_side_by_side(json_path: Path) -> None:
+    """pytest-benchmark's own comparison table of the merged run, grouped by (model, operation, batch)."""
+    exe = shutil.which("pytest-benchmark", path=str(Path(sys.executable).parent)) or shutil.which(
+        "pytest-benchmark"
+    )
+    if exe is None:
+        return
+    subprocess.run(
+        [
+            exe,
+            "compare",
+            str(json_path),
+            "--group-by=group",
+            "--sort=name",
+            "--columns=median,iqr,min,max,rounds",
+        ],
+        check=False,
+    )
+
+
+def _meta(
+    config, run_id: str, reports: dict, merged: dict, json_path: Path, seconds: float
+) -> dict:
+    procs = [p for p in reports["processes"].values() if "rooflines" in p]
+    first = procs[0] if procs else {}
+    roof = [r for p in procs for r in p["rooflines"].values()]
+    peaks = [r["matmul_gflops"] for r in roof]
+    convs = [r["conv_gflops"] for r in roof]
+    devices = sorted({b["device"] for p in procs for b in p["builds"].values()}) or ["?"]
+    infos = [b["extra_info"] for b in merged["benchmarks"]]
+    rounds, warmup, _ = config.resolved_rounds()
+    threads = infos[0]["threads"] if infos else config.threads
+    width_note = (
+        ""
+        if config.width == 16
+        else " (reduced from the default 16 — numbers are not comparable to width 16)"
+    )
+    command = "saltbench bench" + (" --quick" if config.quick else "")
+    if config.variants != list(VARIANT_NAMES):
+        command += " --variants " + ",".join(config.variants)
+    return {
+        "run_id": run_id,
+        "mode": f"--quick ({seconds:.0f} s wall)"
+        if config.quick
+        else f"full ({seconds:.0f} s wall)",
+        "rounds": rounds,
+        "warmup": warmup,
+        "width": config.width,
+        "width_note": width_note,
+        "train_batch": config.train_batch,
+        "infer_batch": config.infer_batch,
+        "threads": threads,
+        "device": ", ".join(devices),
+        "cpu": first.get("cpu", "?"),
+        "versions": ", ".join(f"{k} {v}" for k, v in first.get("versions", {}).items()),
+        "peak": _range(peaks),
+        "peak_how": f"torch.mm {roof[0]['matmul_size']}² fp32, best of N"
+        if roof
+        else "not measured",
+        "conv_peak": _range(convs),
+        "flops_forward": (infos[0]["flops_per_image_forward"] / 1e9) if infos else float("nan"),
+        "command": command,
+        "json": str(json_path),
+    }
+
+
+def _range(values: list[float]) -> str:
+    if not values:
+        return "–"
+    lo, hi = min(values), max(values)
+    return f"{lo:.0f}" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} (per process)"
+
+
+def _exit_code(results, config) -> int:
+    regressed = [r.name for r in results if r.regressed]
+    failed = [r for r in results if r.returncode not in (0, 5) and not r.regressed]
+    for r in failed:
+        print(
+            f"saltbench: benchmark process {r.name} failed (exit {r.returncode}); see {r.log_path}",
+            file=sys.stderr,
+        )
+    if regressed:
+        bound = f"{config.fail_regression:g}%"
+        print(
+            f"saltbench: performance regressed by more than {bound} (median) in: {', '.join(regressed)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 1 if failed else 0

@@ -1,0 +1,59 @@
+"""`saltbench bench` options: clear one-line errors, per-process commands and environments."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from common.bench_runner import (
+    BenchConfig,
+    ordered_processes,
+    parse_percent,
+    process_env,
+    pytest_command,
+)
+from common.cli import main
+from common.errors import SaltbenchError
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--variants", "torch-eager,nope"], "unknown benchmark variant 'nope'"),
+        (["--fail-regression", "10%"], "--fail-regression needs --compare"),
+        (["--compare", "missing.json"], "missing.json: --compare file not found"),
+        (["--threads", "0"], "--threads must be >= 1"),
+    ],
+)
+def test_bad_options_are_one_line_errors(argv, message, tmp_path, capsys):
+    assert main(["bench", "--out", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("saltbench: error:") and message in err and "\n" not in err
+
+
+def test_compare_file_must_be_pytest_benchmark_json(tmp_path, capsys):
+    bad = tmp_path / "prev.json"
+    bad.write_text(json.dumps({"rows": []}))
+    assert main(["bench", "--compare", str(bad), "--out", str(tmp_path)]) == 2
+    assert "not a pytest-benchmark JSON file" in capsys.readouterr().err
+
+
+def test_parse_percent():
+    assert parse_percent("10%") == 10.0 and parse_percent("2.5") == 2.5
+    with pytest.raises(SaltbenchError):
+        parse_percent("ten")
+
+
+def test_each_backend_runs_in_its_own_pytest_process_with_its_keras_backend(tmp_path):
+    config = BenchConfig(variants=["keras-jax", "torch-eager", "keras-tf"], quick=True, threads=1,
+                         compare=str(tmp_path / "prev.json"), fail_regression=10.0)  # fmt: skip
+    processes = ordered_processes(config)
+    assert [name for name, _ in processes] == ["torch", "keras-tensorflow", "keras-jax"]
+    env = process_env("keras-jax", config)
+    assert env["KERAS_BACKEND"] == "jax" and env["OMP_NUM_THREADS"] == "1"
+    cmd = pytest_command(processes[1][1], config, Path("a.json"), Path("a.report.json"))
+    assert "--saltbench-variants=keras-tf" in cmd and "--saltbench-quick" in cmd
+    assert "--benchmark-json=a.json" in cmd and "--benchmark-group-by=group" in cmd
+    assert f"--benchmark-compare={tmp_path / 'prev.json'}" in cmd
+    assert "--benchmark-compare-fail=median:10%" in cmd
+    assert "--saltbench-rounds=3" in cmd and "--saltbench-warmup=0" in cmd

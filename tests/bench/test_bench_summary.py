@@ -1,0 +1,120 @@
+"""summary.csv/md and the chart from pytest-benchmark JSON; the merged JSON loads in `pytest-benchmark compare`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from common import bench_summary as S
+
+
+def _stats(median: float, spread: float = 0.1) -> dict:
+    lo, hi = median * (1 - spread), median * (1 + spread)
+    return {
+        "min": lo, "max": hi, "mean": median, "stddev": median * spread / 2, "rounds": 3,
+        "median": median, "iqr": hi - lo, "q1": lo, "q3": hi, "iqr_outliers": 0,
+        "stddev_outliers": 0, "outliers": "0;0", "ld15iqr": lo, "hd15iqr": hi,
+        "ops": 1 / median, "total": 3 * median, "iterations": 1,
+    }  # fmt: skip
+
+
+def _bench(variant: str, op: str, batch: int, median: float, **extra) -> dict:
+    test = {"train": "test_train_step", "infer": "test_inference", "epoch": "test_epoch_overhead"}[
+        op
+    ]
+    info = {
+        "variant": variant, "operation": op, "batch": batch, "framework": variant.split("-")[0],
+        "device": "cpu", "threads": 2, "width": 16, "flops_per_image": 1e9 * (3 if op == "train" else 1),
+        "flops_per_image_forward": 1e9, "peak_matmul_gflops": 100.0, "first_call_s": 1.5, **extra,
+    }  # fmt: skip
+    name = f"{test}[{variant}]"
+    return {
+        "group": f"resunet16-{op}-b{batch}", "name": name, "fullname": f"benchmarks/test_model_bench.py::{name}",
+        "params": {"variant_name": variant}, "param": variant, "extra_info": info,
+        "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": 5, "max_time": 1.0,
+                    "min_time": 5e-06, "warmup": False},
+        "stats": _stats(median),
+    }  # fmt: skip
+
+
+def merged_run() -> dict:
+    """What `saltbench bench` merges: torch eager 2x faster than keras-tf at training."""
+    return {
+        "machine_info": {"node": "test", "python_implementation": "CPython", "python_version": "3.11"},
+        "commit_info": {"id": "0" * 40, "dirty": False},
+        "datetime": "2026-01-01T00:00:00", "version": "5.3.1",
+        "benchmarks": [
+            _bench("torch-eager", "train", 32, 1.0),
+            _bench("torch-eager", "infer", 64, 1.0),
+            _bench("keras-tf", "train", 32, 2.0),
+            _bench("keras-tf", "infer", 64, 0.5),
+            _bench("torch-eager", "epoch", 32, 2.1, batches_per_epoch=2, bare_images_per_s=32.0,
+                   harness_work_pct=0.5, harness_loop="torch loop"),
+        ],
+    }  # fmt: skip
+
+
+SKIPS = [
+    {"variant": "torch-compile", "operation": o, "reason": "not in --quick"}
+    for o in ("train", "infer")
+]
+
+
+def test_summary_has_ratio_to_torch_eager_percent_of_peak_and_skips():
+    summary = S.summarize(merged_run(), SKIPS).set_index("variant")
+    assert list(summary.index) == ["torch-eager", "torch-compile", "keras-tf"]
+    assert summary.loc["keras-tf", "train_img_s"] == 16.0
+    assert summary.loc["keras-tf", "train_ratio_to_torch_eager"] == 0.5
+    assert summary.loc["keras-tf", "infer_ratio_to_torch_eager"] == 2.0
+    assert (
+        summary.loc["torch-eager", "train_pct_of_peak"] == 96.0
+    )  # 32 img/s * 3 GFLOP / 100 GFLOP/s
+    assert (
+        summary.loc["keras-tf", "train_img_s_q1"] < 16.0 < summary.loc["keras-tf", "train_img_s_q3"]
+    )
+    assert "not in --quick" in summary.loc["torch-compile", "status"]
+    assert set(S.SUMMARY_COLUMNS) == set(summary.reset_index().columns)
+
+
+def test_harness_overhead_compares_loop_epoch_with_bare_steps():
+    overhead = S.harness_overhead(merged_run())
+    row = overhead.iloc[0]
+    assert (
+        row["variant"] == "torch-eager" and abs(row["overhead_pct"] - 5.0) < 1e-9
+    )  # 2.1 s vs 2 x 1 s
+    assert row["loop_img_s"] < row["bare_step_img_s"]
+
+
+def test_markdown_and_chart(tmp_path):
+    merged = merged_run()
+    summary, overhead = S.summarize(merged, SKIPS), S.harness_overhead(merged)
+    meta = {
+        "run_id": "bench-x", "mode": "--quick", "rounds": 3, "warmup": 0, "width": 16, "train_batch": 32,
+        "infer_batch": 64, "threads": 2, "device": "cpu", "cpu": "AMD EPYC", "versions": "torch 2",
+        "peak": "100", "peak_how": "torch.mm", "conv_peak": "90", "flops_forward": 1.0,
+        "command": "saltbench bench --quick", "json": "x.json",
+    }  # fmt: skip
+    md = S.render_markdown(summary, overhead, meta)
+    assert "| keras-tf | 16.0 [" in md and "| 0.50 |" in md
+    assert "## Skipped" in md and "torch-compile" in md and "Harness overhead" in md
+    png = S.bar_chart_png(summary, "test")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == 3
+
+
+def test_pytest_benchmark_compare_groups_the_variants_side_by_side(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(merged_run()))
+    exe = Path(sys.executable).parent / "pytest-benchmark"
+    out = subprocess.run(
+        [str(exe), "compare", str(path), "--group-by=group", "--columns=median,iqr,rounds"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "benchmark 'resunet16-train-b32': 2 tests" in out
+    train_block = out.split("resunet16-train-b32")[1].split("benchmark '")[0]
+    assert (
+        "test_train_step[torch-eager]" in train_block and "test_train_step[keras-tf]" in train_block
+    )

@@ -1,0 +1,74 @@
+"""The model benchmarks run under --benchmark-disable (tiny width, batch 2) and report the right fields."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIELDS = {
+    "variant", "framework", "backend", "operation", "batch", "images_per_s", "gflops_per_s", "pct_of_peak",
+    "peak_matmul_gflops", "threads", "device", "versions", "first_call_s", "flops_per_image", "flops_convention",
+}  # fmt: skip
+
+pytestmark = [pytest.mark.slow, pytest.mark.torch, pytest.mark.keras]
+
+
+def run_suite(tmp_path: Path, backend: str, variants: str) -> dict:
+    report = tmp_path / f"{backend}.json"
+    cmd = [
+        sys.executable, "-m", "pytest", "benchmarks/test_model_bench.py", "-q", "-p", "no:cacheprovider",
+        "--benchmark-disable", f"--saltbench-variants={variants}", "--saltbench-width=2",
+        "--saltbench-train-batch=2", "--saltbench-infer-batch=2", "--saltbench-rounds=1",
+        "--saltbench-warmup=0", "--saltbench-epoch-batches=1", "--saltbench-threads=1",
+        f"--saltbench-report={report}",
+    ]  # fmt: skip
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(report.read_text())
+
+
+def test_torch_variants_and_tensorflow_keras_report_every_field(tmp_path):
+    report = run_suite(
+        tmp_path,
+        "tensorflow",
+        "torch-eager,torch-channels-last,torch-bf16,torch-fp16,keras-tf,keras-jax",
+    )
+    steps = {(r["name"], r["extra_info"]["operation"]): r for r in report["records"]}
+    for variant in ("torch-eager", "torch-channels-last", "torch-bf16", "keras-tf"):
+        for op in ("train", "infer"):
+            info = steps[(variant, op)]["extra_info"]
+            assert set(info) >= FIELDS and info["batch"] == 2 and info["threads"] == 1
+            assert steps[(variant, op)]["group"] == f"resunet2-{op}-b2"
+            assert info["timed"] is False  # --benchmark-disable: no statistics were taken
+    epochs = {
+        r["name"]: r["extra_info"]
+        for r in report["records"]
+        if r["extra_info"]["operation"] == "epoch"
+    }
+    assert set(epochs) == {"torch-eager", "keras-tf"}
+    assert {"overhead_pct", "harness_work_pct", "bare_images_per_s", "harness_loop"} <= set(
+        epochs["keras-tf"]
+    )
+    reasons = {(s["variant"], s["operation"]): s["reason"] for s in report["skips"]}
+    assert "KERAS_BACKEND=jax" in reasons[("keras-jax", "train")]
+    if report["builds"]["torch-eager"]["device"] == "cpu":
+        assert "GPU-only" in reasons[("torch-fp16", "train")]
+    assert (
+        report["rooflines"]["cpu"]["threads"] == 1
+        and report["rooflines"]["cpu"]["matmul_gflops"] > 0
+    )
+
+
+@pytest.mark.parametrize(("backend", "variant"), [("torch", "keras-torch"), ("jax", "keras-jax")])
+def test_keras_on_other_backends_in_their_own_process(tmp_path, backend, variant):
+    if backend == "jax":
+        pytest.importorskip("jax")
+    report = run_suite(tmp_path, backend, variant)
+    ops = {r["extra_info"]["operation"]: r["extra_info"] for r in report["records"]}
+    assert set(ops) == {"train", "infer"} and ops["train"]["backend"] == backend
+    assert set(ops["infer"]) >= FIELDS
