@@ -58,7 +58,7 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
         "data.synthetic": {"n_train": 40, "n_test": 8, "seed": 0},
         "data.num_folds": 2,
         "train.batch_size": 8,
-        "stages.bce.epochs": 1,
+        "stages.bce.epochs": 2,
         "stages.lovasz.epochs": 1,
         "eval.thresholds.num": 9,
     },

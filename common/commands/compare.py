@@ -1,0 +1,145 @@
+"""`saltbench compare`: train both twins on the same folds with one recipe and report side by side."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from common.errors import SaltbenchError
+from common.recipes import DEFAULT_PROFILE, DEFAULT_RECIPE, parse_override, recipe_names
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="train Keras and PyTorch twins on the same folds and compare score and speed",
+        description="Train the Keras and the PyTorch twin on the same folds with one recipe, then "
+        "write results/<run-id>/ (report.md, metrics.json, submissions, plots) and append to "
+        "results/leaderboard.csv. Without --data, a synthetic dataset is generated once into the cache.",
+    )
+    parser.add_argument(
+        "--data", type=Path, help="Kaggle-layout folder (default: built-in synthetic data)"
+    )
+    parser.add_argument("--folds", help="comma-separated fold indices (default: the profile's)")
+    parser.add_argument("--frameworks", default="keras,torch", help="comma-separated: keras,torch")
+    parser.add_argument("--model", help="model name from the spec registry (default: the recipe's)")
+    parser.add_argument(
+        "--recipe", default=DEFAULT_RECIPE, help=f"one of {', '.join(recipe_names())}"
+    )
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="smoke | quick | full")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any recipe value by dotted key, e.g. stages.bce.epochs=3 "
+        "(repeatable; values parse as JSON)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a killed run")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per framework process "
+        "(default: cores / frameworks when parallel, else all cores)",
+    )
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="run the frameworks one after the other instead of at once",
+    )
+    parser.add_argument(
+        "--keras-backend",
+        choices=("tensorflow", "torch", "jax"),
+        help="Keras backend (default: the recipe's, tensorflow)",
+    )
+    parser.set_defaults(func=run)
+
+
+def recipe_overrides(args: argparse.Namespace) -> dict:
+    overrides = dict(parse_override(text) for text in args.overrides)
+    if args.folds:
+        try:
+            overrides["run.folds"] = [int(f) for f in args.folds.split(",") if f.strip()]
+        except ValueError as err:
+            raise SaltbenchError(
+                f"--folds expects comma-separated integers, got {args.folds!r}"
+            ) from err
+    if args.model:
+        overrides["model.name"] = args.model
+    if args.keras_backend:
+        overrides["run.keras_backend"] = args.keras_backend
+    return overrides
+
+
+def parse_frameworks(text: str) -> list[str]:
+    from common.harness.rundir import FRAMEWORKS
+
+    names = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [n for n in names if n not in FRAMEWORKS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise SaltbenchError(
+            f"--frameworks expects distinct names from {', '.join(FRAMEWORKS)}, got {text!r}"
+        )
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    from common.harness import rundir
+    from common.harness.orchestrate import new_run_config, run_compare
+    from common.harness.report import summary_text
+
+    if args.resume:
+        run_dir = args.resume
+        config = rundir.load_config(run_dir)
+        if rundir.is_finished(run_dir):
+            raise SaltbenchError(
+                f"{run_dir} is already finished; not overwriting it "
+                "(start a new run without --resume)"
+            )
+    else:
+        from common.recipes import resolve_recipe
+
+        recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
+        data_dir, source = resolve_data(args.data, recipe)
+        config = new_run_config(
+            recipe,
+            data_dir,
+            source,
+            parse_frameworks(args.frameworks),
+            args.threads,
+            not args.sequential,
+            sys.argv[1:],
+        )
+        run_dir = rundir.create_run_dir(args.out, config)
+    run_compare(Path(run_dir), config)
+    print(f"\nrun {config['run_id']} finished: {Path(run_dir) / 'report.md'}\n")
+    print(summary_text(run_dir))
+    return 0
+
+
+def resolve_data(data: Path | None, recipe: dict) -> tuple[Path, str]:
+    """The user's folder (checked) or the cached synthetic dataset (generated on first use)."""
+    from common.errors import DataError
+
+    if data is None:
+        from common.harness.data import ensure_synthetic
+
+        params = recipe["data"]["synthetic"]
+        print(
+            f"using synthetic data ({params['n_train']} train / {params['n_test']} test tiles, "
+            f"seed {params['seed']})",
+            file=sys.stderr,
+        )
+        return ensure_synthetic(params), "synthetic"
+    from common.kaggle import check_dataset
+
+    problems = check_dataset(data)
+    if problems:
+        raise DataError(
+            f"{data}: {problems[0]}"
+            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
+        )
+    return data, "user"

@@ -1,0 +1,60 @@
+"""`saltbench predict`: a validated Kaggle submission from a finished run's models for a dataset's test tiles."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="write a Kaggle submission for a dataset's test tiles from a finished compare run",
+        description="Predict every test id of DIR (sample_submission.csv order) with the run's models "
+        "(flip TTA, mean over folds, the run's thresholds; both frameworks' probabilities averaged "
+        "unless --frameworks names one) and validate the CSV before declaring success.",
+    )
+    parser.add_argument("--run", type=Path, metavar="RUN_DIR", help="a finished compare run")
+    parser.add_argument("--data", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--frameworks", help="comma-separated subset of the run's frameworks")
+    parser.add_argument(
+        "--out", type=Path, help="CSV to write (default: RUN_DIR/predict/submission_<data>.csv)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing --out file")
+    parser.add_argument(
+        "--check",
+        type=Path,
+        metavar="CSV",
+        help="only validate an existing submission against DIR's sample_submission.csv",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from common.errors import SaltbenchError
+    from common.harness import rundir
+    from common.harness.predict import expected_test_ids, predict_submission
+    from common.submission import validate_submission
+
+    if args.check:
+        validate_submission(args.check, expected_test_ids(args.data))
+        print(f"{args.check}: valid submission")
+        return 0
+    if args.run is None:
+        raise SaltbenchError("predict needs --run RUN_DIR (or --check CSV to validate a file)")
+    config = rundir.load_config(args.run)
+    if not rundir.is_finished(args.run):
+        raise SaltbenchError(
+            f"{args.run}: the run has not finished; continue it with "
+            f"saltbench compare --resume {args.run}"
+        )
+    out = args.out or args.run / "predict" / f"submission_{args.data.resolve().name}.csv"
+    if out.exists() and not args.force:
+        raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
+    frameworks = args.frameworks.split(",") if args.frameworks else list(config["frameworks"])
+    with tempfile.TemporaryDirectory() as scratch:
+        rows = predict_submission(args.run, config, args.data, frameworks, out, Path(scratch))
+    print(f"{out}: {rows} rows, valid Kaggle submission", file=sys.stdout)
+    return 0

@@ -1,0 +1,1 @@
+"""The same-folds comparison harness behind `saltbench compare`, `predict` and `report`."""

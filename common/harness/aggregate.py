@@ -1,0 +1,228 @@
+"""After training: pooled OOF scores, submissions (per framework and ensemble), metrics.json, leaderboard."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.harness import rundir
+from common.harness.data import RunData
+from common.harness.evaluate import logit, search_on_logits, sigmoid
+from common.harness.fold import FOLD_METRICS, save_arrays
+from common.io import append_csv_rows, atomic_write_json, atomic_write_text
+from common.recipes import threshold_grid
+
+LEADERBOARD_COLUMNS = [
+    "run_id",
+    "date",
+    "framework",
+    "backend",
+    "model",
+    "recipe",
+    "profile",
+    "fold",
+    "score",
+    "score_std",
+    "threshold",
+    "train_img_s",
+    "infer_img_s",
+    "epochs",
+    "wall_s",
+    "versions",
+]
+
+
+def load_fold_outputs(run_dir: Path, framework: str, folds: list[int]):
+    """Per-fold metrics, pooled OOF (ids, logits) and the fold-mean test logits of one framework."""
+    metrics, oof_ids, oof_logits, test_logits, test_ids = [], [], [], [], None
+    for fold in folds:
+        directory = rundir.fold_dir(run_dir, framework, fold)
+        metrics.append(json.loads((directory / FOLD_METRICS).read_text()))
+        with np.load(directory / "oof.npz") as npz:
+            oof_ids.extend(npz["ids"].tolist())
+            oof_logits.append(npz["logits"].astype(np.float32))
+        with np.load(directory / "test.npz") as npz:
+            test_ids = npz["ids"].tolist()
+            test_logits.append(npz["logits"].astype(np.float32))
+    return metrics, oof_ids, np.concatenate(oof_logits), test_ids, np.mean(test_logits, axis=0)
+
+
+def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    scores = np.array([m["score"] for m in fold_metrics])
+    first = fold_metrics[0]
+    return {
+        "backend": first["backend"],
+        "versions": first["versions"],
+        "score_mean": float(scores.mean()),
+        "score_std": float(scores.std()),
+        "threshold_mean": float(np.mean([m["threshold"] for m in fold_metrics])),
+        "train_img_s": float(np.mean([m["train_img_s"] for m in fold_metrics])),
+        "infer_img_s": float(np.mean([m["infer_img_s"] for m in fold_metrics])),
+        "epochs": int(sum(m["epochs"] for m in fold_metrics)),
+        "wall_s": float(sum(m["wall_s"] for m in fold_metrics)),
+        "empty_baseline": float(np.mean([m["empty_baseline"] for m in fold_metrics])),
+        "folds": fold_metrics,
+    }
+
+
+def finish_run(
+    run_dir: Path, config: dict[str, Any], data: RunData, session_wall_s: float
+) -> dict[str, Any]:
+    """Write OOF files, submissions, metrics.json, leaderboard rows, report and plots; mark finished."""
+    from common.submission import validate_submission, write_submission
+
+    run_dir = Path(run_dir)
+    truth_of = dict(zip(data.train_ids, data.masks, strict=True))
+    grid = threshold_grid(config["recipe"])
+    frameworks: dict[str, Any] = {}
+    probs_oof, probs_test = {}, {}
+    for framework in config["frameworks"]:
+        fold_metrics, ids, oof, test_ids, test = load_fold_outputs(
+            run_dir, framework, config["folds"]
+        )
+        truth = np.stack([truth_of[i] for i in ids])
+        pooled = search_on_logits(truth, oof, grid)
+        summary = framework_summary(fold_metrics)
+        summary.update(pooled_score=pooled["score"], threshold=pooled["threshold"])
+        frameworks[framework] = summary
+        save_arrays(
+            run_dir / f"oof_{framework}.npz", ids=np.array(ids), logits=oof.astype(np.float16)
+        )
+        path = run_dir / f"submission_{framework}.csv"
+        write_submission(path, test_ids, test > pooled["threshold"])
+        validate_submission(path, list(data.test_ids))
+        probs_oof[framework], probs_test[framework] = sigmoid(oof), sigmoid(test)
+    metrics: dict[str, Any] = {
+        "run_id": config["run_id"],
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "session_wall_s": session_wall_s,
+        "frameworks": frameworks,
+    }
+    if len(frameworks) >= 2:
+        metrics["ensemble"] = write_ensemble(
+            run_dir, data, truth, probs_oof, probs_test, test_ids, grid
+        )
+    if {"keras", "torch"} <= set(frameworks):
+        k, t = frameworks["keras"], frameworks["torch"]
+        metrics["ratio_keras_torch"] = {
+            "train_img_s": k["train_img_s"] / t["train_img_s"],
+            "infer_img_s": k["infer_img_s"] / t["infer_img_s"],
+        }
+    atomic_write_json(run_dir / rundir.METRICS, metrics)
+    append_leaderboard(run_dir.parent / "leaderboard.csv", config, metrics)
+    from common.harness.report import write_report
+
+    write_tile_sample(run_dir, config, data)
+    write_report(run_dir)
+    atomic_write_text(run_dir / rundir.FINISHED, metrics["finished"] + "\n")
+    return metrics
+
+
+def write_ensemble(
+    run_dir: Path,
+    data: RunData,
+    truth: np.ndarray,
+    probs_oof: dict,
+    probs_test: dict,
+    test_ids: list[str],
+    grid: np.ndarray,
+) -> dict[str, float]:
+    """Mean of the frameworks' probabilities; threshold searched on the pooled OOF mean."""
+    from common.submission import validate_submission, write_submission
+
+    mean_oof = np.mean(list(probs_oof.values()), axis=0)
+    result = search_on_logits(truth, logit(mean_oof).astype(np.float32), grid)
+    mean_test = np.mean(list(probs_test.values()), axis=0)
+    path = run_dir / "submission_ensemble.csv"
+    write_submission(path, test_ids, logit(mean_test) > result["threshold"])
+    validate_submission(path, list(data.test_ids))
+    return {"score": result["score"], "threshold": result["threshold"]}
+
+
+def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.DataFrame:
+    recipe = config["recipe"]
+    date = metrics["finished"][:10]
+    rows = []
+    for framework, summary in metrics["frameworks"].items():
+        versions = "; ".join(f"{k} {v}" for k, v in sorted(summary["versions"].items()))
+        common = {
+            "run_id": config["run_id"],
+            "date": date,
+            "framework": framework,
+            "backend": summary["backend"],
+            "model": recipe["model"]["name"],
+            "recipe": recipe["recipe"],
+            "profile": recipe["profile"],
+            "versions": versions,
+        }
+        for fold in summary["folds"]:
+            rows.append(
+                {
+                    **common,
+                    "fold": fold["fold"],
+                    "score": round(fold["score"], 5),
+                    "score_std": "",
+                    "threshold": round(fold["threshold"], 3),
+                    "train_img_s": round(fold["train_img_s"], 2),
+                    "infer_img_s": round(fold["infer_img_s"], 2),
+                    "epochs": fold["epochs"],
+                    "wall_s": round(fold["wall_s"], 1),
+                }
+            )
+        rows.append(
+            {
+                **common,
+                "fold": "mean",
+                "score": round(summary["score_mean"], 5),
+                "score_std": round(summary["score_std"], 5),
+                "threshold": round(summary["threshold"], 3),
+                "train_img_s": round(summary["train_img_s"], 2),
+                "infer_img_s": round(summary["infer_img_s"], 2),
+                "epochs": summary["epochs"],
+                "wall_s": round(summary["wall_s"], 1),
+            }
+        )
+    return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+
+
+def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """One row per framework x fold and one per framework mean; skipped if this run is already there."""
+    if path.is_file() and path.stat().st_size:
+        existing = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if config["run_id"] in set(existing.get("run_id", [])):
+            return
+    append_csv_rows(path, leaderboard_rows(config, metrics))
+
+
+def write_tile_sample(run_dir: Path, config: dict[str, Any], data: RunData, n: int = 8) -> None:
+    """A few validation tiles (most salt-covered first, some empty) with truth and each framework's mask."""
+    frameworks = list(config["frameworks"])
+    oof = {}
+    for framework in frameworks:
+        with np.load(run_dir / f"oof_{framework}.npz") as npz:
+            oof[framework] = (npz["ids"].tolist(), npz["logits"].astype(np.float32))
+    ids = oof[frameworks[0]][0]
+    index_of = {i: k for k, i in enumerate(data.train_ids)}
+    cover = np.array([data.masks[index_of[i]].mean() for i in ids])
+    order = np.argsort(-cover, kind="stable")
+    salty = order[cover[order] > 0]
+    chosen = list(salty[:: max(1, len(salty) // max(1, n - 2))][: n - 2]) + list(
+        np.flatnonzero(cover == 0)[:2]
+    )
+    chosen = chosen[:n]
+    arrays = {
+        "ids": np.array([ids[c] for c in chosen]),
+        "images": np.stack([data.images[index_of[ids[c]]] for c in chosen]),
+        "truth": np.stack([data.masks[index_of[ids[c]]] for c in chosen]),
+    }
+    metrics = json.loads((run_dir / rundir.METRICS).read_text())
+    for framework in frameworks:
+        position = {i: k for k, i in enumerate(oof[framework][0])}
+        logits = oof[framework][1][[position[ids[c]] for c in chosen]]
+        arrays[f"pred_{framework}"] = logits > metrics["frameworks"][framework]["threshold"]
+    save_arrays(run_dir / "plots" / "tiles_sample.npz", **arrays)

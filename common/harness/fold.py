@@ -1,0 +1,341 @@
+"""One framework x fold: staged training with per-epoch checkpoints (exact resume), then OOF evaluation.
+
+The twins' train.py modules supply a `TwinTrainer` (the framework part: build, one training epoch loop,
+prediction, native checkpoints); everything else — data, stages, LR/early-stopping decisions, history,
+checkpoints' bookkeeping, evaluation — lives here, so both frameworks follow the same rules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from common.harness import data as rundata
+from common.harness.control import StageControl
+from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
+from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_json
+from common.recipes import threshold_grid
+from common.stream import BatchStream, derive_seed
+
+STATE = "state.json"
+HISTORY = "history.csv"
+FOLD_METRICS = "fold_metrics.json"
+BEST_MODEL = "model_best.npz"
+
+
+class TwinTrainer(Protocol):
+    """What keras_impl/train.py and torch_impl/train.py each provide (same names in both)."""
+
+    framework: str
+
+    def backend(self) -> str: ...
+    def versions(self) -> dict[str, str]: ...
+    def get_weights(self) -> dict[str, np.ndarray]: ...
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None: ...
+    def start_stage(self, loss: str, learning_rate: float) -> None: ...
+    def reseed(self, seed: int) -> None: ...
+    def set_learning_rate(self, learning_rate: float) -> None: ...
+    def fit_epochs(
+        self, stream: BatchStream, first: int, stop: int, session: FoldSession
+    ) -> None: ...
+    def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
+    def save_checkpoint(self, path: Path) -> None: ...
+    def load_checkpoint(self, path: Path) -> None: ...
+
+
+def save_neutral(path: Path, weights: dict[str, np.ndarray]) -> None:
+    """Framework-neutral weights (common.weights layout) as an atomically written .npz."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_neutral(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+class FoldSession:
+    """Trains and evaluates one framework on one fold inside a run directory, resuming where it stopped."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        fold: int,
+        trainer: TwinTrainer,
+        data: rundata.RunData,
+        *,
+        progress: bool = True,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.recipe = config["recipe"]
+        self.fold = fold
+        self.trainer = trainer
+        self.data = data
+        self.progress = progress
+        self.dir = self.run_dir / trainer.framework / f"fold{fold}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.seed = int(self.recipe["train"]["seed"])
+        folds = rundata.run_folds(self.run_dir, config, data)
+        self.train_idx, self.val_idx = rundata.fold_indices(folds, data.train_ids, fold)
+        self.val_images = data.images[self.val_idx]
+        self.val_masks = data.masks[self.val_idx]
+        self.state = self._load_state()
+        self.history = self._load_history()
+        self.control: StageControl | None = None
+        self._bar: tqdm | None = None
+        self._epoch_start = 0.0
+        self._fresh_process = True
+
+    # ---- state -----------------------------------------------------------------------------
+    def _load_state(self) -> dict[str, Any]:
+        path = self.dir / STATE
+        if path.is_file():
+            return json.loads(path.read_text())
+        return {
+            "stage": 0,
+            "next_epoch": 0,
+            "control": None,
+            "checkpoint": None,
+            "best": None,
+            "stage_best": [],
+            "done": False,
+            "wall_s": 0.0,
+        }
+
+    def _load_history(self) -> list[dict[str, Any]]:
+        path = self.dir / HISTORY
+        if not path.is_file() or path.stat().st_size == 0:
+            return []
+        rows = pd.read_csv(path).to_dict("records")
+        return [r for r in rows if int(r["epoch"]) < self.state["next_epoch"]]
+
+    def _commit(self) -> None:
+        """Write history then state.json (the commit point), then drop files nothing refers to."""
+        atomic_write_csv(self.dir / HISTORY, pd.DataFrame(self.history))
+        atomic_write_json(self.dir / STATE, self.state)
+        keep = {self.state["checkpoint"], self.state["best"], *self.state["stage_best"]}
+        for path in self.dir.glob("ckpt_e*"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+        for path in self.dir.glob("best_e*.npz"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+    # ---- the run ---------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Train every remaining stage, evaluate, and return the fold metrics."""
+        if self.state["done"]:
+            return json.loads((self.dir / FOLD_METRICS).read_text())
+        self._restore()
+        stages = self.recipe["stages"]
+        while self.state["stage"] < len(stages):
+            self._run_stage(self.state["stage"], stages[self.state["stage"]])
+        return self._evaluate()
+
+    def _restore(self) -> None:
+        stage = self.state["stage"]
+        if self.state["checkpoint"]:
+            spec = self.recipe["stages"][stage]
+            self.control = StageControl.from_dict(self.state["control"])
+            self.trainer.start_stage(spec["loss"], self.control.learning_rate)
+            self.trainer.load_checkpoint(self.dir / self.state["checkpoint"])
+        elif self.state["stage_best"]:
+            self.trainer.set_weights(load_neutral(self.dir / self.state["stage_best"][-1]))
+        else:
+            self.trainer.set_weights(load_neutral(self.run_dir / "init_weights.npz"))
+
+    def _run_stage(self, index: int, stage: dict[str, Any]) -> None:
+        if self.control is None:
+            self.control = StageControl.for_stage(stage)
+            self.trainer.start_stage(stage["loss"], self.control.learning_rate)
+        remaining = int(stage["epochs"]) - self.control.epochs_done
+        if remaining > 0 and not self.control.stopped:
+            subset = rundata.stage_subset(
+                self.data.masks, self.train_idx, stage.get("exclude_coverage_below")
+            )
+            stream = BatchStream(
+                self.data.images[subset],
+                self.data.masks[subset],
+                int(self.recipe["train"]["batch_size"]),
+                derive_seed(self.seed, self.fold, index),
+                hflip=bool(self.recipe["train"]["hflip"]),
+            )
+            first = self.state["next_epoch"]
+            self._stage_first_epoch = first if self.control.epochs_done == 0 else -1
+            self.trainer.fit_epochs(stream, first, first + remaining, self)
+            self._close_bar()
+        self._end_stage()
+
+    def _end_stage(self) -> None:
+        """Keep the stage's best weights (the kernels reload the best model between stages)."""
+        if self.state["best"]:
+            self.trainer.set_weights(load_neutral(self.dir / self.state["best"]))
+            self.state["stage_best"].append(self.state["best"])
+        else:  # a stage with no epochs: carry the current weights on
+            name = f"best_e{self.state['next_epoch']}_s{self.state['stage']}.npz"
+            save_neutral(self.dir / name, self.trainer.get_weights())
+            self.state["stage_best"].append(name)
+        self.state.update(stage=self.state["stage"] + 1, control=None, checkpoint=None, best=None)
+        self.control = None
+        self._commit()
+
+    # ---- called by the twins' epoch loops --------------------------------------------------
+    def begin_epoch(self, epoch: int, num_batches: int) -> float:
+        """Reseed dropout from (seed, fold, epoch), open the progress bar; returns the epoch's LR."""
+        self.trainer.reseed(derive_seed(self.seed, self.fold, epoch, 7))
+        self.trainer.set_learning_rate(self.control.learning_rate)
+        stage = self.recipe["stages"][self.state["stage"]]
+        self._close_bar()
+        self._bar = tqdm(
+            total=num_batches,
+            desc=f"{self.trainer.framework} fold {self.fold} {stage['name']} epoch {epoch + 1}",
+            disable=not self.progress,
+            leave=False,
+            mininterval=2.0,
+        )
+        self._epoch_start = time.perf_counter()
+        return self.control.learning_rate
+
+    def batch_done(self, loss: float) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+    def end_epoch(self, epoch: int, train_loss: float, images: int) -> bool:
+        """Validate, decide (best/LR/stop), checkpoint; returns True when training should stop."""
+        train_seconds = time.perf_counter() - self._epoch_start
+        lr = self.control.learning_rate
+        logits = self.trainer.predict_logits(
+            self.val_images, int(self.recipe["eval"]["batch_size"])
+        )
+        from common.metric import score_at_threshold
+
+        score = float(score_at_threshold(self.val_masks, logits, 0.0))
+        improved = self.control.update(epoch, score)
+        if improved:
+            self.state["best"] = f"best_e{epoch}.npz"
+            save_neutral(self.dir / self.state["best"], self.trainer.get_weights())
+        checkpoint = f"ckpt_e{epoch}"
+        self.trainer.save_checkpoint(self.dir / checkpoint)
+        stage = self.recipe["stages"][self.state["stage"]]
+        warmup = self._fresh_process or epoch == self._stage_first_epoch
+        self._fresh_process = False
+        self.history.append(
+            {
+                "epoch": epoch,
+                "stage": stage["name"],
+                "loss_name": stage["loss"],
+                "lr": lr,
+                "train_loss": float(train_loss),
+                "val_score": score,
+                "best": improved,
+                "train_seconds": train_seconds,
+                "images": images,
+                "train_img_s": images / max(train_seconds, 1e-9),
+                "warmup": warmup,
+            }
+        )
+        self.state.update(
+            next_epoch=epoch + 1, control=self.control.to_dict(), checkpoint=checkpoint
+        )
+        self.state["wall_s"] += time.perf_counter() - self._epoch_start
+        self._epoch_start = time.perf_counter()
+        self._commit()
+        if self._bar is not None:
+            self._bar.write(
+                f"{self.trainer.framework} fold {self.fold} epoch {epoch + 1}: loss {train_loss:.4f} "
+                f"val score {score:.4f} lr {lr:.2g}{' *' if improved else ''}"
+            )
+        stop = self.control.stopped
+        return stop
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    # ---- evaluation ------------------------------------------------------------------------
+    def _evaluate(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        save_neutral(self.dir / BEST_MODEL, self.trainer.get_weights())
+        batch = int(self.recipe["eval"]["batch_size"])
+        predict = lambda x: self.trainer.predict_logits(x, batch)  # noqa: E731
+        tta = self.recipe["eval"]["tta"]
+        val_logits = predict_tta(predict, self.val_images, tta)
+        result = search_on_logits(self.val_masks, val_logits, threshold_grid(self.recipe))
+        speed = inference_throughput(
+            predict, self.val_images if len(self.val_images) >= 16 else self.data.images
+        )
+        test_logits = predict_tta(predict, self.data.test_images, tta)
+        save_arrays(
+            self.dir / "oof.npz",
+            ids=np.array([self.data.train_ids[i] for i in self.val_idx]),
+            logits=val_logits.astype(np.float16),
+        )
+        save_arrays(
+            self.dir / "test.npz",
+            ids=np.array(self.data.test_ids),
+            logits=test_logits.astype(np.float16),
+        )
+        self.state["wall_s"] += time.perf_counter() - started
+        metrics = {
+            "framework": self.trainer.framework,
+            "backend": self.trainer.backend(),
+            "fold": self.fold,
+            **result,
+            **speed,
+            **train_throughput(self.history),
+            "epochs": len(self.history),
+            "best_epoch": int(self.history_best_epoch()),
+            "n_train": int(len(self.train_idx)),
+            "n_val": int(len(self.val_idx)),
+            "wall_s": float(self.state["wall_s"]),
+            "threads": self.config.get("threads"),
+            "versions": self.trainer.versions(),
+        }
+        atomic_write_json(self.dir / FOLD_METRICS, metrics)
+        self.state["done"] = True
+        atomic_write_json(self.dir / STATE, self.state)
+        return metrics
+
+    def history_best_epoch(self) -> int:
+        best = [r["epoch"] for r in self.history if str(r["best"]) in ("True", "true", "1")]
+        return best[-1] if best else -1
+
+
+def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Training images/s over the epochs that were not warm-up (first of a stage or of a process)."""
+    rows = [r for r in history if str(r["warmup"]) not in ("True", "true", "1")] or history
+    seconds = sum(float(r["train_seconds"]) for r in rows)
+    images = sum(int(r["images"]) for r in rows)
+    return {
+        "train_img_s": images / seconds if seconds else float("nan"),
+        "train_epochs_timed": len(rows),
+    }
+
+
+def fold_is_done(run_dir: Path, framework: str, fold: int) -> bool:
+    path = Path(run_dir) / framework / f"fold{fold}" / STATE
+    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+        return bool(json.loads(path.read_text())["done"])
+    return False

@@ -1,0 +1,222 @@
+"""`saltbench compare`: set up a run, start one worker process per framework, then aggregate and report."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from common.errors import SaltbenchError
+from common.harness import rundir
+from common.harness.fold import STATE
+from common.runtime import THREAD_VARS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("numpy", "pandas", "keras", "tensorflow", "torch", "jax")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions, read from package metadata (no framework import)."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def git_commit() -> str | None:
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+    return None
+
+
+def default_threads(frameworks: list[str], parallel: bool) -> int:
+    cores = os.cpu_count() or 1
+    return max(1, cores // len(frameworks)) if parallel else cores
+
+
+def new_run_config(
+    recipe: dict[str, Any],
+    data_dir: Path,
+    data_source: str,
+    frameworks: list[str],
+    threads: int | None,
+    parallel: bool,
+    argv: list[str],
+) -> dict[str, Any]:
+    """Everything needed to rerun: the resolved recipe, data, frameworks, folds, threads, versions."""
+    return {
+        "recipe": recipe,
+        "data_dir": str(Path(data_dir).resolve()),
+        "data_source": data_source,
+        "frameworks": frameworks,
+        "folds": list(recipe["run"]["folds"]),
+        "threads": threads or default_threads(frameworks, parallel),
+        "parallel": parallel,
+        "keras_backend": recipe["run"]["keras_backend"],
+        "command": ["saltbench", *argv],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "system": platform.system(),
+        },
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+    }
+
+
+def worker_env(config: dict[str, Any]) -> dict[str, str]:
+    """The child's environment: threads pinned, Keras backend chosen, the repo importable."""
+    env = dict(os.environ)
+    env.update({var: str(config["threads"]) for var in THREAD_VARS})
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    env["KERAS_BACKEND"] = config["keras_backend"]
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def worker_command(framework: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", f"{framework}_impl.train", *args]
+
+
+def run_worker_process(
+    framework: str,
+    args: list[str],
+    config: dict[str, Any],
+    log: Path,
+) -> subprocess.Popen:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(log, "a")  # noqa: SIM115  (closed with the process in wait_workers)
+    handle.write(
+        f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(framework, *args))}\n"
+    )
+    handle.flush()
+    proc = subprocess.Popen(
+        worker_command(framework, *args),
+        env=worker_env(config),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+    )
+    proc.log_handle = handle  # type: ignore[attr-defined]
+    proc.log_path = log  # type: ignore[attr-defined]
+    proc.framework = framework  # type: ignore[attr-defined]
+    return proc
+
+
+def last_lines(path: Path, n: int = 3) -> str:
+    with contextlib.suppress(OSError):
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+        return " | ".join(lines[-n:])
+    return ""
+
+
+def check_exit(proc: subprocess.Popen) -> None:
+    proc.log_handle.close()
+    if proc.returncode != 0:
+        raise SaltbenchError(
+            f"{proc.framework} worker failed (exit {proc.returncode}); see {proc.log_path}: "
+            f"{last_lines(proc.log_path, 1)}"
+        )
+
+
+def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
+    """Build one twin and save its initial weights; both twins start from them (identical init)."""
+    if (run_dir / "init_weights.npz").is_file():
+        return
+    # Always the recipe's source twin, even when it is not compared: a keras-only run then starts
+    # from the same weights as the keras column of a two-framework run.
+    source = config["recipe"]["run"]["init_from"]
+    if source not in rundir.FRAMEWORKS:
+        raise SaltbenchError(
+            f"run.init_from must be one of {', '.join(rundir.FRAMEWORKS)}, got {source!r}"
+        )
+    proc = run_worker_process(source, ["init", str(run_dir)], config, run_dir / "logs" / "init.log")
+    proc.wait()
+    check_exit(proc)
+
+
+def epochs_done(run_dir: Path, framework: str, fold: int, per_fold: int) -> int:
+    import json
+
+    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
+        state = json.loads((rundir.fold_dir(run_dir, framework, fold) / STATE).read_text())
+        return per_fold if state["done"] else min(per_fold, int(state["next_epoch"]))
+    return 0
+
+
+def train_all(run_dir: Path, config: dict[str, Any]) -> None:
+    """Run each framework's worker (at once when parallel) with a combined progress bar."""
+    folds = ",".join(str(f) for f in config["folds"])
+    per_fold = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
+    total = per_fold * len(config["folds"]) * len(config["frameworks"])
+    pending = list(config["frameworks"])
+    running: list[subprocess.Popen] = []
+    bar = tqdm(total=total, desc="compare", unit="epoch", file=sys.stderr, mininterval=1.0)
+    shown = ""
+    try:
+        while pending or running:
+            if pending and (config["parallel"] or not running):
+                framework = pending.pop(0)
+                args = ["train", str(run_dir), "--folds", folds]
+                running.append(
+                    run_worker_process(
+                        framework, args, config, run_dir / "logs" / f"{framework}.log"
+                    )
+                )
+            time.sleep(0.5)
+            for proc in [p for p in running if p.poll() is not None]:
+                running.remove(proc)
+                check_exit(proc)
+            done = sum(
+                epochs_done(run_dir, fw, f, per_fold)
+                for fw in config["frameworks"]
+                for f in config["folds"]
+            )
+            status = " ".join(f"{p.framework}:running" for p in running)
+            if status != shown:
+                bar.set_postfix_str(status, refresh=False)
+                shown = status
+            if done != bar.n:
+                bar.update(done - bar.n)
+    finally:
+        for proc in running:
+            proc.kill()
+            proc.wait()
+            proc.log_handle.close()
+        bar.close()
+
+
+def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """Train (or resume) every framework x fold, then aggregate, report and mark the run finished."""
+    from common.harness.aggregate import finish_run
+    from common.harness.data import load_run_data, run_folds
+
+    started = time.perf_counter()
+    print(f"run {config['run_id']}: {run_dir}", file=sys.stderr)
+    data = load_run_data(config, progress=True)
+    run_folds(run_dir, config, data)
+    ensure_init_weights(run_dir, config)
+    try:
+        train_all(run_dir, config)
+    except KeyboardInterrupt:
+        print(
+            f"saltbench: interrupted; continue with: saltbench compare --resume {run_dir}",
+            file=sys.stderr,
+        )
+        raise
+    return finish_run(run_dir, config, data, session_wall_s=time.perf_counter() - started)

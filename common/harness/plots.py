@@ -1,0 +1,134 @@
+"""The run's plots (matplotlib, Agg): learning curves, score vs throughput, validation tiles."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.harness import rundir
+from common.io import atomic_write_bytes
+
+COLORS = {"keras": "tab:red", "torch": "tab:blue"}
+NAMES = {"keras": "Keras", "torch": "PyTorch"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path.name
+
+
+def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
+    plt = _pyplot()
+    fig, (ax_score, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    styles = ["-", "--", ":", "-.", (0, (1, 3))]
+    drawn = False
+    for framework in config["frameworks"]:
+        for k, fold in enumerate(config["folds"]):
+            path = rundir.fold_dir(run_dir, framework, fold) / "history.csv"
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            h = pd.read_csv(path)
+            label = f"{NAMES.get(framework, framework)} fold {fold}"
+            style = dict(color=COLORS.get(framework), linestyle=styles[k % len(styles)], marker=".")
+            ax_score.plot(h["epoch"] + 1, h["val_score"], label=label, **style)
+            for stage, part in h.groupby("stage", sort=False):
+                ax_loss.plot(
+                    part["epoch"] + 1,
+                    part["train_loss"],
+                    label=f"{label} ({stage})" if k == 0 else None,
+                    **style,
+                )
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax_score.set(xlabel="epoch", ylabel="validation score (logit 0)", title="Validation score")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss (stage's loss)")
+    ax_score.legend(fontsize=8)
+    ax_loss.legend(fontsize=8)
+    return Path(_save(fig, run_dir / "plots" / "learning_curves.png"))
+
+
+def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, key, title in (
+        (axes[0], "train_img_s", "training"),
+        (axes[1], "infer_img_s", "inference"),
+    ):
+        for framework, summary in metrics["frameworks"].items():
+            color = COLORS.get(framework)
+            xs = [m[key] for m in summary["folds"]]
+            ys = [m["score"] for m in summary["folds"]]
+            ax.scatter(
+                xs, ys, color=color, alpha=0.5, label=f"{NAMES.get(framework, framework)} folds"
+            )
+            ax.errorbar(
+                [summary[key]],
+                [summary["score_mean"]],
+                yerr=[summary["score_std"]],
+                color=color,
+                marker="D",
+                markersize=9,
+                capsize=4,
+                label=f"{NAMES.get(framework, framework)} mean",
+            )
+        ax.set(xlabel=f"{title} images/s", title=f"Score vs {title} throughput")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("competition score (OOF, TTA)")
+    axes[0].legend(fontsize=8)
+    return Path(_save(fig, run_dir / "plots" / "score_vs_throughput.png"))
+
+
+def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
+    path = run_dir / "plots" / "tiles_sample.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as npz:
+        sample = {k: npz[k] for k in npz.files}
+    rows = [("image", sample["images"], "gray"), ("truth", sample["truth"], "viridis")]
+    rows += [
+        (NAMES.get(fw, fw), sample[f"pred_{fw}"], "viridis")
+        for fw in config["frameworks"]
+        if f"pred_{fw}" in sample
+    ]
+    n = len(sample["ids"])
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.6 * n, 1.7 * len(rows)), squeeze=False)
+    for r, (label, arrays, cmap) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r][c]
+            ax.imshow(np.asarray(arrays[c]).squeeze(), cmap=cmap, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label)
+            if r == 0:
+                ax.set_title(str(sample["ids"][c])[:10], fontsize=7)
+    return Path(_save(fig, run_dir / "plots" / "validation_tiles.png"))
+
+
+def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """All plots; returns their file names under plots/."""
+    made = [
+        learning_curves(run_dir, config),
+        score_vs_throughput(run_dir, metrics),
+        tile_grid(run_dir, config),
+    ]
+    return [p.name for p in made if p is not None]

@@ -1,0 +1,121 @@
+"""The per-framework worker process: `python -m keras_impl.train ...` / `python -m torch_impl.train ...`.
+
+Subcommands: `init RUN_DIR` (build the twin from the spec, save its initial weights for both twins),
+`train RUN_DIR --folds 0,1` (train and evaluate folds, resuming), `predict RUN_DIR --data DIR --out F`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.errors import SaltbenchError
+from common.harness.evaluate import predict_tta
+from common.harness.fold import BEST_MODEL, FoldSession, load_neutral, save_arrays, save_neutral
+from common.harness.rundir import load_config
+from common.runtime import pin_threads
+from common.stream import derive_seed
+
+TrainerFactory = Callable[..., Any]
+
+
+def build_spec(recipe: dict[str, Any]):
+    """The model spec named by the recipe's model section, through the spec registry."""
+    from common.spec import spec_from_dict
+
+    model = dict(recipe["model"])
+    return spec_from_dict({"model": model.pop("name"), **model})
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    init = sub.add_parser(
+        "init", help="save the twin's initial weights into RUN_DIR/init_weights.npz"
+    )
+    init.add_argument("run_dir", type=Path)
+    train = sub.add_parser("train", help="train and evaluate folds of a run (resumes)")
+    train.add_argument("run_dir", type=Path)
+    train.add_argument("--folds", required=True)
+    train.add_argument("--no-progress", action="store_true")
+    predict = sub.add_parser(
+        "predict", help="TTA logits of a dataset's test tiles, mean over folds"
+    )
+    predict.add_argument("run_dir", type=Path)
+    predict.add_argument("--data", type=Path, required=True)
+    predict.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def run_worker(make_trainer: TrainerFactory, argv: list[str] | None = None) -> int:
+    """Entry point of both twins' train.py; make_trainer(spec, seed=, threads=) builds a TwinTrainer."""
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.run_dir)
+        threads = pin_threads(config.get("threads"))
+        if args.action == "init":
+            _init(make_trainer, args.run_dir, config, threads)
+        elif args.action == "train":
+            _train(make_trainer, args, config, threads)
+        else:
+            _predict(make_trainer, args, config, threads)
+    except SaltbenchError as err:
+        print(f"saltbench: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int):
+    recipe = config["recipe"]
+    seed = derive_seed(int(recipe["train"]["seed"]), 1234)
+    return make_trainer(build_spec(recipe), seed=seed, threads=threads)
+
+
+def _init(make_trainer, run_dir: Path, config: dict[str, Any], threads: int) -> None:
+    trainer = _make(make_trainer, config, threads)
+    save_neutral(run_dir / "init_weights.npz", trainer.get_weights())
+
+
+def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
+    from common.harness.data import load_run_data
+
+    data = load_run_data(config)
+    for fold in [int(f) for f in args.folds.split(",")]:
+        trainer = _make(make_trainer, config, threads)
+        session = FoldSession(
+            args.run_dir, config, fold, trainer, data, progress=not args.no_progress
+        )
+        metrics = session.run()
+        print(json.dumps({"fold_done": fold, "score": metrics["score"]}), flush=True)
+
+
+def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
+    from common.kaggle import load_dataset
+
+    dataset = load_dataset(args.data, progress=False)
+    recipe = config["recipe"]
+    trainer = _make(make_trainer, config, threads)
+    total = None
+    folds = config["folds"]
+    for fold in folds:
+        path = Path(args.run_dir) / trainer.framework / f"fold{fold}" / BEST_MODEL
+        if not path.is_file():
+            raise SaltbenchError(f"{path}: no trained model; finish the run first (--resume)")
+        trainer.set_weights(load_neutral(path))
+        predict = lambda x: trainer.predict_logits(x, int(recipe["eval"]["batch_size"]))  # noqa: E731
+        logits = predict_tta(predict, dataset.test_images, recipe["eval"]["tta"]).astype(np.float64)
+        total = logits if total is None else total + logits
+    save_arrays(
+        args.out, ids=np.array(dataset.test_ids), logits=(total / len(folds)).astype(np.float32)
+    )
+
+
+def thread_report() -> dict[str, str]:
+    return {var: os.environ.get(var, "") for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}

@@ -1,0 +1,157 @@
+"""`saltbench compare` end to end on the smoke profile (keras + torch), then `predict` and `report`."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.harness.aggregate import LEADERBOARD_COLUMNS
+from common.submission import validate_submission
+from tests.harness.conftest import saltbench
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
+
+
+def test_run_directory_has_every_artefact(smoke_run):
+    config = json.loads((smoke_run / "config.json").read_text())
+    assert config["recipe"]["profile"] == "smoke" and config["frameworks"] == ["keras", "torch"]
+    assert config["threads"] == 1 and config["versions"]["numpy"]
+    for name in [
+        "metrics.json",
+        "report.md",
+        "FINISHED",
+        "folds.csv",
+        "init_weights.npz",
+        "submission_keras.csv",
+        "submission_torch.csv",
+        "submission_ensemble.csv",
+        "oof_keras.npz",
+        "oof_torch.npz",
+        "plots/learning_curves.png",
+        "plots/score_vs_throughput.png",
+        "plots/validation_tiles.png",
+    ]:
+        assert (smoke_run / name).is_file(), name
+    for fw in ("keras", "torch"):
+        fold = smoke_run / fw / "fold0"
+        history = pd.read_csv(fold / "history.csv")
+        assert list(history["stage"]) == ["bce", "bce", "lovasz"]
+        assert history["val_score"].between(0, 1).all()
+        assert (fold / "model_best.npz").is_file()
+        assert len(list(fold.glob("ckpt_e*"))) == 0  # finished stages drop their resume checkpoints
+
+
+def test_metrics_scores_and_submissions_agree(smoke_run):
+    metrics = json.loads((smoke_run / "metrics.json").read_text())
+    test_ids = (
+        pd.read_csv(
+            json.loads((smoke_run / "config.json").read_text())["data_dir"]
+            + "/sample_submission.csv"
+        )["id"]
+        .astype(str)
+        .tolist()
+    )
+    for fw, summary in metrics["frameworks"].items():
+        assert 0 <= summary["score_mean"] <= 1 and summary["train_img_s"] > 0
+        assert summary["infer_img_s"] > 0 and summary["folds"][0]["n_val"] > 0
+        assert (
+            summary["score_mean"] >= summary["empty_baseline"] - 1e-9 or summary["threshold"] != 0
+        )
+        validate_submission(smoke_run / f"submission_{fw}.csv", test_ids)
+        with np.load(smoke_run / f"oof_{fw}.npz") as oof:
+            assert len(oof["ids"]) == summary["folds"][0]["n_val"]
+    assert "ensemble" in metrics and set(metrics["ratio_keras_torch"]) == {
+        "train_img_s",
+        "infer_img_s",
+    }
+
+
+def test_leaderboard_and_report(smoke_run):
+    board = pd.read_csv(smoke_run.parent / "leaderboard.csv", dtype=str, keep_default_na=False)
+    assert list(board.columns) == LEADERBOARD_COLUMNS
+    mine = board[board["run_id"] == smoke_run.name]
+    assert sorted(zip(mine["framework"], mine["fold"], strict=True)) == [
+        ("keras", "0"),
+        ("keras", "mean"),
+        ("torch", "0"),
+        ("torch", "mean"),
+    ]
+    report = (smoke_run / "report.md").read_text()
+    assert "| Keras | PyTorch | Keras/PyTorch |" in report and "train images/s" in report
+
+
+def test_report_command_rebuilds_from_files(smoke_run, smoke_cache):
+    (smoke_run / "report.md").unlink()
+    result = saltbench("report", str(smoke_run), cache=smoke_cache)
+    assert (smoke_run / "report.md").is_file() and "inference images/s" in result.stdout
+
+
+def test_finished_run_is_never_resumed_over(smoke_run, smoke_cache):
+    before = (smoke_run / "metrics.json").read_text()
+    result = saltbench("compare", "--resume", str(smoke_run), cache=smoke_cache, check=False)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().startswith("saltbench: error:")
+        and "already finished" in result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (smoke_run / "metrics.json").read_text() == before
+
+
+def test_predict_writes_a_valid_submission(smoke_run, smoke_cache, tmp_path):
+    data_dir = json.loads((smoke_run / "config.json").read_text())["data_dir"]
+    out = tmp_path / "sub.csv"
+    result = saltbench(
+        "predict", "--run", str(smoke_run), "--data", data_dir, "--out", str(out), cache=smoke_cache
+    )
+    assert "valid" in result.stdout
+    sample = pd.read_csv(f"{data_dir}/sample_submission.csv", dtype=str)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["id"].tolist() == sample["id"].tolist()
+    # the run's own ensemble submission came from the same models and threshold
+    own = pd.read_csv(smoke_run / "submission_ensemble.csv", dtype=str, keep_default_na=False)
+    assert written.equals(own)
+    again = saltbench(
+        "predict",
+        "--run",
+        str(smoke_run),
+        "--data",
+        data_dir,
+        "--out",
+        str(out),
+        cache=smoke_cache,
+        check=False,
+    )
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda df: df.iloc[1:], "missing"),
+        (lambda df: df.iloc[::-1], "expected"),
+        (lambda df: df.assign(rle_mask=["1 5 3 2"] + list(df["rle_mask"][1:])), "rle"),
+    ],
+)
+def test_predict_check_rejects_bad_submissions(smoke_run, smoke_cache, tmp_path, damage, message):
+    data_dir = json.loads((smoke_run / "config.json").read_text())["data_dir"]
+    good = pd.read_csv(smoke_run / "submission_torch.csv", dtype=str, keep_default_na=False)
+    bad = tmp_path / "bad.csv"
+    damage(good).to_csv(bad, index=False)
+    result = saltbench(
+        "predict", "--data", data_dir, "--check", str(bad), cache=smoke_cache, check=False
+    )
+    assert result.returncode == 2, result.stdout
+    line = result.stderr.strip()
+    assert line.startswith("saltbench: error:") and len(line.splitlines()) == 1
+    assert message in line.lower()
+    ok = saltbench(
+        "predict",
+        "--data",
+        data_dir,
+        "--check",
+        str(smoke_run / "submission_torch.csv"),
+        cache=smoke_cache,
+    )
+    assert "valid" in ok.stdout

@@ -1,0 +1,139 @@
+"""A killed run (SIGKILL included) resumes from its last completed epoch and ends with the same metrics."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, saltbench
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
+
+
+def fold_state(run_dir: Path, framework: str) -> dict:
+    try:
+        return json.loads((run_dir / framework / "fold0" / "state.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
+    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "common.cli", "compare", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def kill_when(proc: subprocess.Popen, condition, timeout: float = 600) -> bool:
+    """SIGKILL the compare process and its workers (its own process group) once condition() holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if condition():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.01)
+    proc.wait()
+    return False
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    ma = json.loads((a / "metrics.json").read_text())["frameworks"]
+    mb = json.loads((b / "metrics.json").read_text())["frameworks"]
+    for fw in ("keras", "torch"):
+        fa, fb = ma[fw]["folds"][0], mb[fw]["folds"][0]
+        for key in ("score", "threshold", "score_at_0", "epochs", "best_epoch"):
+            assert fa[key] == pytest.approx(fb[key], abs=1e-9), (fw, key)
+        ha = pd.read_csv(a / fw / "fold0" / "history.csv")
+        hb = pd.read_csv(b / fw / "fold0" / "history.csv")
+        np.testing.assert_allclose(ha["train_loss"], hb["train_loss"], rtol=1e-6, err_msg=fw)
+        np.testing.assert_allclose(ha["val_score"], hb["val_score"], atol=1e-9, err_msg=fw)
+        with np.load(a / f"oof_{fw}.npz") as oa, np.load(b / f"oof_{fw}.npz") as ob:
+            np.testing.assert_allclose(
+                oa["logits"].astype(float), ob["logits"].astype(float), atol=1e-2, err_msg=fw
+            )
+    assert (a / "submission_ensemble.csv").read_text() == (
+        b / "submission_ensemble.csv"
+    ).read_text()
+
+
+def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
+    smoke_run, smoke_cache, tmp_path
+):
+    out = tmp_path / "results"
+    proc = start_compare([*SMOKE_ARGS, "--sequential", "--out", str(out)], smoke_cache)
+
+    def run_dir() -> Path | None:
+        dirs = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
+        return dirs[0] if dirs else None
+
+    # Kill 1: Keras has committed epoch 1 of 2 in stage 1 (resume needs its optimiser state).
+    killed = kill_when(
+        proc, lambda: run_dir() and fold_state(run_dir(), "keras").get("next_epoch", 0) >= 1
+    )
+    assert killed, "the run finished before it could be killed"
+    state = fold_state(run_dir(), "keras")
+    assert not state["done"] and not (run_dir() / "metrics.json").exists()
+    # Kill 2 (best effort: PyTorch's smoke epochs take a fraction of a second): PyTorch mid-run.
+    proc = start_compare(["--resume", str(run_dir())], smoke_cache)
+    kill_when(
+        proc,
+        lambda: (
+            fold_state(run_dir(), "torch").get("next_epoch", 0) >= 1
+            and not fold_state(run_dir(), "torch").get("done")
+        ),
+    )
+    saltbench("compare", "--resume", str(run_dir()), cache=smoke_cache)
+    assert_same_results(smoke_run, run_dir())
+
+
+@pytest.mark.torch
+def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monkeypatch):
+    """Interrupt a PyTorch fold right after epoch 0 is committed; a new process-like session finishes it."""
+    import shutil
+
+    from common.harness import fold as foldmod
+    from common.harness.data import load_run_data
+    from common.harness.rundir import load_config
+    from common.harness.worker import _make
+    from torch_impl.train import TwinTrainer
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("config.json", "folds.csv", "init_weights.npz"):
+        shutil.copy(smoke_run / name, run_dir / name)
+    config = load_config(run_dir)
+    data = load_run_data(config)
+    original = foldmod.FoldSession.end_epoch
+
+    def end_then_die(self, epoch, loss, images):
+        stop = original(self, epoch, loss, images)
+        if epoch == 0:
+            raise KeyboardInterrupt
+        return stop
+
+    monkeypatch.setattr(foldmod.FoldSession, "end_epoch", end_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        foldmod.FoldSession(
+            run_dir, config, 0, _make(TwinTrainer, config, 1), data, progress=False
+        ).run()
+    monkeypatch.setattr(foldmod.FoldSession, "end_epoch", original)
+    assert fold_state(run_dir, "torch")["next_epoch"] == 1
+    resumed = foldmod.FoldSession(
+        run_dir, config, 0, _make(TwinTrainer, config, 1), data, progress=False
+    ).run()
+    reference = json.loads((smoke_run / "torch" / "fold0" / "fold_metrics.json").read_text())
+    for key in ("score", "threshold", "score_at_0", "epochs", "best_epoch"):
+        assert resumed[key] == pytest.approx(reference[key], abs=1e-9), key

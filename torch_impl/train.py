@@ -1,0 +1,107 @@
+"""PyTorch twin of keras_impl/train.py; follows common.recipes (a plain loop over the common stream)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common.harness.worker import run_worker
+
+FRAMEWORK = "torch"
+
+
+class TwinTrainer:
+    """The PyTorch side of a fold: build, loop epochs over the common stream, predict, checkpoint."""
+
+    framework = FRAMEWORK
+
+    def __init__(self, spec, *, seed: int, threads: int) -> None:
+        _pin_backend_threads(threads)
+        torch.manual_seed(seed)
+        from torch_impl.model import build_model
+
+        self.spec = spec
+        self.model = build_model(spec)
+        self.trainer = None
+
+    def backend(self) -> str:
+        return "torch"
+
+    def versions(self) -> dict[str, str]:
+        return {"torch": torch.__version__, "numpy": np.__version__}
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        from torch_impl.weights import export_weights
+
+        return export_weights(self.model)
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        from torch_impl.weights import import_weights
+
+        import_weights(self.model, weights)
+
+    def start_stage(self, loss: str, learning_rate: float) -> None:
+        """A fresh optimiser and loss for a recipe stage."""
+        from torch_impl.steps import Trainer
+
+        self.trainer = Trainer(self.model, loss=loss, optimizer="adam", learning_rate=learning_rate)
+
+    def reseed(self, seed: int) -> None:
+        """Seed torch's generator (dropout) from `seed`, so an epoch's masks depend on the epoch alone."""
+        torch.manual_seed(seed)
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        self.trainer.learning_rate = learning_rate
+
+    def fit_epochs(self, stream, first: int, stop: int, session) -> None:
+        """Epochs first..stop-1 of the stream, one optimiser step per batch; the session may stop early."""
+        for epoch in range(first, stop):
+            session.begin_epoch(epoch, stream.num_batches)
+            losses = []
+            for x, y in stream.epoch(epoch):
+                losses.append(self.trainer.train_step(x, y))
+                session.batch_done(float(np.mean(losses)))
+            if session.end_epoch(epoch, float(np.mean(losses)), stream.images_per_epoch):
+                break
+
+    def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        """Inference-mode logits, NHWC (the stage's Trainer when there is one)."""
+        if self.trainer is None:
+            from torch_impl.steps import Trainer
+
+            self.trainer = Trainer(self.model)
+        return np.asarray(self.trainer.predict_logits(images, batch_size=batch_size), np.float32)
+
+    def save_checkpoint(self, path: Path) -> None:
+        """Model state (BN statistics included) and the optimiser state."""
+        import io
+
+        from common.io import atomic_write_bytes
+
+        buffer = io.BytesIO()
+        state = {"model": self.model.state_dict(), "optimizer": self.trainer.optimizer.state_dict()}
+        torch.save(state, buffer)
+        atomic_write_bytes(Path(f"{path}.pt"), buffer.getvalue())
+
+    def load_checkpoint(self, path: Path) -> None:
+        state = torch.load(f"{path}.pt", map_location="cpu", weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.trainer.optimizer.load_state_dict(state["optimizer"])
+
+
+def _pin_backend_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # already set by an earlier fold in this process
+        torch.set_num_interop_threads(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_worker(TwinTrainer, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
