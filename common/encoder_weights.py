@@ -83,12 +83,13 @@ def load_encoder_weights(path: str | os.PathLike, spec) -> Weights:
             raise SaltbenchError(
                 f"{path}: unexpected key {torch_key} (not part of a ResNet34 encoder)"
             )
+        shape = tuple(array.shape)
         if torch_key == "conv1.weight" and array.ndim == 4 and array.shape[1] == 3:
             array = array.sum(axis=1, keepdims=True)
         value = torch_to_neutral(key.rsplit("/", 1)[1], array)
         if value.shape != tuple(expected[key]):
             raise SaltbenchError(
-                f"{path}: {torch_key} has shape {tuple(array.shape)}, which does not fit "
+                f"{path}: {torch_key} has shape {shape}, which does not fit "
                 f"{key} {tuple(expected[key])} of {spec.model} (base_width {spec.base_width})"
             )
         out[key] = value
