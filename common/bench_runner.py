@@ -71,8 +71,10 @@ def parse_percent(text: str) -> float:
         raise SaltbenchError(
             f"--fail-regression: expected a percentage such as 10%, got {text!r}"
         ) from None
-    if not 0 < value < 1000:
-        raise SaltbenchError(f"--fail-regression must be between 0% and 1000%, got {text!r}")
+    if value != int(value) or not 1 <= value < 1000:  # pytest-benchmark takes whole percentages
+        raise SaltbenchError(
+            f"--fail-regression must be a whole percentage from 1% to 999%, got {text!r}"
+        )
     return value
 
 
@@ -133,7 +135,7 @@ def pytest_command(
     if config.compare:
         cmd.append(f"--benchmark-compare={config.compare}")
         if config.fail_regression is not None:
-            cmd.append(f"--benchmark-compare-fail=median:{config.fail_regression:g}%")
+            cmd.append(f"--benchmark-compare-fail=median:{config.fail_regression:.0f}%")
     return cmd + list(config.extra_pytest_args)
 
 

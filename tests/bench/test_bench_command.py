@@ -39,9 +39,10 @@ def test_compare_file_must_be_pytest_benchmark_json(tmp_path, capsys):
 
 
 def test_parse_percent():
-    assert parse_percent("10%") == 10.0 and parse_percent("2.5") == 2.5
-    with pytest.raises(SaltbenchError):
-        parse_percent("ten")
+    assert parse_percent("10%") == 10.0 and parse_percent("25") == 25.0
+    for bad in ("ten", "2.5%", "0%"):
+        with pytest.raises(SaltbenchError):
+            parse_percent(bad)
 
 
 def test_each_backend_runs_in_its_own_pytest_process_with_its_keras_backend(tmp_path):
