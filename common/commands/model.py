@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from common.spec import add_spec_arguments, spec_from_args
 
@@ -16,6 +17,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_spec_arguments(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON object instead")
+    summary.add_argument(
+        "--encoder-weights",
+        type=Path,
+        metavar="FILE",
+        help="resnet34_unet: check that a local torchvision ResNet34 state dict fits the encoder",
+    )
     summary.set_defaults(func=run)
 
 
@@ -33,7 +40,13 @@ def summarize(spec) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    info = summarize(spec_from_args(args))
+    spec = spec_from_args(args)
+    info = summarize(spec)
+    if getattr(args, "encoder_weights", None) is not None:
+        from common.encoder_weights import with_encoder_weights
+
+        loaded = with_encoder_weights({}, args.encoder_weights, spec)
+        info["encoder_weights"] = {"file": str(args.encoder_weights), "tensors": len(loaded)}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -45,4 +58,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"trainable parameters    {info['trainable_parameters']:,}")
     print(f"forward FLOPs/image     {info['forward_gflop_per_image']:.3f} GFLOP (multiply-add = 2)")
     print(f"train step FLOPs/image  ~{info['train_step_gflop_per_image']:.2f} GFLOP (3x forward)")
+    if "encoder_weights" in info:
+        loaded = info["encoder_weights"]
+        print(f"encoder weights         {loaded['tensors']} tensors from {loaded['file']} fit")
     return 0

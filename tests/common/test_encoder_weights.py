@@ -129,3 +129,14 @@ def test_only_the_resnet34_unet_takes_encoder_weights(reference):
     path, _ = reference
     with pytest.raises(SaltbenchError, match="needs --model resnet34_unet"):
         with_encoder_weights({}, path, ResUNetSpec())
+
+
+def test_model_summary_checks_an_encoder_file(reference, capsys):
+    from common.cli import main
+
+    path, _ = reference
+    args = ["model", "summary", "--model", "resnet34_unet", "--base-width", str(WIDTH)]
+    assert main([*args, "--encoder-weights", str(path)]) == 0
+    assert f"{len(encoder_shapes(SPEC))} tensors from {path} fit" in capsys.readouterr().out
+    assert main([*args[:-1], "16", "--encoder-weights", str(path)]) == 2
+    assert "conv1.weight has shape" in capsys.readouterr().err
