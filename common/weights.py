@@ -53,8 +53,9 @@ def canonical_layer(torch_path: str) -> str:
 
 
 def torch_to_neutral(param: str, array: np.ndarray) -> np.ndarray:
-    """torch array → neutral layout (only kernels move)."""
-    array = np.asarray(array, dtype=np.float32)
+    """torch array → neutral layout (only kernels move); float64 stays float64, else float32."""
+    array = np.asarray(array)
+    array = array if array.dtype == np.float64 else array.astype(np.float32, copy=False)
     return (
         np.ascontiguousarray(array.transpose(TORCH_TO_NEUTRAL_AXES)) if param == "kernel" else array
     )

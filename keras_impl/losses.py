@@ -25,9 +25,9 @@ def _flat(y_true, logits):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 def bce(y_true, logits):
-    """Mean binary cross-entropy on logits."""
+    """Mean binary cross-entropy on logits: softplus(z) - z*y (smooth at z = 0, unlike a relu/abs form)."""
     y, z = _flat(y_true, logits)
-    return ops.mean(ops.relu(z) - z * y + ops.log1p(ops.exp(-ops.abs(z))))
+    return ops.mean(ops.softplus(z) - z * y)
 
 
 def lovasz_grad(gt_sorted):
@@ -41,6 +41,7 @@ def lovasz_grad(gt_sorted):
 
 def _lovasz(y, z, elu: bool):
     errors = 1.0 - z * (2.0 * y - 1.0)
+    # top_k puts the lower index first among equal errors, like the stable sorts of the twins
     errors_sorted, order = ops.top_k(errors, k=errors.shape[1], sorted=True)
     grad = ops.stop_gradient(lovasz_grad(ops.take_along_axis(y, order, axis=1)))
     weights = ops.elu(errors_sorted) + 1.0 if elu else ops.relu(errors_sorted)

@@ -64,8 +64,9 @@ def loss_and_gradients(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[float
     Works under the tensorflow and torch Keras backends (parity checks use it).
     """
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
-    x = keras.ops.convert_to_tensor(np.asarray(x, np.float32))
-    y = keras.ops.convert_to_tensor(np.asarray(y, np.float32))
+    dtype = model.trainable_variables[0].dtype
+    x = keras.ops.convert_to_tensor(np.asarray(x), dtype=dtype)
+    y = keras.ops.convert_to_tensor(np.asarray(y), dtype=dtype)
     keys = {id(v): k for k, v in canonical_variables(model).items()}
     variables = model.trainable_variables
     backend = keras.backend.backend()

@@ -35,7 +35,8 @@ def lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
 
 def _lovasz(y: torch.Tensor, z: torch.Tensor, elu: bool) -> torch.Tensor:
     errors = 1.0 - z * (2.0 * y - 1.0)
-    errors_sorted, order = torch.sort(errors, dim=1, descending=True)
+    # stable: equal errors keep index order, as TF's top_k does, so tied pixels get the same weights
+    errors_sorted, order = torch.sort(errors, dim=1, descending=True, stable=True)
     grad = lovasz_grad(torch.gather(y, 1, order)).detach()
     weights = F.elu(errors_sorted) + 1.0 if elu else F.relu(errors_sorted)
     return (weights * grad).sum(dim=1).mean()

@@ -24,10 +24,10 @@ def make_optimizer(name: str, params, learning_rate: float) -> torch.optim.Optim
     raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
 
 
-def to_nchw(array: np.ndarray, device: torch.device) -> torch.Tensor:
-    """NHWC NumPy → NCHW float32 tensor on `device`."""
+def to_nchw(array: np.ndarray, device: torch.device, dtype=torch.float32) -> torch.Tensor:
+    """NHWC NumPy → NCHW tensor (float32 unless told) on `device`."""
     tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return tensor.permute(0, 3, 1, 2).contiguous().to(device)
+    return tensor.permute(0, 3, 1, 2).contiguous().to(device=device, dtype=dtype)
 
 
 def to_nhwc(tensor: torch.Tensor) -> np.ndarray:
@@ -52,6 +52,10 @@ class Trainer:
         return next(self.model.parameters()).device
 
     @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    @property
     def learning_rate(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
@@ -64,7 +68,8 @@ class Trainer:
         """One optimiser step on an NHWC batch (training mode); returns the batch loss."""
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(to_nchw(y, self.device), self.forward(to_nchw(x, self.device)))
+        x_t, y_t = (to_nchw(a, self.device, self.dtype) for a in (x, y))
+        loss = self.loss_fn(y_t, self.forward(x_t))
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
@@ -75,7 +80,7 @@ class Trainer:
         self.model.eval()
         x = np.asarray(x, np.float32)
         chunks = [
-            to_nhwc(self.forward(to_nchw(x[i : i + batch_size], self.device)))
+            to_nhwc(self.forward(to_nchw(x[i : i + batch_size], self.device, self.dtype)))
             for i in range(0, len(x), batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)
@@ -84,13 +89,14 @@ class Trainer:
 def loss_and_gradients(model, loss, x: np.ndarray, y: np.ndarray) -> tuple[float, Weights]:
     """Training-mode loss and the gradient of every trainable weight, keyed in the neutral layout."""
     loss_fn = get_loss(loss) if isinstance(loss, str) else loss
-    device = next(model.parameters()).device
+    first = next(model.parameters())
     model.train()
     model.zero_grad(set_to_none=True)
-    value = loss_fn(to_nchw(y, device), model(to_nchw(x, device)))
+    x_t, y_t = (to_nchw(a, first.device, first.dtype) for a in (x, y))
+    value = loss_fn(y_t, model(x_t))
     value.backward()
     grads = {
-        key: torch_to_neutral(key.rsplit("/", 1)[1], tensor.grad.detach().cpu().numpy())
+        key: torch_to_neutral(key.rsplit("/", 1)[1], tensor.grad.detach().cpu().double().numpy())
         for key, tensor in canonical_variables(model).items()
         if tensor.grad is not None
     }
