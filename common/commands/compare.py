@@ -100,9 +100,11 @@ def run(args: argparse.Namespace) -> int:
                 "(start a new run without --resume)"
             )
     else:
+        from common.harness.worker import build_spec
         from common.recipes import resolve_recipe
 
         recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
+        build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
         data_dir, source = resolve_data(args.data, recipe)
         config = new_run_config(
             recipe,

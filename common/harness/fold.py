@@ -134,11 +134,9 @@ class FoldSession:
         atomic_write_csv(self.dir / HISTORY, pd.DataFrame(self.history))
         atomic_write_json(self.dir / STATE, self.state)
         keep = {self.state["checkpoint"], self.state["best"], *self.state["stage_best"]}
-        for path in self.dir.glob("ckpt_e*"):
-            if path.name not in keep:
-                path.unlink(missing_ok=True)
-        for path in self.dir.glob("best_e*.npz"):
-            if path.name not in keep:
+        keep = {name.split(".")[0] for name in keep if name}  # checkpoints carry the twin's suffix
+        for path in [*self.dir.glob("ckpt_e*"), *self.dir.glob("best_e*.npz")]:
+            if path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
 
     # ---- the run ---------------------------------------------------------------------------

@@ -86,7 +86,8 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         f"# saltbench compare — run {config['run_id']}",
         "",
         f"Recipe **{recipe['recipe']}**, profile **{recipe['profile']}**, model **{model['name']}** "
-        f"(start_neurons {model['start_neurons']}), batch {recipe['train']['batch_size']}, "
+        f"({', '.join(f'{k} {v}' for k, v in model.items() if k != 'name')}), "
+        f"batch {recipe['train']['batch_size']}, "
         f"stages: "
         + ", ".join(
             f"{s['name']} ({s['loss']}, ≤{s['epochs']} epochs, lr {s['learning_rate']})"

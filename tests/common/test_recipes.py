@@ -10,7 +10,11 @@ from common.recipes import RECIPES, parse_override, profile_names, resolve_recip
 
 def test_seed000_full_profile_keeps_the_seed_settings():
     r = resolve_recipe("seed000", "full")
-    assert r["model"] == {"name": "resunet", "start_neurons": 16, "dropout": 0.25}
+    assert (r["model"]["name"], r["model"]["start_neurons"], r["model"]["dropout"]) == (
+        "resunet",
+        16,
+        0.25,
+    )
     assert r["train"]["batch_size"] == 32
     bce, lovasz = r["stages"]
     assert (bce["loss"], bce["epochs"], bce["exclude_coverage_below"]) == ("bce", 100, 0.015)
@@ -71,6 +75,13 @@ def test_unknown_names_and_malformed_set():
     with pytest.raises(SaltbenchError, match="KEY=VALUE"):
         parse_override("epochs")
     assert parse_override("model.name=resunet") == ("model.name", "resunet")
+
+
+def test_model_overrides_may_name_any_spec_field():
+    r = resolve_recipe("seed000", "quick", {"model.se_reduction": 4, "model.attention": "scse"})
+    assert r["model"]["se_reduction"] == 4 and r["model"]["attention"] == "scse"
+    with pytest.raises(SaltbenchError, match="unknown recipe key"):
+        resolve_recipe("seed000", "quick", {"model.extra.deep": 1})
 
 
 def test_threshold_grid_contains_zero():
