@@ -19,6 +19,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--saltbench-variants", default=None, help="comma-separated variants (default: all)"
     )
     group.addoption("--saltbench-width", type=int, default=16, help="ResUNet start_neurons")
+    group.addoption(
+        "--saltbench-model", default="resunet", help="resunet | resnet34_unet (width = base_width)"
+    )
     group.addoption("--saltbench-train-batch", type=int, default=32)
     group.addoption("--saltbench-infer-batch", type=int, default=64)
     group.addoption("--saltbench-rounds", type=int, default=10, help="timed rounds per benchmark")

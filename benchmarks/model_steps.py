@@ -207,7 +207,7 @@ class RunnerCache:
     def __init__(self, settings: BenchSettings, report: SideReport):
         self.settings = settings
         self.report = report
-        self.spec = ResUNetSpec(start_neurons=settings.width)
+        self.spec = settings.spec()
         self._runners: dict[str, ModelRunner] = {}
         self.medians: dict[tuple[str, str], float] = {}
         self.first_call_s: dict[tuple[str, str], float] = {}

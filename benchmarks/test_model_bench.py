@@ -24,7 +24,7 @@ from common.bench_variants import (
 )
 
 FLOPS_CONVENTION = (
-    f"forward FLOPs from ResUNetSpec.flops_per_image() (multiply-add = 2, convolutions only); "
+    f"forward FLOPs from the model spec's flops_per_image() (multiply-add = 2, convolutions only); "
     f"training step = {TRAIN_FLOPS_FACTOR}x forward"
 )
 

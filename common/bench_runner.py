@@ -32,6 +32,7 @@ class BenchConfig:
     quick: bool = False
     threads: int | None = None
     width: int = 16
+    model: str = "resunet"
     train_batch: int = 32
     infer_batch: int = 64
     rounds: int | None = None
@@ -121,6 +122,7 @@ def pytest_command(
         "--benchmark-columns=median,iqr,min,max,rounds",
         "--saltbench-variants=" + ",".join(v.name for v in variants),
         f"--saltbench-width={config.width}",
+        f"--saltbench-model={config.model}",
         f"--saltbench-train-batch={config.train_batch}",
         f"--saltbench-infer-batch={config.infer_batch}",
         f"--saltbench-rounds={rounds}",

@@ -71,7 +71,12 @@ class BenchSettings:
             epoch_batches=max(1, opt("saltbench_epoch_batches")),
             threads=opt("saltbench_threads") or threads_in_force(),
             quick=bool(opt("saltbench_quick")),
+            model=opt("saltbench_model"),
         )
+
+    def spec(self):
+        """The benchmarked model's spec: `width` is start_neurons (resunet) or base_width."""
+        return bench_spec(self.model, self.width)
 
     def batch(self, operation: str) -> int:
         return {
@@ -123,3 +128,21 @@ class SideReport:
             "cpu": cpu_name(),
             "keras_backend": os.environ.get("KERAS_BACKEND"),
         }
+
+
+def bench_spec(model: str, width: int):
+    """A registered model's spec at `width` (its width field: start_neurons or base_width)."""
+    import dataclasses
+
+    from common.errors import SaltbenchError
+    from common.spec import MODEL_SPECS
+
+    if model not in MODEL_SPECS:
+        raise SaltbenchError(f"unknown model {model!r}; known: {', '.join(sorted(MODEL_SPECS))}")
+    cls = MODEL_SPECS[model]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    field = "start_neurons" if "start_neurons" in fields else "base_width"
+    return cls(**{field: width})
+
+
+DEFAULT_WIDTHS = {"resunet": 16, "resnet34_unet": 64}  # the seeds' sizes

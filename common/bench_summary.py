@@ -161,7 +161,7 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
     parts = [
         f"# saltbench throughput — {meta['run_id']}\n",
         f"Mode: **{meta['mode']}** ({meta['rounds']} timed rounds after {meta['warmup']} warm-up rounds; "
-        f"median with interquartile range). Model: ResUNet, start_neurons={meta['width']}"
+        f"median with interquartile range). Model: {meta.get('model_label', 'ResUNet-' + str(meta['width']))}"
         f"{meta.get('width_note', '')}; training step batch {meta['train_batch']} (forward, BCE loss, backward, "
         f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
         f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
@@ -170,7 +170,7 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         f"{meta['peak']} GFLOP/s ({meta['peak_how']}); conv-shaped reference (3x3 conv, 25x25x64→64, "
         f"batch 32) {meta['conv_peak']} GFLOP/s. % of peak = achieved GFLOP/s ÷ that process's fp32 "
         f"matmul GFLOP/s (bf16/fp16 rows are also divided by the fp32 peak).\n",
-        f"FLOPs: {meta['flops_forward']:.3f} GFLOP/image forward from `ResUNetSpec.flops_per_image()` "
+        f"FLOPs: {meta['flops_forward']:.3f} GFLOP/image forward from `{meta.get('spec_class', 'ResUNetSpec')}.flops_per_image()` "
         f"(multiply-add = 2, convolutions only); a training step counts 3x forward "
         f"({3 * meta['flops_forward']:.3f} GFLOP/image).\n",
         "## Throughput\n",

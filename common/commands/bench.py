@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from common.bench_settings import DEFAULT_WIDTHS, bench_spec
 from common.bench_variants import VARIANT_NAMES, parse_variants
 from common.errors import SaltbenchError
 
@@ -43,7 +44,18 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results/benchmarks)"
     )
-    p.add_argument("--width", type=int, default=16, help="ResUNet start_neurons (default 16)")
+    p.add_argument(
+        "--model",
+        default="resunet",
+        choices=sorted(DEFAULT_WIDTHS),
+        help="model to time (default resunet; resnet34_unet is the seed-002 ResNet34 U-Net)",
+    )
+    p.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="ResUNet start_neurons (default 16) or ResNet34 U-Net base_width (default 64)",
+    )
     p.add_argument("--train-batch", type=int, default=32, help="training batch (default 32)")
     p.add_argument("--infer-batch", type=int, default=64, help="inference batch (default 64)")
     p.add_argument(
@@ -69,6 +81,8 @@ def config_from_args(args: argparse.Namespace):
         raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
     if args.threads is not None and args.threads < 1:
         raise SaltbenchError(f"--threads must be >= 1, got {args.threads}")
+    if args.width is None:
+        args.width = DEFAULT_WIDTHS[args.model]
     for name in ("width", "train_batch", "infer_batch"):
         if getattr(args, name) < 1:
             raise SaltbenchError(
@@ -79,6 +93,7 @@ def config_from_args(args: argparse.Namespace):
         quick=args.quick,
         threads=args.threads,
         width=args.width,
+        model=args.model,
         train_batch=args.train_batch,
         infer_batch=args.infer_batch,
         rounds=args.rounds,
@@ -162,7 +177,7 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
     meta = _meta(config, run_id, reports, merged, stored, seconds)
     meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
     md = S.render_markdown(summary, overhead, meta)
-    title = f"ResUNet-{config.width} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
+    title = f"{model_label(config)} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
     png = S.bar_chart_png(summary, title)
     for folder in (run_dir, out):
         atomic_write_csv(folder / "summary.csv", summary)
@@ -175,6 +190,13 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
         f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
     )
     return _exit_code(results, config)
+
+
+def model_label(config) -> str:
+    """'ResUNet-16' or 'ResNet34 U-Net (base_width 64)' for titles and the summary."""
+    if getattr(config, "model", "resunet") == "resunet":
+        return f"ResUNet-{config.width}"
+    return f"ResNet34 U-Net (base_width {config.width})"
 
 
 def atomic_write_json_copy(src: Path, dst: Path) -> Path:
@@ -218,12 +240,16 @@ def _meta(
     infos = [b["extra_info"] for b in merged["benchmarks"]]
     rounds, warmup, _ = config.resolved_rounds()
     threads = infos[0]["threads"] if infos else config.threads
+    default_width = DEFAULT_WIDTHS.get(config.model, 16)
     width_note = (
         ""
-        if config.width == 16
-        else " (reduced from the default 16 — numbers are not comparable to width 16)"
+        if config.width == default_width
+        else f" (reduced from the default {default_width} — numbers are not comparable to width "
+        f"{default_width})"
     )
     command = "saltbench bench" + (" --quick" if config.quick else "")
+    if config.model != "resunet":
+        command += f" --model {config.model}"
     if config.variants != list(VARIANT_NAMES):
         command += " --variants " + ",".join(config.variants)
     return {
@@ -235,6 +261,8 @@ def _meta(
         "warmup": warmup,
         "width": config.width,
         "width_note": width_note,
+        "model_label": model_label(config),
+        "spec_class": type(bench_spec(config.model, config.width)).__name__,
         "train_batch": config.train_batch,
         "infer_batch": config.infer_batch,
         "threads": threads,
