@@ -105,12 +105,13 @@ def run(args: argparse.Namespace) -> int:
 
         recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
         build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
+        frameworks = parse_frameworks(args.frameworks)
         data_dir, source = resolve_data(args.data, recipe)
         config = new_run_config(
             recipe,
             data_dir,
             source,
-            parse_frameworks(args.frameworks),
+            frameworks,
             args.threads,
             not args.sequential,
             sys.argv[1:],
@@ -140,8 +141,7 @@ def resolve_data(data: Path | None, recipe: dict) -> tuple[Path, str]:
 
     problems = check_dataset(data)
     if problems:
-        raise DataError(
-            f"{data}: {problems[0]}"
-            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
-        )
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        first = problems[0] if str(data) in problems[0] else f"{data}: {problems[0]}"
+        raise DataError(first + more)
     return data, "user"
