@@ -22,6 +22,7 @@ from common.harness.control import StageControl
 from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
 from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_json
 from common.recipes import threshold_grid
+from common.schedules import cycle_ends, learning_rate_at, snapshots_to_average
 from common.stream import BatchStream, derive_seed
 
 STATE = "state.json"
@@ -120,6 +121,7 @@ class FoldSession:
             "stage_best": [],
             "done": False,
             "wall_s": 0.0,
+            "snapshots": [],
         }
 
     def _load_history(self) -> list[dict[str, Any]]:
@@ -185,8 +187,17 @@ class FoldSession:
         self._end_stage()
 
     def _end_stage(self) -> None:
-        """Keep the stage's best weights (the kernels reload the best model between stages)."""
-        if self.state["best"]:
+        """Keep the stage's best weights (the kernels reload the best model between stages).
+
+        A snapshot-ensembling stage (cosine cycles) keeps its last snapshot instead: its
+        evaluation averages the snapshots, not the best single epoch.
+        """
+        stage = self.recipe["stages"][self.state["stage"]]
+        snapshots = self.state.setdefault("snapshots", [])
+        if snapshots_to_average(stage.get("schedule")) and snapshots:
+            self.trainer.set_weights(load_neutral(self.dir / snapshots[-1]))
+            self.state["stage_best"].append(snapshots[-1])
+        elif self.state["best"]:
             self.trainer.set_weights(load_neutral(self.dir / self.state["best"]))
             self.state["stage_best"].append(self.state["best"])
         else:  # a stage with no epochs: carry the current weights on
@@ -201,7 +212,9 @@ class FoldSession:
     def begin_epoch(self, epoch: int, num_batches: int) -> float:
         """Reseed dropout from (seed, fold, epoch), open the progress bar; returns the epoch's LR."""
         self.trainer.reseed(derive_seed(self.seed, self.fold, epoch, 7))
-        self.trainer.set_learning_rate(self.control.learning_rate)
+        self._batches, self._batch = max(int(num_batches), 1), 0
+        self._epoch_lr = self._scheduled_lr(0)
+        self.trainer.set_learning_rate(self._epoch_lr)
         stage = self.recipe["stages"][self.state["stage"]]
         self._close_bar()
         self._bar = tqdm(
@@ -212,9 +225,23 @@ class FoldSession:
             mininterval=2.0,
         )
         self._epoch_start = time.perf_counter()
-        return self.control.learning_rate
+        return self._epoch_lr
+
+    def _scheduled_lr(self, batch: int) -> float:
+        """The stage schedule's LR before `batch` of the current epoch (plateau LR when none)."""
+        stage = self.recipe["stages"][self.state["stage"]]
+        if stage.get("schedule") is None:
+            return self.control.learning_rate
+        position = self.control.epochs_done + batch / self._batches
+        return learning_rate_at(
+            stage["schedule"], float(stage["learning_rate"]), position, int(stage["epochs"])
+        )
 
     def batch_done(self, loss: float) -> None:
+        stage = self.recipe["stages"][self.state["stage"]]
+        self._batch = getattr(self, "_batch", 0) + 1
+        if stage.get("schedule") is not None and self._batch < getattr(self, "_batches", 0):
+            self.trainer.set_learning_rate(self._scheduled_lr(self._batch))
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
@@ -222,7 +249,7 @@ class FoldSession:
     def end_epoch(self, epoch: int, train_loss: float, images: int) -> bool:
         """Validate, decide (best/LR/stop), checkpoint; returns True when training should stop."""
         train_seconds = time.perf_counter() - self._epoch_start
-        lr = self.control.learning_rate
+        lr = getattr(self, "_epoch_lr", self.control.learning_rate)
         logits = self.trainer.predict_logits(
             self.val_images, int(self.recipe["eval"]["batch_size"])
         )
@@ -233,6 +260,11 @@ class FoldSession:
         if improved:
             self.state["best"] = f"best_e{epoch}.npz"
             save_neutral(self.dir / self.state["best"], self.trainer.get_weights())
+        stage = self.recipe["stages"][self.state["stage"]]
+        if self.control.epochs_done in cycle_ends(stage.get("schedule"), int(stage["epochs"])):
+            snapshot = f"snap_s{self.state['stage']}_e{epoch}.npz"
+            save_neutral(self.dir / snapshot, self.trainer.get_weights())
+            self.state.setdefault("snapshots", []).append(snapshot)
         checkpoint = f"ckpt_e{epoch}"
         self.trainer.save_checkpoint(self.dir / checkpoint)
         stage = self.recipe["stages"][self.state["stage"]]
@@ -279,12 +311,12 @@ class FoldSession:
         batch = int(self.recipe["eval"]["batch_size"])
         predict = lambda x: self.trainer.predict_logits(x, batch)  # noqa: E731
         tta = self.recipe["eval"]["tta"]
-        val_logits = predict_tta(predict, self.val_images, tta)
+        snapshots = self._ensemble_snapshots()
+        val_logits, test_logits = self._ensemble_logits(predict, tta, snapshots)
         result = search_on_logits(self.val_masks, val_logits, threshold_grid(self.recipe))
         speed = inference_throughput(
             predict, self.val_images if len(self.val_images) >= 16 else self.data.images
         )
-        test_logits = predict_tta(predict, self.data.test_images, tta)
         save_arrays(
             self.dir / "oof.npz",
             ids=np.array([self.data.train_ids[i] for i in self.val_idx]),
@@ -304,6 +336,7 @@ class FoldSession:
             **speed,
             **train_throughput(self.history),
             "epochs": len(self.history),
+            "snapshots": len(snapshots),
             "best_epoch": int(self.history_best_epoch()),
             "n_train": int(len(self.train_idx)),
             "n_val": int(len(self.val_idx)),
@@ -315,6 +348,32 @@ class FoldSession:
         self.state["done"] = True
         atomic_write_json(self.dir / STATE, self.state)
         return metrics
+
+    def _ensemble_snapshots(self) -> list[str]:
+        """The last K snapshots of the final stage when it ensembles them (else none)."""
+        keep = snapshots_to_average(self.recipe["stages"][-1].get("schedule"))
+        snapshots = self.state.get("snapshots", [])
+        return snapshots[-keep:] if keep and snapshots else []
+
+    def _ensemble_logits(self, predict, tta, snapshots: list[str]):
+        """(validation, test) TTA logits: of the current weights, or the mean over the snapshots.
+
+        The last snapshot is loaded last, so it is the model saved and timed afterwards.
+        """
+        if not snapshots:
+            return (
+                predict_tta(predict, self.val_images, tta),
+                predict_tta(predict, self.data.test_images, tta),
+            )
+        val_sum = test_sum = 0.0
+        for name in snapshots:
+            self.trainer.set_weights(load_neutral(self.dir / name))
+            val_sum = val_sum + predict_tta(predict, self.val_images, tta).astype(np.float64)
+            test_sum = test_sum + predict_tta(predict, self.data.test_images, tta).astype(
+                np.float64
+            )
+        k = len(snapshots)
+        return (val_sum / k).astype(np.float32), (test_sum / k).astype(np.float32)
 
     def history_best_epoch(self) -> int:
         best = [r["epoch"] for r in self.history if str(r["best"]) in ("True", "true", "1")]

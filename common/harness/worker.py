@@ -80,7 +80,13 @@ def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int):
 
 def _init(make_trainer, run_dir: Path, config: dict[str, Any], threads: int) -> None:
     trainer = _make(make_trainer, config, threads)
-    save_neutral(run_dir / "init_weights.npz", trainer.get_weights())
+    weights = trainer.get_weights()
+    encoder = config["recipe"]["run"].get("encoder_weights")
+    if encoder:  # a local torchvision ResNet34 state dict (seed002); nothing is downloaded
+        from common.encoder_weights import with_encoder_weights
+
+        weights = with_encoder_weights(weights, encoder, build_spec(config["recipe"]))
+    save_neutral(run_dir / "init_weights.npz", weights)
 
 
 def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
