@@ -78,6 +78,10 @@ def _pair(param) -> TwinPair:
     return _PAIRS[param]
 
 
+# SGD runs eagerly in float64 (~30 s each on 2 busy cores): smooth activations, both widths
+SGD_PARAMS = [(4, "swish", "none"), (4, "mish", "se"), (4, "swish", "scse"), (16, "mish", "scse")]
+
+
 def _ident(param) -> str:
     return f"n{param[0]}-{param[1]}-{param[2]}"
 
@@ -124,3 +128,9 @@ def float64_twins(spec: ResUNetSpec, weights: dict):
     keras_import(keras_model, weights)
     torch_import(torch_model, weights)
     return keras_model, torch_model
+
+
+@pytest.fixture(scope="session", params=SGD_PARAMS, ids=_ident)
+def sgd_twins(request) -> TwinPair:
+    """Five-step SGD parity (ReLU excluded: see test_five_sgd_steps_agree)."""
+    return _pair(request.param)
