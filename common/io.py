@@ -61,5 +61,7 @@ def append_csv_rows(path: str | os.PathLike, rows: pd.DataFrame) -> Path:
     path = Path(path)
     with file_lock(path):
         if path.exists() and path.stat().st_size > 0:
-            rows = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False), rows.astype(str)])
+            rows = pd.concat(
+                [pd.read_csv(path, dtype=str, keep_default_na=False), rows.astype(str)]
+            )
         return atomic_write_csv(path, rows)
