@@ -129,7 +129,7 @@ def test_predict_writes_a_valid_submission(smoke_run, smoke_cache, tmp_path):
     [
         (lambda df: df.iloc[1:], "missing"),
         (lambda df: df.iloc[::-1], "expected"),
-        (lambda df: df.assign(rle_mask=["1 5 3 2"] + list(df["rle_mask"][1:])), "rle"),
+        (lambda df: df.assign(rle_mask=["1 5 3 2"] + list(df["rle_mask"][1:])), "overlapping"),
     ],
 )
 def test_predict_check_rejects_bad_submissions(smoke_run, smoke_cache, tmp_path, damage, message):
