@@ -15,12 +15,11 @@ goes to the bottom/right) and leave by cropping the same window back out.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from common.errors import SaltbenchError
-from common.spec import ACTIVATIONS, ATTENTIONS, MODEL_SPECS, LayerInfo
+from common.spec import ACTIVATIONS, ATTENTIONS, MODEL_SPECS, LayerInfo, LayerSpec
 
 STAGE_BLOCKS = (3, 4, 6, 3)  # BasicBlocks per stage: ResNet34
 DECODER_LEVELS = (1, 2, 3, 4)  # dec1 sits on layer4, dec4 on the stem
@@ -29,7 +28,7 @@ DOWNSAMPLING = 32  # stem conv, stem pool, and stages 2-4 each halve the side
 
 
 @dataclass(frozen=True)
-class ResNet34UNetSpec:
+class ResNet34UNetSpec(LayerSpec):
     """ResNet34 U-Net; `base_width` 64 is the real ResNet34, smaller values shrink every layer."""
 
     model: ClassVar[str] = "resnet34_unet"
@@ -81,15 +80,6 @@ class ResNet34UNetSpec:
                 f"reflect padding {self.padding} must be smaller than input_size {self.input_size}"
             )
         return problems
-
-    # --- batch norm, per framework (Keras convention stored, as in ResUNetSpec) ----------------
-    @property
-    def keras_bn_momentum(self) -> float:
-        return self.bn_momentum
-
-    @property
-    def torch_bn_momentum(self) -> float:
-        return 1.0 - self.bn_momentum
 
     # --- geometry -------------------------------------------------------------------------------
     @property
@@ -195,70 +185,10 @@ class ResNet34UNetSpec:
         out.append(LayerInfo("head", "conv_transpose", self.decoder_width, 1, 2, size, 2 * size))
         return out
 
-    def layer_names(self) -> list[str]:
-        return [layer.name for layer in self.layers()]
-
     @staticmethod
     def has_bias(layer: LayerInfo) -> bool:
         """Encoder convolutions have no bias (as in torchvision); decoder and head convs do."""
         return not (layer.name.startswith(("conv1", "layer")) and layer.kind == "conv")
-
-    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Neutral-layout shape of every weight (see common.weights), keyed '<layer>/<param>'."""
-        shapes: dict[str, tuple[int, ...]] = {}
-        for layer in self.layers():
-            k, cin, cout = layer.kernel, layer.in_channels, layer.out_channels
-            if layer.kind == "bn":
-                for param in ("gamma", "beta", "moving_mean", "moving_variance"):
-                    shapes[f"{layer.name}/{param}"] = (cout,)
-                continue
-            shapes[f"{layer.name}/kernel"] = (
-                (k, k, cin, cout) if layer.kind == "conv" else (k, k, cout, cin)
-            )
-            if self.has_bias(layer):
-                shapes[f"{layer.name}/bias"] = (cout,)
-        return shapes
-
-    def parameter_count(self, trainable_only: bool = False) -> int:
-        """All weights (BN running statistics included unless trainable_only)."""
-        total = 0
-        for key, shape in self.weight_shapes().items():
-            if trainable_only and key.rsplit("/", 1)[1] in ("moving_mean", "moving_variance"):
-                continue
-            size = 1
-            for dim in shape:
-                size *= dim
-            total += size
-        return total
-
-    def flops_per_image(self) -> int:
-        """Forward FLOPs of one (padded) image, multiply-add = 2; convolutions only, as in ResUNetSpec.
-
-        A transposed conv costs k*k*cin*cout per input pixel (2x2 stride 2: one output pixel each).
-        """
-        total = 0
-        for layer in self.layers():
-            if layer.kind == "bn":
-                continue
-            pixels = layer.in_size**2 if layer.kind == "conv_transpose" else layer.out_size**2
-            total += 2 * pixels * layer.kernel**2 * layer.in_channels * layer.out_channels
-        return total
-
-    # --- (de)serialisation ----------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ResNet34UNetSpec:
-        data = dict(data)
-        model = data.pop("model", cls.model)
-        if model != cls.model:
-            raise SaltbenchError(f"spec is for model {model!r}, not {cls.model!r}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SaltbenchError(f"unknown {cls.model} spec field(s): {', '.join(unknown)}")
-        return cls(**data)
 
 
 def _positive_int(value: Any) -> bool:
