@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/saltbench data synth --out data/synthetic --n-train 400 --n-test 100 --seed 0
-	$(BIN)/saltbench data check data/synthetic
+	$(BIN)/saltbench compare
+
+bench: setup
+	$(BIN)/saltbench bench --quick
 
 test: setup
 	$(BIN)/python -m pytest
