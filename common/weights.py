@@ -52,10 +52,15 @@ def canonical_layer(torch_path: str) -> str:
     return torch_path.replace(".", "/")
 
 
-def torch_to_neutral(param: str, array: np.ndarray) -> np.ndarray:
-    """torch array → neutral layout (only kernels move); float64 stays float64, else float32."""
+def neutral_dtype(array) -> np.ndarray:
+    """The neutral dtype rule both twins export with: float64 stays float64, anything else float32."""
     array = np.asarray(array)
-    array = array if array.dtype == np.float64 else array.astype(np.float32, copy=False)
+    return array if array.dtype == np.float64 else array.astype(np.float32, copy=False)
+
+
+def torch_to_neutral(param: str, array: np.ndarray) -> np.ndarray:
+    """torch array → neutral layout (only kernels move), dtype by neutral_dtype."""
+    array = neutral_dtype(array)
     return (
         np.ascontiguousarray(array.transpose(TORCH_TO_NEUTRAL_AXES)) if param == "kernel" else array
     )

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from common.errors import SaltbenchError
-from common.weights import BN_PARAMS, CONV_PARAMS, Weights, check_compatible
+from common.weights import BN_PARAMS, CONV_PARAMS, Weights, check_compatible, neutral_dtype
 from keras_impl import layers as _custom_layers  # noqa: F401  (registers the custom objects)
 
 
@@ -47,7 +47,7 @@ def canonical_variables(model: keras.Model) -> dict[str, keras.Variable]:
 def export_weights(model: keras.Model) -> Weights:
     """All weights as a neutral NumPy dict (identity layout on the Keras side)."""
     return {
-        key: np.array(keras.ops.convert_to_numpy(var), dtype=np.float32)
+        key: np.array(neutral_dtype(keras.ops.convert_to_numpy(var)))
         for key, var in canonical_variables(model).items()
     }
 

@@ -78,8 +78,15 @@ def _pair(param) -> TwinPair:
     return _PAIRS[param]
 
 
-# SGD runs eagerly in float64 (~30 s each on 2 busy cores): smooth activations, both widths
-SGD_PARAMS = [(4, "swish", "none"), (4, "mish", "se"), (4, "swish", "scse"), (16, "mish", "scse")]
+# SGD runs eagerly in float64 (~30 s each on 2 busy cores): every activation, both widths
+SGD_PARAMS = [
+    (4, "relu", "none"),
+    (4, "relu", "scse"),
+    (4, "swish", "none"),
+    (4, "mish", "se"),
+    (4, "swish", "scse"),
+    (16, "mish", "scse"),
+]
 
 
 def _ident(param) -> str:
@@ -132,5 +139,5 @@ def float64_twins(spec: ResUNetSpec, weights: dict):
 
 @pytest.fixture(scope="session", params=SGD_PARAMS, ids=_ident)
 def sgd_twins(request) -> TwinPair:
-    """Five-step SGD parity (ReLU excluded: see test_five_sgd_steps_agree)."""
+    """Five-step SGD parity: both ReLU attention extremes, the smooth activations, width 16."""
     return _pair(request.param)
