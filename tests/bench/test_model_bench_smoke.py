@@ -1,5 +1,6 @@
 """The model benchmarks run under --benchmark-disable (tiny width, batch 2) and report the right fields."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -55,7 +56,9 @@ def test_torch_variants_and_tensorflow_keras_report_every_field(tmp_path):
         epochs["keras-tf"]
     )
     reasons = {(s["variant"], s["operation"]): s["reason"] for s in report["skips"]}
-    assert "KERAS_BACKEND=jax" in reasons[("keras-jax", "train")]
+    # keras-jax needs its own process; without the optional JAX extra it says how to get it
+    expected = "KERAS_BACKEND=jax" if importlib.util.find_spec("jax") else "jax is not installed"
+    assert expected in reasons[("keras-jax", "train")]
     if report["builds"]["torch-eager"]["device"] == "cpu":
         assert "GPU-only" in reasons[("torch-fp16", "train")]
     assert (
