@@ -9,6 +9,11 @@ import pytest
 from common.spec_resnet34 import ResNet34UNetSpec
 
 pytestmark = [pytest.mark.parity, pytest.mark.keras, pytest.mark.torch]
+
+# float32 losses after ~36 layers of training-mode BN: round-off depends on reduction order
+# (thread pools, oneDNN), so it moves with test order; measured up to 3.3e-5 relative in CI.
+# The bar is 1e-3; the exact claim (1e-10) is made in float64 below.
+FLOAT32_LOSS_RTOL = 1e-4
 torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
 
@@ -227,7 +232,7 @@ def test_training_mode_gradients_agree_in_float32(twins, loss):
     keras_loss, kg = keras_grads(twins.keras, loss, x, y)
     torch_loss, tg = torch_grads(twins.torch, loss, x, y)
     _, truth = torch_grads64(float64_copy(twins.torch), loss, x, y)
-    assert keras_loss == pytest.approx(torch_loss, rel=1e-5, abs=1e-6)
+    assert keras_loss == pytest.approx(torch_loss, rel=FLOAT32_LOSS_RTOL, abs=1e-6)
     scale = max(float(np.max(np.abs(g))) for g in truth.values())
     noise = max(max_diff(kg[k], truth[k]) + max_diff(tg[k], truth[k]) for k in kg)
     worst = max(max_diff(kg[k], tg[k]) for k in kg)
@@ -278,7 +283,7 @@ def test_sgd_steps_agree_with_the_trainers(twins):
     for step in range(2):
         x, y = make_batch(10 + step)
         keras_loss, torch_loss = keras_trainer.train_step(x, y), torch_trainer.train_step(x, y)
-        assert keras_loss == pytest.approx(torch_loss, rel=1e-5), f"step {step}"
+        assert keras_loss == pytest.approx(torch_loss, rel=FLOAT32_LOSS_RTOL), f"step {step}"
     kw, tw = keras_export(twins.keras), torch_export(twins.torch)
     trainable = [k for k in kw if "moving_" not in k]
     moved = max(max_diff(tw[k], twins.start[k]) for k in trainable)
