@@ -76,17 +76,25 @@ class _Problems(list):
 # ---------------------------------------------------------------- PNG decoding
 
 
-def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
-    """(uint8 (H,W) grey image, None) or (None, problem)."""
+def _open_tile(path: Path) -> tuple[np.ndarray | None, str, str | None]:
+    """(pixels, PIL mode, None) for a decodable 101x101 PNG, else (None, "", problem)."""
     try:
         with Image.open(path) as im:
             im.load()
             mode, size = im.mode, im.size
             array = np.asarray(im)
     except (OSError, ValueError, SyntaxError) as err:
-        return None, f"{path}: cannot decode PNG ({err})"
+        return None, "", f"{path}: cannot decode PNG ({err})"
     if size != (SIZE, SIZE):
-        return None, f"{path}: size {size[0]}x{size[1]}, expected {SIZE}x{SIZE}"
+        return None, "", f"{path}: size {size[0]}x{size[1]}, expected {SIZE}x{SIZE}"
+    return array, mode, None
+
+
+def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """(uint8 (H,W) grey image, None) or (None, problem)."""
+    array, mode, problem = _open_tile(path)
+    if problem:
+        return None, problem
     if mode not in _IMAGE_MODES:
         return None, f"{path}: unsupported image mode {mode!r}, expected 8-bit RGB or grey"
     if array.ndim == 3:
@@ -100,15 +108,9 @@ def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
 
 def _read_mask(path: Path) -> tuple[np.ndarray | None, str | None]:
     """(bool (H,W) mask, None) or (None, problem)."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            mode, size = im.mode, im.size
-            array = np.asarray(im)
-    except (OSError, ValueError, SyntaxError) as err:
-        return None, f"{path}: cannot decode PNG ({err})"
-    if size != (SIZE, SIZE):
-        return None, f"{path}: size {size[0]}x{size[1]}, expected {SIZE}x{SIZE}"
+    array, mode, problem = _open_tile(path)
+    if problem:
+        return None, problem
     if mode not in _MASK_VALUES:
         return None, f"{path}: unsupported mask mode {mode!r}, expected 16-bit grey 0/65535"
     top = _MASK_VALUES[mode]
