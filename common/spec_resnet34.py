@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from common.errors import SaltbenchError
-from common.spec import ACTIVATIONS, ATTENTIONS, MODEL_SPECS, LayerInfo, LayerSpec
+from common.layerspec import ACTIVATIONS, ATTENTIONS, LayerInfo, LayerSpec
 
 STAGE_BLOCKS = (3, 4, 6, 3)  # BasicBlocks per stage: ResNet34
 DECODER_LEVELS = (1, 2, 3, 4)  # dec1 sits on layer4, dec4 on the stem
@@ -193,6 +193,3 @@ class ResNet34UNetSpec(LayerSpec):
 
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-MODEL_SPECS[ResNet34UNetSpec.model] = ResNet34UNetSpec
