@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -50,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def saltbench_settings(request: pytest.FixtureRequest):
     """The parsed model-benchmark options."""
-    from common.bench_settings import BenchSettings
+    from common.bench.settings import BenchSettings
 
     return BenchSettings.from_pytest(request.config)
 
@@ -58,7 +57,7 @@ def saltbench_settings(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
     """Collects extra_info of every benchmark and every skip; written to --saltbench-report."""
-    from common.bench_settings import SideReport
+    from common.bench.settings import SideReport
 
     report = SideReport(saltbench_settings)
     yield report
@@ -72,8 +71,7 @@ def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
 @pytest.fixture(scope="session")
 def saltbench_models(saltbench_settings, saltbench_report):
     """Model runners built once per variant and shared by the train and inference benchmarks."""
-    _ensure_benchmarks_importable()
-    from model_steps import RunnerCache
+    from common.bench.steps import RunnerCache
 
     cache = RunnerCache(saltbench_settings, saltbench_report)
     yield cache
@@ -83,13 +81,6 @@ def saltbench_models(saltbench_settings, saltbench_report):
 @pytest.fixture(scope="session")
 def saltbench_rooflines(saltbench_settings, saltbench_report):
     """Roofline references (fp32 matmul, conv) per device, measured in this process."""
-    _ensure_benchmarks_importable()
-    from model_steps import RooflineCache
+    from common.bench.steps import RooflineCache
 
     return RooflineCache(saltbench_settings, saltbench_report)
-
-
-def _ensure_benchmarks_importable() -> None:
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)

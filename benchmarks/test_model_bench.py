@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from common.bench_roofline import percent_of_peak
-from common.bench_settings import cpu_name, library_versions
-from common.bench_variants import (
+from common.bench.roofline import percent_of_peak
+from common.bench.settings import cpu_name, library_versions
+from common.bench.variants import (
     HARNESS_VARIANTS,
     TRAIN_FLOPS_FACTOR,
     flops_per_step_image,
@@ -92,7 +92,7 @@ def common_info(variant, operation: str, batch: int, settings, runner) -> dict:
 
 def prepare(variant_name, operation, saltbench_models, saltbench_settings, saltbench_report):
     """The variant and its runner, or a recorded pytest.skip with the reason."""
-    from model_steps import skip_reason
+    from common.bench.steps import skip_reason
 
     variant = get_variant(variant_name)
     reason = skip_reason(variant, operation, saltbench_settings)
@@ -110,7 +110,7 @@ def bench_step(
     saltbench_report,
     saltbench_rooflines,
 ):
-    from model_steps import make_batch
+    from common.bench.steps import make_batch
 
     settings = saltbench_settings
     variant, runner = prepare(variant_name, operation, saltbench_models, settings, saltbench_report)
@@ -190,7 +190,7 @@ def test_epoch_overhead(
     saltbench_rooflines,
 ):
     """A harness epoch (stream + flips + train steps + metric) against the same number of bare steps."""
-    from model_steps import HarnessEpoch, make_batch
+    from common.bench.steps import HarnessEpoch, make_batch
 
     settings = saltbench_settings
     variant, runner = prepare(variant_name, "epoch", saltbench_models, settings, saltbench_report)

@@ -10,12 +10,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.bench_variants import Variant, group_by_process, parse_variants
+from common.bench.variants import Variant, group_by_process, parse_variants
 from common.errors import SaltbenchError
 from common.io import atomic_write_json
 from common.runtime import THREAD_VARS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_FILE = "benchmarks/test_model_bench.py"
 # Per mode: timed rounds, warm-up rounds, batches per harness epoch. Every benchmark first makes one
 # untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.

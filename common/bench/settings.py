@@ -7,7 +7,7 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from common.bench_variants import Variant, batch_size, parse_variants
+from common.bench.variants import Variant, batch_size, parse_variants
 
 VERSIONED = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxlib", "pytest-benchmark")
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from common.bench_settings import BenchSettings, SideReport
-from common.bench_variants import Variant
+from common.bench.settings import BenchSettings, SideReport
+from common.bench.variants import Variant
 from common.spec import ResUNetSpec
 
 
@@ -244,7 +244,7 @@ class RooflineCache:
         self.report = report
 
     def get(self, device: str) -> dict:
-        from common.bench_roofline import measure_roofline
+        from common.bench.roofline import measure_roofline
 
         key = "cuda" if device.startswith("cuda") else "cpu"
         if key not in self.report.rooflines:

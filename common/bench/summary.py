@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from common.bench_variants import REFERENCE_VARIANT, VARIANT_NAMES, get_variant
+from common.bench.variants import REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 
 OPS = ("train", "infer")
 SUMMARY_COLUMNS = [

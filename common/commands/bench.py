@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from common.bench_settings import DEFAULT_WIDTHS, bench_spec
-from common.bench_variants import VARIANT_NAMES, parse_variants
+from common.bench.settings import DEFAULT_WIDTHS, bench_spec
+from common.bench.variants import VARIANT_NAMES, parse_variants
 from common.errors import SaltbenchError
 
 DEFAULT_OUT = Path("results/benchmarks")
@@ -75,7 +75,7 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from common.bench_runner import BenchConfig, check_previous, parse_percent
+    from common.bench.runner import BenchConfig, check_previous, parse_percent
 
     if args.fail_regression and not args.compare:
         raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
@@ -104,7 +104,7 @@ def config_from_args(args: argparse.Namespace):
 
 
 def _resume_config(run_dir: Path):
-    from common.bench_runner import BenchConfig
+    from common.bench.runner import BenchConfig
 
     path = run_dir / "config.json"
     if not path.is_file():
@@ -124,7 +124,7 @@ def _new_run_dir(out: Path) -> tuple[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.bench_runner import BENCH_FILE, REPO_ROOT, ordered_processes
+    from common.bench.runner import BENCH_FILE, REPO_ROOT, ordered_processes
     from common.io import atomic_write_json
 
     if not (REPO_ROOT / BENCH_FILE).is_file():
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_all(processes, config, run_dir: Path, verbose: bool):
     from tqdm import tqdm
 
-    from common.bench_runner import run_process
+    from common.bench.runner import run_process
 
     results = []
     bar = tqdm(total=len(processes), desc="saltbench bench", unit="process", file=sys.stderr)
@@ -164,8 +164,8 @@ def _run_all(processes, config, run_dir: Path, verbose: bool):
 
 
 def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: float, args) -> int:
-    from common import bench_summary as S
-    from common.bench_runner import merge_reports, merge_runs, save_merged
+    from common.bench import summary as S
+    from common.bench.runner import merge_reports, merge_runs, save_merged
     from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
     merged = merge_runs(results)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from common.bench_runner import (
+from common.bench.runner import (
     BenchConfig,
     ordered_processes,
     parse_percent,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.bench_roofline import measure_roofline, percent_of_peak
+from common.bench.roofline import measure_roofline, percent_of_peak
 
 pytestmark = pytest.mark.torch
 
@@ -22,7 +22,7 @@ def test_training_step_costs_about_three_forwards_by_flop_counter():
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    from common.bench_variants import TRAIN_FLOPS_FACTOR
+    from common.bench.variants import TRAIN_FLOPS_FACTOR
     from common.spec import ResUNetSpec
     from torch_impl.model import build_model
 

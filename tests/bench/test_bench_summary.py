@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import bench_summary as S
+from common.bench import summary as S
 
 
 def _stats(median: float, spread: float = 0.1) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.bench_variants import (
+from common.bench.variants import (
     HARNESS_VARIANTS,
     REFERENCE_VARIANT,
     VARIANT_NAMES,

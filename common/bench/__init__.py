@@ -1,0 +1,1 @@
+"""Throughput benchmarking: settings, variants, the per-backend runner, step timing, roofline, summary."""
