@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -65,3 +67,22 @@ def append_csv_rows(path: str | os.PathLike, rows: pd.DataFrame) -> Path:
                 [pd.read_csv(path, dtype=str, keep_default_na=False), rows.astype(str)]
             )
         return atomic_write_csv(path, rows)
+
+
+def save_neutral(path: Path, weights: dict[str, np.ndarray]) -> None:
+    """Framework-neutral weights (common.weights layout) as an atomically written .npz."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **weights)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_neutral(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Named arrays as an atomically written, compressed .npz."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from common.harness.fold import save_arrays
-from common.harness.worker import run_worker
+from common.io import save_arrays
 from common.runtime import select_keras_backend
 
 select_keras_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
@@ -161,11 +159,3 @@ class SessionCallback(keras.callbacks.Callback):
         loss = float((logs or {}).get("loss", np.nan))
         if self.session.end_epoch(epoch, loss, self.dataset.stream.images_per_epoch):
             self.model.stop_training = True
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_worker(TwinTrainer, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

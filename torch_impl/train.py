@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-
-from common.harness.worker import run_worker
 
 FRAMEWORK = "torch"
 
@@ -97,11 +94,3 @@ def _pin_backend_threads(threads: int) -> None:
     torch.set_num_threads(threads)
     with contextlib.suppress(RuntimeError):  # already set by an earlier fold in this process
         torch.set_num_interop_threads(1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_worker(TwinTrainer, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

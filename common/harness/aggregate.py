@@ -13,8 +13,8 @@ import pandas as pd
 from common.harness import rundir
 from common.harness.data import RunData
 from common.harness.evaluate import logit, search_on_logits, sigmoid
-from common.harness.fold import FOLD_METRICS, save_arrays
-from common.io import append_csv_rows, atomic_write_json, atomic_write_text
+from common.harness.fold import FOLD_METRICS
+from common.io import append_csv_rows, atomic_write_json, atomic_write_text, save_arrays
 from common.recipes import threshold_grid
 
 LEADERBOARD_COLUMNS = [

@@ -20,7 +20,13 @@ from tqdm import tqdm
 from common.harness import data as rundata
 from common.harness.control import StageControl
 from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
-from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_json
+from common.io import (
+    atomic_write_csv,
+    atomic_write_json,
+    load_neutral,
+    save_arrays,
+    save_neutral,
+)
 from common.recipes import threshold_grid
 from common.schedules import cycle_ends, learning_rate_at, snapshots_to_average
 from common.stream import BatchStream, derive_seed
@@ -49,28 +55,6 @@ class TwinTrainer(Protocol):
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
     def save_checkpoint(self, path: Path) -> None: ...
     def load_checkpoint(self, path: Path) -> None: ...
-
-
-def save_neutral(path: Path, weights: dict[str, np.ndarray]) -> None:
-    """Framework-neutral weights (common.weights layout) as an atomically written .npz."""
-    import io
-
-    buffer = io.BytesIO()
-    np.savez(buffer, **weights)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_neutral(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as npz:
-        return {key: npz[key] for key in npz.files}
-
-
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 class FoldSession:

@@ -90,7 +90,7 @@ def worker_env(config: dict[str, Any]) -> dict[str, str]:
 
 
 def worker_command(framework: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", f"{framework}_impl.train", *args]
+    return [sys.executable, "-m", "common.harness.worker", "--framework", framework, *args]
 
 
 def run_worker_process(

@@ -1,5 +1,7 @@
-"""The per-framework worker process: `python -m keras_impl.train ...` / `python -m torch_impl.train ...`.
+"""The per-framework worker process: `python -m common.harness.worker --framework keras|torch ...`.
 
+The harness imports the twin's `TwinTrainer` from `<framework>_impl.train` by module name, so the
+twins never import the harness (dependencies point down: harness -> twins -> common core).
 Subcommands: `init RUN_DIR` (build the twin from the spec, save its initial weights for both twins),
 `train RUN_DIR --folds 0,1` (train and evaluate folds, resuming), `predict RUN_DIR --data DIR --out F`.
 """
@@ -7,6 +9,7 @@ Subcommands: `init RUN_DIR` (build the twin from the spec, save its initial weig
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -18,8 +21,9 @@ import numpy as np
 
 from common.errors import SaltbenchError
 from common.harness.evaluate import predict_tta
-from common.harness.fold import BEST_MODEL, FoldSession, load_neutral, save_arrays, save_neutral
-from common.harness.rundir import load_config
+from common.harness.fold import BEST_MODEL, FoldSession
+from common.harness.rundir import FRAMEWORKS, load_config
+from common.io import load_neutral, save_arrays, save_neutral
 from common.runtime import pin_threads
 from common.stream import derive_seed
 
@@ -36,6 +40,7 @@ def build_spec(recipe: dict[str, Any]):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--framework", required=True, choices=FRAMEWORKS)
     sub = parser.add_subparsers(dest="action", required=True)
     init = sub.add_parser(
         "init", help="save the twin's initial weights into RUN_DIR/init_weights.npz"
@@ -54,12 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_worker(make_trainer: TrainerFactory, argv: list[str] | None = None) -> int:
-    """Entry point of both twins' train.py; make_trainer(spec, seed=, threads=) builds a TwinTrainer."""
+def twin_trainer_class(framework: str) -> TrainerFactory:
+    """`<framework>_impl.train.TwinTrainer`, imported only now (after threads and backend are set)."""
+    return importlib.import_module(f"{framework}_impl.train").TwinTrainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the framework's twin."""
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.run_dir)
         threads = pin_threads(config.get("threads"))
+        make_trainer = twin_trainer_class(args.framework)
         if args.action == "init":
             _init(make_trainer, args.run_dir, config, threads)
         elif args.action == "train":
@@ -125,3 +136,7 @@ def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], thr
 
 def thread_report() -> dict[str, str]:
     return {var: os.environ.get(var, "") for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
