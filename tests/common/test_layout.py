@@ -1,0 +1,115 @@
+"""The package layout's promises: no import cycle in common/, every module importable on its own,
+no framework imported by common/ at load time, and twins that never import the harness."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMMON = REPO_ROOT / "common"
+FRAMEWORK_MODULES = ("keras", "tensorflow", "torch", "jax")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def common_modules() -> list[str]:
+    """Every module of common/ except `__main__` (importing that one runs the CLI)."""
+    return sorted(module_name(p) for p in COMMON.rglob("*.py") if p.stem != "__main__")
+
+
+def load_time_imports(path: Path, known: set[str]) -> set[str]:
+    """common.* modules imported at module level (not inside functions) by the file at `path`."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                break
+            if isinstance(sub, ast.Import):
+                found.update(alias.name for alias in sub.names)
+            elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
+                found.add(sub.module)
+                found.update(f"{sub.module}.{alias.name}" for alias in sub.names)
+    return {name for name in found if name in known}
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = set(common_modules())
+    return {module_name(p): load_time_imports(p, known) for p in COMMON.rglob("*.py")}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a path of module names, or None (depth-first search)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_cycle_finder_finds_a_planted_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_common_has_no_import_cycle():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_twins_never_import_the_harness():
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}: {name}"
+        for package in ("keras_impl", "torch_impl")
+        for path in (REPO_ROOT / package).rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        + [a.name for a in node.names]
+        if name.startswith("common.harness")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.slow
+def test_every_common_module_imports_alone_without_a_framework():
+    """Each module imported first in a fresh common/ namespace; none pulls in a framework."""
+    code = f"""
+import importlib, sys
+failures = []
+for name in {common_modules()!r}:
+    for loaded in [m for m in sys.modules if m == "common" or m.startswith("common.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as err:
+        failures.append(f"{{name}}: {{type(err).__name__}}: {{err}}")
+frameworks = sorted(m for m in {FRAMEWORK_MODULES!r} if m in sys.modules)
+print("FAIL " + " | ".join(failures) if failures else "OK", "FRAMEWORKS", frameworks)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "OK FRAMEWORKS []", out
