@@ -11,7 +11,7 @@ TORCH_PIN ?= torch==2.13.0
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH_PIN)" -e ".[test]"
+	$(BIN)/pip install --quiet "$(TORCH_PIN)" -e ".[test,ray]"
 	touch $(STAMP)
 
 setup: $(STAMP)

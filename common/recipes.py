@@ -29,7 +29,8 @@ SEED000: dict[str, Any] = {
         "num_folds": 5,
         "fold_seed": 0,
     },
-    "run": {"folds": [0], "keras_backend": "tensorflow", "init_from": "torch"},
+    # executor: where the framework x fold units run: "local" subprocesses or "ray" tasks.
+    "run": {"folds": [0], "keras_backend": "tensorflow", "init_from": "torch", "executor": "local"},
     "train": {"seed": 0, "batch_size": 32, "hflip": True, "optimizer": "adam"},
     "stages": [
         {
@@ -107,6 +108,7 @@ SEED002: dict[str, Any] = {
         "keras_backend": "tensorflow",
         "init_from": "torch",
         "encoder_weights": None,
+        "executor": "local",
     },
     "train": {"seed": 0, "batch_size": 32, "hflip": True, "optimizer": "adam"},
     "stages": [
@@ -286,6 +288,10 @@ def validate_recipe(recipe: dict[str, Any]) -> None:
 
     for stage in recipe["stages"]:
         validate_schedule(stage)
+    if recipe["run"].get("executor", "local") not in ("local", "ray"):
+        raise SaltbenchError(
+            f"recipe key run.executor must be local or ray, got {recipe['run']['executor']!r}"
+        )
     folds = recipe["run"]["folds"]
     if not folds or any(not 0 <= f < recipe["data"]["num_folds"] for f in folds):
         raise SaltbenchError(

@@ -55,6 +55,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("tensorflow", "torch", "jax"),
         help="Keras backend (default: the recipe's, tensorflow)",
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where the framework x fold units run: local subprocesses or Ray tasks "
+        "(recipe key run.executor; default local; ray needs the saltbench[ray] extra)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --executor ray: the Ray cluster to join (default: start a local instance)",
+    )
+    parser.add_argument(
+        "--cpus-per-task",
+        type=int,
+        help="with --executor ray: CPUs each task requests = its worker's threads (default 1)",
+    )
+    parser.add_argument(
+        "--gpus-per-task", type=float, help="with --executor ray: GPUs each task requests"
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,6 +89,8 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         overrides["model.name"] = args.model
     if args.keras_backend:
         overrides["run.keras_backend"] = args.keras_backend
+    if args.executor:
+        overrides["run.executor"] = args.executor
     return overrides
 
 
@@ -99,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{run_dir} is already finished; not overwriting it "
                 "(start a new run without --resume)"
             )
+        from common.harness.ray_executor import configure_resume
+
+        configure_resume(config, args.executor, args.address)
     else:
         from common.harness.worker import build_spec
         from common.recipes import resolve_recipe
@@ -116,11 +139,24 @@ def run(args: argparse.Namespace) -> int:
             not args.sequential,
             sys.argv[1:],
         )
+        configure_executor(config, args)
         run_dir = rundir.create_run_dir(args.out, config)
     run_compare(Path(run_dir), config)
     print(f"\nrun {config['run_id']} finished: {Path(run_dir) / 'report.md'}\n")
     print(summary_text(run_dir))
     return 0
+
+
+def configure_executor(config: dict, args: argparse.Namespace) -> None:
+    """Ray settings of a new run; refuses Ray-only options on a local run."""
+    if config["recipe"]["run"]["executor"] == "ray":
+        from common.harness.ray_executor import configure_new_run
+
+        configure_new_run(
+            config, args.address, args.cpus_per_task, args.gpus_per_task, args.threads
+        )
+    elif args.address or args.cpus_per_task or args.gpus_per_task:
+        raise SaltbenchError("--address, --cpus-per-task and --gpus-per-task need --executor ray")
 
 
 def resolve_data(data: Path | None, recipe: dict) -> tuple[Path, str]:

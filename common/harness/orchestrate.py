@@ -161,6 +161,10 @@ def epochs_done(run_dir: Path, framework: str, fold: int, per_fold: int) -> int:
 
 def train_all(run_dir: Path, config: dict[str, Any]) -> None:
     """Run each framework's worker (at once when parallel) with a combined progress bar."""
+    if config["recipe"]["run"].get("executor", "local") == "ray":
+        from common.harness.ray_executor import train_on_ray
+
+        return train_on_ray(run_dir, config)
     folds = ",".join(str(f) for f in config["folds"])
     per_fold = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
     total = per_fold * len(config["folds"]) * len(config["frameworks"])

@@ -1,0 +1,322 @@
+"""`compare --executor ray`: every framework x fold x seed unit of a run as one Ray task.
+
+Each task runs the same worker as a local run (`run_worker_process`, one framework per process,
+threads pinned to the task's CPU request) on one unit, inside the run folder. The run folder stays
+the single source of truth, so on a cluster it must be on a filesystem every node mounts at the same
+path; each task checks that before it starts. A worker that dies is retried by Ray (`max_retries`)
+and resumes from the unit's last epoch checkpoint, like `--resume`; a unit that fails for good is
+reported after the rest of the grid has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from common.errors import SaltbenchError
+from common.harness import rundir
+
+RAY_EXTRA = "--executor ray needs Ray: pip install 'saltbench[ray]'"
+CLUSTER_DOC = "README, 'Running the grid on a cluster'"
+DEFAULT_SETTINGS = {"address": None, "cpus_per_task": 1, "gpus_per_task": 0, "max_retries": 2}
+
+
+class StorageError(SaltbenchError):
+    """A Ray node cannot see the run folder or the data: the setup is wrong, retrying cannot help."""
+
+
+class WorkerDied(RuntimeError):
+    """A unit's worker process ended abnormally (killed, crashed); Ray retries the task."""
+
+
+class UnitFailed(RuntimeError):
+    """A unit's worker refused to go on with a saltbench error (exit 2); retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent piece of the grid: a framework on one fold (and one seed, when the run has seeds)."""
+
+    framework: str
+    fold: int
+    seed: int | None = None
+
+    @property
+    def name(self) -> str:
+        seed = "" if self.seed is None else f"-seed{self.seed}"
+        return f"{self.framework}-fold{self.fold}{seed}"
+
+    def worker_args(self, run_dir: Path) -> list[str]:
+        seeds = [] if self.seed is None else ["--seeds", str(self.seed)]
+        return ["train", str(run_dir), "--folds", str(self.fold), *seeds]
+
+    def directory(self, run_dir: Path) -> Path:
+        return rundir.fold_dir(run_dir, self.framework, self.fold)
+
+    def log(self, run_dir: Path) -> Path:
+        return Path(run_dir) / "logs" / f"{self.name}.log"
+
+
+def grid_units(config: dict[str, Any]) -> list[Unit]:
+    """Every framework x fold of the run, frameworks innermost so both twins of a fold run together."""
+    return [Unit(fw, int(fold)) for fold in config["folds"] for fw in config["frameworks"]]
+
+
+def unit_state(run_dir: Path, unit: Unit) -> dict[str, Any]:
+    from common.harness.fold import STATE
+
+    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+        return json.loads((unit.directory(run_dir) / STATE).read_text())
+    return {}
+
+
+def settings_of(config: dict[str, Any]) -> dict[str, Any]:
+    return {**DEFAULT_SETTINGS, **(config.get("ray") or {})}
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse resource requests Ray cannot schedule, in one line."""
+    cpus, gpus = settings["cpus_per_task"], settings["gpus_per_task"]
+    if not isinstance(cpus, int) or cpus < 1:
+        raise SaltbenchError(f"--cpus-per-task must be an integer >= 1, got {cpus!r}")
+    if not isinstance(gpus, int | float) or gpus < 0:
+        raise SaltbenchError(f"--gpus-per-task must be a number >= 0, got {gpus!r}")
+
+
+def configure_new_run(
+    config: dict[str, Any],
+    address: str | None,
+    cpus_per_task: int | None,
+    gpus_per_task: float | None,
+    threads: int | None,
+) -> None:
+    """Record a new Ray run's settings in its config; worker threads = the task's CPU request."""
+    import_ray()  # without the extra: one line, before anything is written
+    if threads and cpus_per_task and threads != cpus_per_task:
+        raise SaltbenchError(
+            f"--threads {threads} and --cpus-per-task {cpus_per_task} disagree: with --executor "
+            "ray each worker uses as many threads as its task requests CPUs"
+        )
+    settings = {
+        **DEFAULT_SETTINGS,
+        "address": address,
+        "cpus_per_task": cpus_per_task or threads or 1,
+        "gpus_per_task": gpus_per_task or 0,
+    }
+    check_settings(settings)
+    config["ray"] = settings
+    config["threads"] = settings["cpus_per_task"]
+
+
+def configure_resume(config: dict[str, Any], executor: str | None, address: str | None) -> None:
+    """A resumed run may go on elsewhere (--executor, --address); what each unit computes stays."""
+    if executor:
+        config["recipe"]["run"]["executor"] = executor
+    if config["recipe"]["run"].get("executor", "local") == "ray":
+        import_ray()
+        settings = {**settings_of(config), "cpus_per_task": int(config["threads"])}
+        if address:
+            settings["address"] = address
+        config["ray"] = settings
+
+
+def import_ray():
+    """The ray module, or one line naming the optional extra."""
+    if "ray" not in sys.modules:
+        # Must be set before Ray is imported: a local instance then binds to loopback only.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine
+    try:
+        import ray
+    except ImportError as err:
+        raise SaltbenchError(RAY_EXTRA) from err
+    return ray
+
+
+# ---- inside the Ray task -------------------------------------------------------------------
+def check_storage(run_dir: Path, config: dict[str, Any]) -> None:
+    """The task's node must see this run's config.json and its data folder, at the driver's paths."""
+    path = Path(run_dir) / rundir.CONFIG
+    try:
+        seen = json.loads(path.read_text()).get("run_id")
+    except (OSError, ValueError):
+        seen = None
+    where = f"Ray node {socket.gethostname()}"
+    if seen != config["run_id"]:
+        raise StorageError(
+            f"{where} cannot read run {config['run_id']} at {path}: the run folder must be on a "
+            f"filesystem every node mounts at the same path (see {CLUSTER_DOC})"
+        )
+    if not Path(config["data_dir"]).is_dir():
+        raise StorageError(
+            f"{where} cannot see the data folder {config['data_dir']}: it must be on a filesystem "
+            f"every node mounts at the same path (see {CLUSTER_DOC})"
+        )
+
+
+def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]:
+    """The Ray task: train one unit with the run's worker command; raises so Ray can retry."""
+    from common.harness.orchestrate import last_lines, run_worker_process
+
+    check_storage(Path(run_dir), config)
+    log = unit.log(Path(run_dir))
+    log.parent.mkdir(parents=True, exist_ok=True)
+    resume_at = unit_state(Path(run_dir), unit).get("next_epoch", 0)
+    with open(log, "a") as handle:
+        handle.write(
+            f"\n=== {time.strftime('%H:%M:%S')} ray task {unit.name} on {socket.gethostname()} "
+            f"pid {os.getpid()}: starts at epoch {resume_at}\n"
+        )
+    proc = run_worker_process(unit.framework, unit.worker_args(Path(run_dir)), config, log)
+    proc.wait()
+    proc.log_handle.close()
+    if proc.returncode == 2:
+        raise UnitFailed(f"{unit.name} failed; see {log}: {last_lines(log, 1)}")
+    if proc.returncode != 0:
+        with open(log, "a") as handle:
+            handle.write(f"=== worker exited {proc.returncode}; Ray retries the task if it may\n")
+        raise WorkerDied(f"{unit.name} worker exited {proc.returncode}; see {log}")
+    return {"unit": unit.name, "host": socket.gethostname()}
+
+
+# ---- the driver ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def ray_session(settings: dict[str, Any]) -> Iterator[Any]:
+    """Join the cluster at settings['address'], or start a local instance sized to this machine."""
+    from common.harness.orchestrate import REPO_ROOT
+
+    ray = import_ray()
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    options: dict[str, Any] = {
+        "runtime_env": {"env_vars": {"PYTHONPATH": path}},  # workers import this checkout
+        "log_to_driver": False,
+        "configure_logging": False,
+        "namespace": "saltbench",
+    }
+    if settings["address"]:
+        options["address"] = settings["address"]
+    else:
+        options.update(num_cpus=os.cpu_count() or 1, dashboard_host="127.0.0.1")
+    try:
+        context = ray.init(**options)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        where = settings["address"] or "a local instance"
+        raise SaltbenchError(f"cannot start Ray on {where}: {err}") from err
+    try:
+        yield context
+    finally:
+        ray.shutdown()
+
+
+def train_on_ray(run_dir: Path, config: dict[str, Any]) -> None:
+    """Run every unfinished unit of the grid as a Ray task, with one progress bar over the grid."""
+    settings = settings_of(config)
+    check_settings(settings)
+    units = grid_units(config)
+    todo = [u for u in units if not unit_state(run_dir, u).get("done")]
+    with ray_session(settings) as context:
+        url = getattr(context, "dashboard_url", None)
+        dashboard = f"dashboard http://{url}" if url else "no dashboard (it needs ray[default])"
+        print(
+            f"ray: {len(todo)} of {len(units)} tasks to run on {_cluster_cpus()} CPUs; {dashboard}",
+            file=sys.stderr,
+        )
+        failed = _run_grid(run_dir, config, settings, units, todo)
+    if failed:
+        lines = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+        raise SaltbenchError(
+            f"{len(failed)} of {len(units)} Ray tasks failed for good ({lines}); "
+            f"the other units are finished; fix and continue with: saltbench compare --resume {run_dir}"
+        )
+
+
+def _cluster_cpus() -> int:
+    import ray
+
+    return int(ray.cluster_resources().get("CPU", 0))
+
+
+def _run_grid(
+    run_dir: Path,
+    config: dict[str, Any],
+    settings: dict[str, Any],
+    units: list[Unit],
+    todo: list[Unit],
+) -> dict[str, str]:
+    """Submit the tasks, follow them to the end; returns {unit name: reason} of those that failed."""
+    import ray
+
+    task = ray.remote(run_unit).options(
+        num_cpus=settings["cpus_per_task"],
+        num_gpus=settings["gpus_per_task"],
+        max_retries=settings["max_retries"],
+        retry_exceptions=[WorkerDied],
+    )
+    config = {**config, "threads": settings["cpus_per_task"]}
+    started = time.time()
+    pending = {task.remote(str(run_dir), config, unit): unit for unit in todo}
+    failed: dict[str, str] = {}
+    bar = tqdm(
+        total=len(units),
+        initial=len(units) - len(todo),
+        desc="grid",
+        unit="task",
+        file=sys.stderr,
+        mininterval=1.0,
+    )
+    shown = ""
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=1.0)
+            for ref in ready:
+                unit = pending.pop(ref)
+                reason = _outcome(ray, ref)
+                if reason:
+                    failed[unit.name] = reason
+                bar.update(1)
+            running = sum(_has_started(run_dir, u, started) for u in pending.values())
+            status = f"running {running} failed {len(failed)}"
+            if status != shown:
+                bar.set_postfix_str(status)
+                shown = status
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        bar.close()
+    return failed
+
+
+def _outcome(ray, ref) -> str | None:
+    """None for a finished task, else why it failed; a storage error stops the whole grid."""
+    try:
+        ray.get(ref)
+    except StorageError as err:  # Ray's task error is also an instance of the task's exception
+        raise StorageError(_message(err)) from None
+    except (UnitFailed, WorkerDied) as err:
+        return _message(err)
+    except ray.exceptions.RayError as err:
+        return f"{type(err).__name__}: {_message(err)}"
+    return None
+
+
+def _message(err: BaseException) -> str:
+    """The task's own message, without the remote traceback Ray wraps it in."""
+    cause = getattr(err, "cause", None) or err
+    text = str(cause.args[0]) if cause.args else str(cause)
+    return text.strip().splitlines()[0] if text.strip() else type(cause).__name__
+
+
+def _has_started(run_dir: Path, unit: Unit, since: float) -> bool:
+    with contextlib.suppress(OSError):
+        return unit.log(run_dir).stat().st_mtime >= since
+    return False
