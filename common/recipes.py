@@ -29,8 +29,16 @@ SEED000: dict[str, Any] = {
         "num_folds": 5,
         "fold_seed": 0,
     },
-    # executor: where the framework x fold units run: "local" subprocesses or "ray" tasks.
-    "run": {"folds": [0], "keras_backend": "tensorflow", "init_from": "torch", "executor": "local"},
+    # seeds: repeats of every fold with another seed (init weights, batch stream, dropout); None
+    # means one repeat with train.seed. executor: where the framework x fold x seed units run:
+    # "local" subprocesses or "ray" tasks.
+    "run": {
+        "folds": [0],
+        "seeds": None,
+        "keras_backend": "tensorflow",
+        "init_from": "torch",
+        "executor": "local",
+    },
     "train": {"seed": 0, "batch_size": 32, "hflip": True, "optimizer": "adam"},
     "stages": [
         {
@@ -105,6 +113,7 @@ SEED002: dict[str, Any] = {
     "data": copy.deepcopy(SEED000["data"]),
     "run": {
         "folds": [0],
+        "seeds": None,
         "keras_backend": "tensorflow",
         "init_from": "torch",
         "encoder_weights": None,
@@ -202,6 +211,8 @@ def resolve_recipe(
         set_by_path(resolved, key, copy.deepcopy(value))
     resolved["recipe"] = recipe
     resolved["profile"] = profile
+    if resolved["run"].get("seeds") is None:
+        resolved["run"]["seeds"] = [resolved["train"]["seed"]]
     validate_recipe(resolved)
     return resolved
 
@@ -291,6 +302,16 @@ def validate_recipe(recipe: dict[str, Any]) -> None:
     if recipe["run"].get("executor", "local") not in ("local", "ray"):
         raise SaltbenchError(
             f"recipe key run.executor must be local or ray, got {recipe['run']['executor']!r}"
+        )
+    seeds = recipe["run"]["seeds"]
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or len(set(map(str, seeds))) != len(seeds)
+        or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)
+    ):
+        raise SaltbenchError(
+            f"recipe key run.seeds must be a list of distinct integers >= 0, got {seeds!r}"
         )
     folds = recipe["run"]["folds"]
     if not folds or any(not 0 <= f < recipe["data"]["num_folds"] for f in folds):

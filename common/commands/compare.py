@@ -22,6 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data", type=Path, help="Kaggle-layout folder (default: built-in synthetic data)"
     )
     parser.add_argument("--folds", help="comma-separated fold indices (default: the profile's)")
+    parser.add_argument(
+        "--seeds",
+        help="comma-separated seeds, each a repeat of every fold (default: train.seed, one repeat)",
+    )
     parser.add_argument("--frameworks", default="keras,torch", help="comma-separated: keras,torch")
     parser.add_argument("--model", help="model name from the spec registry (default: the recipe's)")
     parser.add_argument(
@@ -58,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--executor",
         choices=("local", "ray"),
-        help="where the framework x fold units run: local subprocesses or Ray tasks "
+        help="where the framework x fold x seed units run: local subprocesses or Ray tasks "
         "(recipe key run.executor; default local; ray needs the saltbench[ray] extra)",
     )
     parser.add_argument(
@@ -84,6 +88,13 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         except ValueError as err:
             raise SaltbenchError(
                 f"--folds expects comma-separated integers, got {args.folds!r}"
+            ) from err
+    if args.seeds:
+        try:
+            overrides["run.seeds"] = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError as err:
+            raise SaltbenchError(
+                f"--seeds expects comma-separated integers, got {args.seeds!r}"
             ) from err
     if args.model:
         overrides["model.name"] = args.model

@@ -34,22 +34,36 @@ LEADERBOARD_COLUMNS = [
     "epochs",
     "wall_s",
     "versions",
+    "seed",  # appended (older rows have none): the unit's seed; empty on a framework's mean row
 ]
 
 
-def load_fold_outputs(run_dir: Path, framework: str, folds: list[int]):
-    """Per-fold metrics, pooled OOF (ids, logits) and the fold-mean test logits of one framework."""
-    metrics, oof_ids, oof_logits, test_logits, test_ids = [], [], [], [], None
-    for fold in folds:
-        directory = rundir.fold_dir(run_dir, framework, fold)
+def load_unit_outputs(run_dir: Path, framework: str, units: list[tuple[int, int]]):
+    """One framework's per-unit metrics, its OOF rows and the unit-mean test logits.
+
+    OOF rows are stacked in unit order (seeds outermost, then folds), so each seed contributes
+    one prediction of every out-of-fold tile: (ids, seeds, logits) are row-aligned, and two
+    frameworks with the same units have the same rows.
+    """
+    metrics, oof_ids, oof_seeds, oof_logits, test_logits, test_ids = [], [], [], [], [], None
+    for fold, seed in units:
+        directory = rundir.unit_dir(run_dir, framework, fold, seed)
         metrics.append(json.loads((directory / FOLD_METRICS).read_text()))
         with np.load(directory / "oof.npz") as npz:
             oof_ids.extend(npz["ids"].tolist())
+            oof_seeds.extend([seed] * len(npz["ids"]))
             oof_logits.append(npz["logits"].astype(np.float32))
         with np.load(directory / "test.npz") as npz:
             test_ids = npz["ids"].tolist()
             test_logits.append(npz["logits"].astype(np.float32))
-    return metrics, oof_ids, np.concatenate(oof_logits), test_ids, np.mean(test_logits, axis=0)
+    return (
+        metrics,
+        oof_ids,
+        np.array(oof_seeds),
+        np.concatenate(oof_logits),
+        test_ids,
+        np.mean(test_logits, axis=0),
+    )
 
 
 def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,8 +96,8 @@ def finish_run(
     frameworks: dict[str, Any] = {}
     probs_oof, probs_test = {}, {}
     for framework in config["frameworks"]:
-        fold_metrics, ids, oof, test_ids, test = load_fold_outputs(
-            run_dir, framework, config["folds"]
+        fold_metrics, ids, seeds, oof, test_ids, test = load_unit_outputs(
+            run_dir, framework, rundir.run_units(config)
         )
         truth = np.stack([truth_of[i] for i in ids])
         pooled = search_on_logits(truth, oof, grid)
@@ -91,7 +105,10 @@ def finish_run(
         summary.update(pooled_score=pooled["score"], threshold=pooled["threshold"])
         frameworks[framework] = summary
         save_arrays(
-            run_dir / f"oof_{framework}.npz", ids=np.array(ids), logits=oof.astype(np.float16)
+            run_dir / f"oof_{framework}.npz",
+            ids=np.array(ids),
+            seeds=seeds,
+            logits=oof.astype(np.float16),
         )
         path = run_dir / f"submission_{framework}.csv"
         write_submission(path, test_ids, test > pooled["threshold"])
@@ -165,6 +182,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 {
                     **common,
                     "fold": fold["fold"],
+                    "seed": str(fold.get("seed", "")),  # text: the mean row's is empty
                     "score": round(fold["score"], 5),
                     "score_std": "",
                     "threshold": round(fold["threshold"], 3),
@@ -191,7 +209,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
 
 
 def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
-    """One row per framework x fold and one per framework mean; skipped if this run is already there."""
+    """One row per framework x unit (fold, seed) and one per framework mean; skipped if this run is already there."""
     if path.is_file() and path.stat().st_size:
         existing = pd.read_csv(path, dtype=str, keep_default_na=False)
         if config["run_id"] in set(existing.get("run_id", [])):
@@ -205,7 +223,13 @@ def write_tile_sample(run_dir: Path, config: dict[str, Any], data: RunData, n: i
     oof = {}
     for framework in frameworks:
         with np.load(run_dir / f"oof_{framework}.npz") as npz:
-            oof[framework] = (npz["ids"].tolist(), npz["logits"].astype(np.float32))
+            first_seed = (
+                npz["seeds"] == npz["seeds"][0]
+            )  # one prediction per tile: the first seed's
+            oof[framework] = (
+                npz["ids"][first_seed].tolist(),
+                npz["logits"][first_seed].astype(np.float32),
+            )
     ids = oof[frameworks[0]][0]
     index_of = {i: k for k, i in enumerate(data.train_ids)}
     cover = np.array([data.masks[index_of[i]].mean() for i in ids])

@@ -18,6 +18,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from common.harness import data as rundata
+from common.harness import rundir
 from common.harness.control import StageControl
 from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
 from common.io import (
@@ -68,6 +69,7 @@ class FoldSession:
         trainer: TwinTrainer,
         data: rundata.RunData,
         *,
+        seed: int | None = None,
         progress: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir)
@@ -77,9 +79,10 @@ class FoldSession:
         self.trainer = trainer
         self.data = data
         self.progress = progress
-        self.dir = self.run_dir / trainer.framework / f"fold{fold}"
+        # The unit's seed drives its batch stream and dropout (its init weights come from the run).
+        self.seed = int(self.recipe["train"]["seed"]) if seed is None else int(seed)
+        self.dir = rundir.unit_dir(self.run_dir, trainer.framework, fold, self.seed)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.seed = int(self.recipe["train"]["seed"])
         folds = rundata.run_folds(self.run_dir, config, data)
         self.train_idx, self.val_idx = rundata.fold_indices(folds, data.train_ids, fold)
         self.val_images = data.images[self.val_idx]
@@ -146,7 +149,9 @@ class FoldSession:
         elif self.state["stage_best"]:
             self.trainer.set_weights(load_neutral(self.dir / self.state["stage_best"][-1]))
         else:
-            self.trainer.set_weights(load_neutral(self.run_dir / "init_weights.npz"))
+            self.trainer.set_weights(
+                load_neutral(rundir.init_weights_path(self.run_dir, self.seed))
+            )
 
     def _run_stage(self, index: int, stage: dict[str, Any]) -> None:
         if self.control is None:
@@ -203,7 +208,8 @@ class FoldSession:
         self._close_bar()
         self._bar = tqdm(
             total=num_batches,
-            desc=f"{self.trainer.framework} fold {self.fold} {stage['name']} epoch {epoch + 1}",
+            desc=f"{self.trainer.framework} seed {self.seed} fold {self.fold} {stage['name']} "
+            f"epoch {epoch + 1}",
             disable=not self.progress,
             leave=False,
             mininterval=2.0,
@@ -278,7 +284,7 @@ class FoldSession:
         if self._bar is not None:
             self._bar.write(
                 f"{self.trainer.framework} fold {self.fold} epoch {epoch + 1}: loss {train_loss:.4f} "
-                f"val score {score:.4f} lr {lr:.2g}{' *' if improved else ''}"
+                f"val score {score:.4f} lr {lr:.2g}{' *' if improved else ''} (seed {self.seed})"
             )
         stop = self.control.stopped
         return stop
@@ -316,6 +322,7 @@ class FoldSession:
             "framework": self.trainer.framework,
             "backend": self.trainer.backend(),
             "fold": self.fold,
+            "seed": self.seed,
             **result,
             **speed,
             **train_throughput(self.history),
@@ -375,8 +382,8 @@ def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def fold_is_done(run_dir: Path, framework: str, fold: int) -> bool:
-    path = Path(run_dir) / framework / f"fold{fold}" / STATE
+def unit_is_done(run_dir: Path, framework: str, fold: int, seed: int) -> bool:
+    path = rundir.unit_dir(run_dir, framework, fold, seed) / STATE
     with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
         return bool(json.loads(path.read_text())["done"])
     return False

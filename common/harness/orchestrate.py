@@ -62,6 +62,7 @@ def new_run_config(
         "data_source": data_source,
         "frameworks": frameworks,
         "folds": list(recipe["run"]["folds"]),
+        "seeds": list(recipe["run"]["seeds"]),
         "threads": threads or default_threads(frameworks, parallel),
         "parallel": parallel,
         "keras_backend": recipe["run"]["keras_backend"],
@@ -135,8 +136,11 @@ def check_exit(proc: subprocess.Popen) -> None:
 
 
 def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
-    """Build one twin and save its initial weights; both twins start from them (identical init)."""
-    if (run_dir / "init_weights.npz").is_file():
+    """Build one twin per seed and save its initial weights; both twins start from them."""
+    missing = [
+        s for s in rundir.run_seeds(config) if not rundir.init_weights_path(run_dir, s).is_file()
+    ]
+    if not missing:
         return
     # Always the recipe's source twin, even when it is not compared: a keras-only run then starts
     # from the same weights as the keras column of a two-framework run.
@@ -145,29 +149,41 @@ def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
         raise SaltbenchError(
             f"run.init_from must be one of {', '.join(rundir.FRAMEWORKS)}, got {source!r}"
         )
-    proc = run_worker_process(source, ["init", str(run_dir)], config, run_dir / "logs" / "init.log")
+    args = ["init", str(run_dir), "--seeds", join_ints(missing)]
+    proc = run_worker_process(source, args, config, run_dir / "logs" / "init.log")
     proc.wait()
     check_exit(proc)
 
 
-def epochs_done(run_dir: Path, framework: str, fold: int, per_fold: int) -> int:
+def join_ints(values) -> str:
+    return ",".join(str(int(v)) for v in values)
+
+
+def epochs_done(run_dir: Path, framework: str, fold: int, seed: int, per_unit: int) -> int:
+    """Epochs one unit (framework x fold x seed) has committed, from its state.json."""
     import json
 
     with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
-        state = json.loads((rundir.fold_dir(run_dir, framework, fold) / STATE).read_text())
-        return per_fold if state["done"] else min(per_fold, int(state["next_epoch"]))
+        state = json.loads((rundir.unit_dir(run_dir, framework, fold, seed) / STATE).read_text())
+        return per_unit if state["done"] else min(per_unit, int(state["next_epoch"]))
     return 0
 
 
 def train_all(run_dir: Path, config: dict[str, Any]) -> None:
-    """Run each framework's worker (at once when parallel) with a combined progress bar."""
+    """Run each framework's worker over every unit (at once when parallel) with one progress bar."""
     if config["recipe"]["run"].get("executor", "local") == "ray":
         from common.harness.ray_executor import train_on_ray
 
         return train_on_ray(run_dir, config)
-    folds = ",".join(str(f) for f in config["folds"])
-    per_fold = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
-    total = per_fold * len(config["folds"]) * len(config["frameworks"])
+    units = rundir.run_units(config)
+    unit_args = [
+        "--folds",
+        join_ints(config["folds"]),
+        "--seeds",
+        join_ints(rundir.run_seeds(config)),
+    ]
+    per_unit = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
+    total = per_unit * len(units) * len(config["frameworks"])
     pending = list(config["frameworks"])
     running: list[subprocess.Popen] = []
     bar = tqdm(total=total, desc="compare", unit="epoch", file=sys.stderr, mininterval=1.0)
@@ -176,7 +192,7 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
         while pending or running:
             if pending and (config["parallel"] or not running):
                 framework = pending.pop(0)
-                args = ["train", str(run_dir), "--folds", folds]
+                args = ["train", str(run_dir), *unit_args]
                 running.append(
                     run_worker_process(
                         framework, args, config, run_dir / "logs" / f"{framework}.log"
@@ -187,9 +203,9 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
                 running.remove(proc)
                 check_exit(proc)
             done = sum(
-                epochs_done(run_dir, fw, f, per_fold)
+                epochs_done(run_dir, fw, fold, seed, per_unit)
                 for fw in config["frameworks"]
-                for f in config["folds"]
+                for fold, seed in units
             )
             status = " ".join(f"{p.framework}:running" for p in running)
             if status != shown:
@@ -206,7 +222,7 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Train (or resume) every framework x fold, then aggregate, report and mark the run finished."""
+    """Train (or resume) every framework x fold x seed, then aggregate, report and mark the run finished."""
     from common.harness.aggregate import finish_run
     from common.harness.data import load_run_data, run_folds
 

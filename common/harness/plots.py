@@ -38,13 +38,16 @@ def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
     fig, (ax_score, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     styles = ["-", "--", ":", "-.", (0, (1, 3))]
     drawn = False
+    seeds = rundir.run_seeds(config)
     for framework in config["frameworks"]:
-        for k, fold in enumerate(config["folds"]):
-            path = rundir.fold_dir(run_dir, framework, fold) / "history.csv"
+        for k, (fold, seed) in enumerate(rundir.run_units(config)):
+            path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
             if not path.is_file() or path.stat().st_size == 0:
                 continue
             h = pd.read_csv(path)
-            label = f"{NAMES.get(framework, framework)} fold {fold}"
+            label = f"{NAMES.get(framework, framework)} fold {fold}" + (
+                f" seed {seed}" if len(seeds) > 1 else ""
+            )
             style = dict(color=COLORS.get(framework), linestyle=styles[k % len(styles)], marker=".")
             ax_score.plot(h["epoch"] + 1, h["val_score"], label=label, **style)
             for stage, part in h.groupby("stage", sort=False):

@@ -45,31 +45,34 @@ class UnitFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Unit:
-    """One independent piece of the grid: a framework on one fold (and one seed, when the run has seeds)."""
+    """One independent piece of the grid: a framework on one fold from one seed."""
 
     framework: str
     fold: int
-    seed: int | None = None
+    seed: int
 
     @property
     def name(self) -> str:
-        seed = "" if self.seed is None else f"-seed{self.seed}"
-        return f"{self.framework}-fold{self.fold}{seed}"
+        return f"{self.framework}-fold{self.fold}-seed{self.seed}"
 
     def worker_args(self, run_dir: Path) -> list[str]:
-        seeds = [] if self.seed is None else ["--seeds", str(self.seed)]
-        return ["train", str(run_dir), "--folds", str(self.fold), *seeds]
+        return ["train", str(run_dir), "--folds", str(self.fold), "--seeds", str(self.seed)]
 
     def directory(self, run_dir: Path) -> Path:
-        return rundir.fold_dir(run_dir, self.framework, self.fold)
+        return rundir.unit_dir(run_dir, self.framework, self.fold, self.seed)
 
     def log(self, run_dir: Path) -> Path:
         return Path(run_dir) / "logs" / f"{self.name}.log"
 
 
 def grid_units(config: dict[str, Any]) -> list[Unit]:
-    """Every framework x fold of the run, frameworks innermost so both twins of a fold run together."""
-    return [Unit(fw, int(fold)) for fold in config["folds"] for fw in config["frameworks"]]
+    """Every framework x (fold, seed) unit of the run, frameworks innermost so both twins of a unit
+    run together (their twin-drift files are then paired and deleted early)."""
+    return [
+        Unit(fw, fold, seed)
+        for fold, seed in rundir.run_units(config)
+        for fw in config["frameworks"]
+    ]
 
 
 def unit_state(run_dir: Path, unit: Unit) -> dict[str, Any]:

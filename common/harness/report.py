@@ -34,9 +34,9 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
             f"| {label} | " + " | ".join(cells) + (f" | {ratio_cell} |" if ratio else " |")
         )
 
-    nfolds = len(config["folds"])
+    nunits = len(next(iter(fws.values()))["folds"])
     row(
-        f"score (mean ± std, {nfolds} fold{'s' * (nfolds > 1)})",
+        f"score (mean ± std, {nunits} fold{'s' * (nunits > 1)} x seeds)",
         [f"{fws[n]['score_mean']:.4f} ± {fws[n]['score_std']:.4f}" for n in names],
         f"{fws['keras']['score_mean'] - fws['torch']['score_mean']:+.4f} (diff)" if ratio else "",
     )
@@ -65,14 +65,15 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
 
 def fold_table(metrics: dict[str, Any]) -> str:
     lines = [
-        "| framework | fold | score | threshold | score at logit 0 | train img/s | "
+        "| framework | seed | fold | score | threshold | score at logit 0 | train img/s | "
         "infer img/s | epochs | best epoch | wall s |",
-        "|---" * 10 + "|",
+        "|---" * 11 + "|",
     ]
     for name, summary in metrics["frameworks"].items():
         for m in summary["folds"]:
             lines.append(
-                f"| {NAMES.get(name, name)} | {m['fold']} | {m['score']:.4f} | {m['threshold']:+.2f} | "
+                f"| {NAMES.get(name, name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
+                f"{m['threshold']:+.2f} | "
                 f"{m['score_at_0']:.4f} | {m['train_img_s']:.1f} | {m['infer_img_s']:.1f} | "
                 f"{m['epochs']} | {m['best_epoch'] + 1} | {m['wall_s']:.1f} |"
             )
@@ -95,7 +96,7 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         )
         + ".",
         f"Data: `{config['data_dir']}` ({config['data_source']}); folds {config['folds']} of "
-        f"{recipe['data']['num_folds']}. Threads per framework process: {config['threads']} "
+        f"{recipe['data']['num_folds']}, seeds {rundir.run_seeds(config)}. Threads per framework process: {config['threads']} "
         f"({'frameworks run at once' if config['parallel'] else 'frameworks run one after the other'}); "
         f"host: {config['host']['cpus']} CPUs, {config['host']['machine']}.",
         "",
@@ -115,14 +116,14 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         "Inference images/s: plain forward passes of the validation tiles, median of 3 after a warm-up.",
         f"Run wall time (last session): {metrics.get('session_wall_s', float('nan')):.1f} s.",
         "",
-        "## Per fold",
+        "## Per unit (seed x fold)",
         "",
         fold_table(metrics),
         "",
         "## Files",
         "",
-        "`config.json` (rerun settings), `metrics.json`, `<framework>/fold<k>/history.csv`, "
-        "`<framework>/fold<k>/model_best.npz` (neutral weights), `oof_<framework>.npz`, "
+        "`config.json` (rerun settings), `metrics.json`, `<framework>/seed<s>/fold<k>/history.csv`, "
+        "`<framework>/seed<s>/fold<k>/model_best.npz` (neutral weights), `oof_<framework>.npz`, "
         "`submission_<framework>.csv`"
         + (", `submission_ensemble.csv`" if "ensemble" in metrics else "")
         + ".",

@@ -52,8 +52,30 @@ def is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / FINISHED).is_file()
 
 
-def fold_dir(run_dir: Path, framework: str, fold: int) -> Path:
-    return Path(run_dir) / framework / f"fold{fold}"
+def run_seeds(config: dict[str, Any]) -> list[int]:
+    """The run's seeds (recipe key run.seeds; a run made before seeds existed used train.seed)."""
+    recipe = config["recipe"]
+    seeds = config.get("seeds") or recipe["run"].get("seeds")
+    return [int(s) for s in seeds] if seeds else [int(recipe["train"]["seed"])]
+
+
+def run_units(config: dict[str, Any]) -> list[tuple[int, int]]:
+    """Every independent unit of work of a run, as (fold, seed), seeds outermost.
+
+    Each framework trains each unit in its own directory (`unit_dir`) from the seed's initial
+    weights (`init_weights_path`); units share nothing else, so they can run anywhere, in any order.
+    """
+    return [(int(fold), seed) for seed in run_seeds(config) for fold in config["folds"]]
+
+
+def unit_dir(run_dir: Path, framework: str, fold: int, seed: int) -> Path:
+    """results/<run>/<framework>/seed<S>/fold<F>/: history, checkpoints, metrics of one unit."""
+    return Path(run_dir) / framework / f"seed{int(seed)}" / f"fold{int(fold)}"
+
+
+def init_weights_path(run_dir: Path, seed: int) -> Path:
+    """The neutral initial weights both twins start from for one seed."""
+    return Path(run_dir) / f"init_weights_seed{int(seed)}.npz"
 
 
 def read_json(path: Path) -> Any:

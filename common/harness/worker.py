@@ -2,8 +2,9 @@
 
 The harness imports the twin's `TwinTrainer` from `<framework>_impl.train` by module name, so the
 twins never import the harness (dependencies point down: harness -> twins -> common core).
-Subcommands: `init RUN_DIR` (build the twin from the spec, save its initial weights for both twins),
-`train RUN_DIR --folds 0,1` (train and evaluate folds, resuming), `predict RUN_DIR --data DIR --out F`.
+Subcommands: `init RUN_DIR --seeds 0,1` (build the twin from the spec per seed, save its initial
+weights for both twins), `train RUN_DIR --folds 0,1 --seeds 0,1` (train and evaluate every
+(fold, seed) unit of that cross product, resuming), `predict RUN_DIR --data DIR --out F`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ import numpy as np
 from common.errors import SaltbenchError
 from common.harness.evaluate import predict_tta
 from common.harness.fold import BEST_MODEL, FoldSession
-from common.harness.rundir import FRAMEWORKS, load_config
+from common.harness.rundir import (
+    FRAMEWORKS,
+    init_weights_path,
+    load_config,
+    run_seeds,
+    run_units,
+    unit_dir,
+)
 from common.io import load_neutral, save_arrays, save_neutral
 from common.runtime import pin_threads
 from common.stream import derive_seed
@@ -43,12 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--framework", required=True, choices=FRAMEWORKS)
     sub = parser.add_subparsers(dest="action", required=True)
     init = sub.add_parser(
-        "init", help="save the twin's initial weights into RUN_DIR/init_weights.npz"
+        "init", help="save the twin's initial weights into RUN_DIR/init_weights_seed<S>.npz"
     )
     init.add_argument("run_dir", type=Path)
-    train = sub.add_parser("train", help="train and evaluate folds of a run (resumes)")
+    init.add_argument("--seeds", help="comma-separated seeds (default: the run's)")
+    train = sub.add_parser(
+        "train", help="train and evaluate the (fold, seed) units of a run (resumes)"
+    )
     train.add_argument("run_dir", type=Path)
     train.add_argument("--folds", required=True)
+    train.add_argument("--seeds", help="comma-separated seeds (default: the run's)")
     train.add_argument("--no-progress", action="store_true")
     predict = sub.add_parser(
         "predict", help="TTA logits of a dataset's test tiles, mean over folds"
@@ -72,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         threads = pin_threads(config.get("threads"))
         make_trainer = twin_trainer_class(args.framework)
         if args.action == "init":
-            _init(make_trainer, args.run_dir, config, threads)
+            _init(make_trainer, args, config, threads)
         elif args.action == "train":
             _train(make_trainer, args, config, threads)
         else:
@@ -83,34 +95,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int):
-    recipe = config["recipe"]
-    seed = derive_seed(int(recipe["train"]["seed"]), 1234)
-    return make_trainer(build_spec(recipe), seed=seed, threads=threads)
+def parse_ints(text: str | None, default: list[int], what: str) -> list[int]:
+    if not text:
+        return list(default)
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise SaltbenchError(f"--{what} expects comma-separated integers, got {text!r}") from err
 
 
-def _init(make_trainer, run_dir: Path, config: dict[str, Any], threads: int) -> None:
-    trainer = _make(make_trainer, config, threads)
-    weights = trainer.get_weights()
-    encoder = config["recipe"]["run"].get("encoder_weights")
-    if encoder:  # a local torchvision ResNet34 state dict (seed002); nothing is downloaded
-        from common.encoder_weights import with_encoder_weights
+def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, seed: int):
+    """A fresh twin whose framework RNG (and so its initial weights) derives from the unit's seed."""
+    return make_trainer(
+        build_spec(config["recipe"]), seed=derive_seed(int(seed), 1234), threads=threads
+    )
 
-        weights = with_encoder_weights(weights, encoder, build_spec(config["recipe"]))
-    save_neutral(run_dir / "init_weights.npz", weights)
+
+def _init(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
+    for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
+        weights = _make(make_trainer, config, threads, seed).get_weights()
+        encoder = config["recipe"]["run"].get("encoder_weights")
+        if encoder:  # a local torchvision ResNet34 state dict (seed002); nothing is downloaded
+            from common.encoder_weights import with_encoder_weights
+
+            weights = with_encoder_weights(weights, encoder, build_spec(config["recipe"]))
+        save_neutral(init_weights_path(args.run_dir, seed), weights)
 
 
 def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
     from common.harness.data import load_run_data
 
     data = load_run_data(config)
-    for fold in [int(f) for f in args.folds.split(",")]:
-        trainer = _make(make_trainer, config, threads)
-        session = FoldSession(
-            args.run_dir, config, fold, trainer, data, progress=not args.no_progress
-        )
-        metrics = session.run()
-        print(json.dumps({"fold_done": fold, "score": metrics["score"]}), flush=True)
+    folds = parse_ints(args.folds, config["folds"], "folds")
+    for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
+        for fold in folds:
+            trainer = _make(make_trainer, config, threads, seed)
+            session = FoldSession(
+                args.run_dir, config, fold, trainer, data, seed=seed, progress=not args.no_progress
+            )
+            metrics = session.run()
+            print(json.dumps({"unit_done": [fold, seed], "score": metrics["score"]}), flush=True)
 
 
 def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
@@ -118,11 +142,11 @@ def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], thr
 
     dataset = load_dataset(args.data, progress=False)
     recipe = config["recipe"]
-    trainer = _make(make_trainer, config, threads)
+    units = run_units(config)
+    trainer = _make(make_trainer, config, threads, units[0][1])
     total = None
-    folds = config["folds"]
-    for fold in folds:
-        path = Path(args.run_dir) / trainer.framework / f"fold{fold}" / BEST_MODEL
+    for fold, seed in units:
+        path = unit_dir(args.run_dir, trainer.framework, fold, seed) / BEST_MODEL
         if not path.is_file():
             raise SaltbenchError(f"{path}: no trained model; finish the run first (--resume)")
         trainer.set_weights(load_neutral(path))
@@ -130,7 +154,7 @@ def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], thr
         logits = predict_tta(predict, dataset.test_images, recipe["eval"]["tta"]).astype(np.float64)
         total = logits if total is None else total + logits
     save_arrays(
-        args.out, ids=np.array(dataset.test_ids), logits=(total / len(folds)).astype(np.float32)
+        args.out, ids=np.array(dataset.test_ids), logits=(total / len(units)).astype(np.float32)
     )
 
 

@@ -53,6 +53,19 @@ def test_overrides_by_name_index_and_json_values():
     assert r["run"]["folds"] == [0, 2] and r["stages"][0]["loss"] == "bce_lovasz"
 
 
+def test_seeds_default_to_one_repeat_with_the_train_seed():
+    assert resolve_recipe("seed000", "smoke")["run"]["seeds"] == [0]
+    assert resolve_recipe("seed000", "smoke", {"train.seed": 5})["run"]["seeds"] == [5]
+    assert resolve_recipe("seed002", "smoke", {"run.seeds": [0, 1]})["run"]["seeds"] == [0, 1]
+
+
+def test_run_units_cross_folds_and_seeds():
+    from common.harness.rundir import run_units
+
+    config = {"folds": [0, 1], "seeds": [3, 4], "recipe": resolve_recipe("seed000", "smoke")}
+    assert run_units(config) == [(0, 3), (1, 3), (0, 4), (1, 4)]
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -60,6 +73,9 @@ def test_overrides_by_name_index_and_json_values():
         ({"train.batchsize": 1}, "unknown recipe key"),
         ({"train.batch_size": 0}, "train.batch_size"),
         ({"run.folds": [7]}, "run.folds"),
+        ({"run.seeds": [1, 1]}, "run.seeds"),
+        ({"run.seeds": []}, "run.seeds"),
+        ({"run.seeds": "0"}, "run.seeds"),
     ],
 )
 def test_bad_overrides_are_one_line_errors(override, message):

@@ -16,13 +16,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 def test_run_directory_has_every_artefact(smoke_run):
     config = json.loads((smoke_run / "config.json").read_text())
     assert config["recipe"]["profile"] == "smoke" and config["frameworks"] == ["keras", "torch"]
+    assert config["seeds"] == [config["recipe"]["train"]["seed"]]  # one repeat unless --seeds
     assert config["threads"] == 1 and config["versions"]["numpy"]
     for name in [
         "metrics.json",
         "report.md",
         "FINISHED",
         "folds.csv",
-        "init_weights.npz",
+        "init_weights_seed0.npz",
         "submission_keras.csv",
         "submission_torch.csv",
         "submission_ensemble.csv",
@@ -34,7 +35,7 @@ def test_run_directory_has_every_artefact(smoke_run):
     ]:
         assert (smoke_run / name).is_file(), name
     for fw in ("keras", "torch"):
-        fold = smoke_run / fw / "fold0"
+        fold = smoke_run / fw / "seed0" / "fold0"
         history = pd.read_csv(fold / "history.csv")
         assert list(history["stage"]) == ["bce", "bce", "lovasz"]
         assert history["val_score"].between(0, 1).all()
@@ -69,11 +70,11 @@ def test_leaderboard_and_report(smoke_run):
     board = pd.read_csv(smoke_run.parent / "leaderboard.csv", dtype=str, keep_default_na=False)
     assert list(board.columns) == LEADERBOARD_COLUMNS
     mine = board[board["run_id"] == smoke_run.name]
-    assert sorted(zip(mine["framework"], mine["fold"], strict=True)) == [
-        ("keras", "0"),
-        ("keras", "mean"),
-        ("torch", "0"),
-        ("torch", "mean"),
+    assert sorted(zip(mine["framework"], mine["fold"], mine["seed"], strict=True)) == [
+        ("keras", "0", "0"),
+        ("keras", "mean", ""),
+        ("torch", "0", "0"),
+        ("torch", "mean", ""),
     ]
     report = (smoke_run / "report.md").read_text()
     assert "| Keras | PyTorch | Keras/PyTorch |" in report and "train images/s" in report

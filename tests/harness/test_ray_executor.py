@@ -21,7 +21,7 @@ from common.harness.ray_executor import StorageError, Unit, check_storage, unit_
 from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS
 from tests.harness.test_resume import assert_same_results
 
-KILLED = Unit("keras", 0)
+KILLED = Unit("keras", 0, 0)
 
 
 def test_without_ray_the_executor_is_one_line_naming_the_extra(monkeypatch):
@@ -97,7 +97,7 @@ def test_ray_grid_gives_the_metrics_of_the_local_run(killed_ray_run, smoke_run):
     assert killed_ray_run["rc"] == 0, killed_ray_run["stderr"][-3000:]
     run_dir = killed_ray_run["run_dir"]
     assert "ray: 2 of 2 tasks to run" in killed_ray_run["stderr"]
-    for unit in (Unit("keras", 0), Unit("torch", 0)):
+    for unit in (Unit("keras", 0, 0), Unit("torch", 0, 0)):
         assert unit.log(run_dir).is_file(), unit.name
     assert_same_results(smoke_run, run_dir)
 
@@ -108,7 +108,9 @@ def test_ray_grid_gives_the_metrics_of_the_local_run(killed_ray_run, smoke_run):
 def test_a_killed_worker_is_retried_from_its_checkpoint(killed_ray_run):
     assert killed_ray_run["killed_at"] is not None, "the Keras unit finished before it was killed"
     log = KILLED.log(killed_ray_run["run_dir"]).read_text(errors="replace")
-    starts = [int(e) for e in re.findall(r"ray task keras-fold0 .* starts at epoch (\d+)", log)]
+    starts = [
+        int(e) for e in re.findall(r"ray task keras-fold0-seed0 .* starts at epoch (\d+)", log)
+    ]
     assert starts[0] == 0 and len(starts) == 2, starts
     assert starts[1] >= killed_ray_run["killed_at"], (starts, killed_ray_run["killed_at"])
     # Each committed epoch prints one line; a retry that redid epochs would print them twice.

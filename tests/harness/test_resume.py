@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
 def fold_state(run_dir: Path, framework: str) -> dict:
     try:
-        return json.loads((run_dir / framework / "fold0" / "state.json").read_text())
+        return json.loads((run_dir / framework / "seed0" / "fold0" / "state.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
@@ -56,8 +56,8 @@ def assert_same_results(a: Path, b: Path) -> None:
         fa, fb = ma[fw]["folds"][0], mb[fw]["folds"][0]
         for key in ("score", "threshold", "score_at_0", "epochs", "best_epoch"):
             assert fa[key] == pytest.approx(fb[key], abs=1e-9), (fw, key)
-        ha = pd.read_csv(a / fw / "fold0" / "history.csv")
-        hb = pd.read_csv(b / fw / "fold0" / "history.csv")
+        ha = pd.read_csv(a / fw / "seed0" / "fold0" / "history.csv")
+        hb = pd.read_csv(b / fw / "seed0" / "fold0" / "history.csv")
         np.testing.assert_allclose(ha["train_loss"], hb["train_loss"], rtol=1e-6, err_msg=fw)
         np.testing.assert_allclose(ha["val_score"], hb["val_score"], atol=1e-9, err_msg=fw)
         with np.load(a / f"oof_{fw}.npz") as oa, np.load(b / f"oof_{fw}.npz") as ob:
@@ -112,7 +112,7 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    for name in ("config.json", "folds.csv", "init_weights.npz"):
+    for name in ("config.json", "folds.csv", "init_weights_seed0.npz"):
         shutil.copy(smoke_run / name, run_dir / name)
     config = load_config(run_dir)
     data = load_run_data(config)
@@ -127,13 +127,15 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
     monkeypatch.setattr(foldmod.FoldSession, "end_epoch", end_then_die)
     with pytest.raises(KeyboardInterrupt):
         foldmod.FoldSession(
-            run_dir, config, 0, _make(TwinTrainer, config, 1), data, progress=False
+            run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False
         ).run()
     monkeypatch.setattr(foldmod.FoldSession, "end_epoch", original)
     assert fold_state(run_dir, "torch")["next_epoch"] == 1
     resumed = foldmod.FoldSession(
-        run_dir, config, 0, _make(TwinTrainer, config, 1), data, progress=False
+        run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False
     ).run()
-    reference = json.loads((smoke_run / "torch" / "fold0" / "fold_metrics.json").read_text())
+    reference = json.loads(
+        (smoke_run / "torch" / "seed0" / "fold0" / "fold_metrics.json").read_text()
+    )
     for key in ("score", "threshold", "score_at_0", "epochs", "best_epoch"):
         assert resumed[key] == pytest.approx(reference[key], abs=1e-9), key
