@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         result = args.func(args)
     except SaltbenchError as err:
         print(f"saltbench: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     except KeyboardInterrupt:
         print("saltbench: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,39 @@
 class SaltbenchError(Exception):
     """Bad input or a refused action; the message names the file and what is wrong."""
 
+    exit_code = 2
+
 
 class DataError(SaltbenchError):
     """A dataset file is missing, unreadable or inconsistent."""
+
+
+class OutputError(SaltbenchError):
+    """A results file or folder cannot be written (read-only, disk full, ...)."""
+
+
+class CorruptFileError(SaltbenchError):
+    """A saved file cannot be read back (truncated, damaged or missing); the message names it."""
+
+    def __init__(self, path: object, reason: object) -> None:
+        text = str(reason).strip()
+        reason = text.splitlines()[0][:120] if text else type(reason).__name__
+        super().__init__(f"{path}: unreadable ({reason})")
+        self.path = path
+
+
+class BusyError(SaltbenchError):
+    """A run folder is held by another live process; a second writer is refused."""
+
+
+class DivergedError(SaltbenchError):
+    """Training produced a non-finite loss or weights: that framework x fold failed."""
+
+    exit_code = 3
+
+
+def warn(message: str) -> None:
+    """A recoverable problem, in one line on stderr (the orchestrator relays workers' warnings)."""
+    import sys
+
+    print(f"saltbench: warning: {message}", file=sys.stderr, flush=True)

@@ -3,33 +3,49 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import filelock
 import numpy as np
 import pandas as pd
+
+from common.errors import CorruptFileError, OutputError
+
+# What a truncated, damaged or missing file raises when numpy, torch or json reads it.
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a failed write (read-only folder, disk full, ...) into one OutputError line naming `path`."""
+    try:
+        yield
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write ({err.strerror or err})") from err
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write to a temporary file in the same folder, fsync, then rename over `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
     return path
 
 
@@ -47,25 +63,34 @@ def atomic_write_csv(path: str | os.PathLike, df: pd.DataFrame) -> Path:
 
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike) -> Iterator[None]:
-    """An exclusive advisory lock on `path`.lock, held for the duration of the block."""
+    """An exclusive OS lock on `path`.lock (waits for it), held for the duration of the block."""
     lock_path = Path(f"{path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with writing(lock_path):
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(lock_path))
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
-def append_csv_rows(path: str | os.PathLike, rows: pd.DataFrame) -> Path:
-    """Append rows to a CSV under a lock, rewriting it atomically (columns are unioned)."""
+def append_csv_rows(
+    path: str | os.PathLike,
+    rows: pd.DataFrame,
+    unless: Callable[[pd.DataFrame], bool] | None = None,
+) -> Path:
+    """Append rows to a CSV under a lock, rewriting it atomically (columns are unioned).
+
+    `unless(existing)`, checked under the same lock, skips the append (say, rows already there).
+    """
     path = Path(path)
     with file_lock(path):
         if path.exists() and path.stat().st_size > 0:
-            rows = pd.concat(
-                [pd.read_csv(path, dtype=str, keep_default_na=False), rows.astype(str)]
-            )
+            existing = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if unless is not None and unless(existing):
+                return path
+            rows = pd.concat([existing, rows.astype(str)])
         return atomic_write_csv(path, rows)
 
 
@@ -77,8 +102,12 @@ def save_neutral(path: Path, weights: dict[str, np.ndarray]) -> None:
 
 
 def load_neutral(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path) as npz:
-        return {key: npz[key] for key in npz.files}
+    """Weights saved by save_neutral; CorruptFileError (naming the file) when it cannot be read."""
+    try:
+        with np.load(path) as npz:
+            return {key: npz[key] for key in npz.files}
+    except UNREADABLE as err:
+        raise CorruptFileError(path, err) from err
 
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:

@@ -119,43 +119,67 @@ def parse_frameworks(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from common.harness import rundir
-    from common.harness.orchestrate import new_run_config, run_compare
-    from common.harness.report import summary_text
+    from common.harness.locks import FolderLock
 
     if args.resume:
-        run_dir = args.resume
+        run_dir = Path(args.resume)
         config = rundir.load_config(run_dir)
-        if rundir.is_finished(run_dir):
-            raise SaltbenchError(
-                f"{run_dir} is already finished; not overwriting it "
-                "(start a new run without --resume)"
-            )
-        from common.harness.ray_executor import configure_resume
+        with FolderLock(run_dir, "saltbench compare"):
+            if rundir.is_finished(run_dir):
+                raise SaltbenchError(
+                    f"{run_dir} is already finished; not overwriting it "
+                    "(start a new run without --resume)"
+                )
+            from common.harness.ray_executor import configure_resume
 
-        configure_resume(config, args.executor, args.address)
-    else:
-        from common.harness.worker import build_spec
-        from common.recipes import resolve_recipe
+            configure_resume(config, args.executor, args.address)
+            return train_and_report(run_dir, config)
+    run_dir, config = new_run(args)
+    with FolderLock(run_dir, "saltbench compare"):
+        return train_and_report(run_dir, config)
 
-        recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
-        build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
-        frameworks = parse_frameworks(args.frameworks)
-        data_dir, source = resolve_data(args.data, recipe)
-        config = new_run_config(
-            recipe,
-            data_dir,
-            source,
-            frameworks,
-            args.threads,
-            not args.sequential,
-            sys.argv[1:],
+
+def train_and_report(run_dir: Path, config: dict) -> int:
+    """Train, aggregate and print the summary; a diverged framework ends in one error line."""
+    from common.errors import DivergedError
+    from common.harness.orchestrate import run_compare
+    from common.harness.report import failure_line, summary_text
+
+    metrics = run_compare(run_dir, config)
+    report = run_dir / "report.md"
+    if metrics["frameworks"]:
+        print(
+            f"\nrun {config['run_id']} {'ended' if metrics.get('failed') else 'finished'}: {report}\n"
         )
-        configure_executor(config, args)
-        run_dir = rundir.create_run_dir(args.out, config)
-    run_compare(Path(run_dir), config)
-    print(f"\nrun {config['run_id']} finished: {Path(run_dir) / 'report.md'}\n")
-    print(summary_text(run_dir))
+        print(summary_text(run_dir, failures=False))
+    if metrics.get("failed"):
+        raise DivergedError(failure_line(metrics, report))
     return 0
+
+
+def new_run(args: argparse.Namespace) -> tuple[Path, dict]:
+    """Resolve the recipe and data, then create the run folder with its config.json."""
+    from common.harness import rundir
+    from common.harness.orchestrate import new_run_config
+    from common.harness.worker import build_spec
+    from common.recipes import resolve_recipe
+
+    recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
+    build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
+    frameworks = parse_frameworks(args.frameworks)
+    data_dir, source = resolve_data(args.data, recipe)
+    config = new_run_config(
+        recipe,
+        data_dir,
+        source,
+        frameworks,
+        args.threads,
+        not args.sequential,
+        sys.argv[1:],
+    )
+    configure_executor(config, args)
+    run_dir = rundir.create_run_dir(args.out, config)
+    return run_dir, config
 
 
 def configure_executor(config: dict, args: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ from common.harness import rundir
 from common.harness.data import RunData
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.fold import FOLD_METRICS
+from common.harness.guard import FAILED
 from common.io import append_csv_rows, atomic_write_json, atomic_write_text, save_arrays
 from common.recipes import threshold_grid
 
@@ -84,10 +85,23 @@ def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def unit_failures(run_dir: Path, framework: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The divergence records (failed.json) of a framework's units; empty when none failed."""
+    found = []
+    for fold, seed in rundir.run_units(config):
+        path = rundir.unit_dir(run_dir, framework, fold, seed) / FAILED
+        if path.is_file():
+            found.append(json.loads(path.read_text()))
+    return found
+
+
 def finish_run(
     run_dir: Path, config: dict[str, Any], data: RunData, session_wall_s: float
 ) -> dict[str, Any]:
-    """Write OOF files, submissions, metrics.json, leaderboard rows, report and plots; mark finished."""
+    """Write OOF files, submissions, metrics.json, leaderboard rows, report and plots; mark finished.
+
+    A framework with a diverged fold is listed under "failed" and gets no row, file or score.
+    """
     from common.submission import validate_submission, write_submission
 
     run_dir = Path(run_dir)
@@ -95,7 +109,10 @@ def finish_run(
     grid = threshold_grid(config["recipe"])
     frameworks: dict[str, Any] = {}
     probs_oof, probs_test = {}, {}
-    for framework in config["frameworks"]:
+    failed = {
+        fw: found for fw in config["frameworks"] if (found := unit_failures(run_dir, fw, config))
+    }
+    for framework in [fw for fw in config["frameworks"] if fw not in failed]:
         fold_metrics, ids, seeds, oof, test_ids, test = load_unit_outputs(
             run_dir, framework, rundir.run_units(config)
         )
@@ -120,6 +137,8 @@ def finish_run(
         "session_wall_s": session_wall_s,
         "frameworks": frameworks,
     }
+    if failed:
+        metrics["failed"] = failed
     if len(frameworks) >= 2:
         metrics["ensemble"] = write_ensemble(
             run_dir, data, truth, probs_oof, probs_test, test_ids, grid
@@ -131,10 +150,11 @@ def finish_run(
             "infer_img_s": k["infer_img_s"] / t["infer_img_s"],
         }
     atomic_write_json(run_dir / rundir.METRICS, metrics)
-    append_leaderboard(run_dir.parent / "leaderboard.csv", config, metrics)
+    if frameworks:
+        append_leaderboard(run_dir.parent / "leaderboard.csv", config, metrics)
+        write_tile_sample(run_dir, list(frameworks), data)
     from common.harness.report import write_report
 
-    write_tile_sample(run_dir, config, data)
     write_report(run_dir)
     atomic_write_text(run_dir / rundir.FINISHED, metrics["finished"] + "\n")
     return metrics
@@ -210,16 +230,15 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
 
 def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
     """One row per framework x unit (fold, seed) and one per framework mean; skipped if this run is already there."""
-    if path.is_file() and path.stat().st_size:
-        existing = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if config["run_id"] in set(existing.get("run_id", [])):
-            return
-    append_csv_rows(path, leaderboard_rows(config, metrics))
+    append_csv_rows(
+        path,
+        leaderboard_rows(config, metrics),
+        unless=lambda existing: config["run_id"] in set(existing.get("run_id", [])),
+    )
 
 
-def write_tile_sample(run_dir: Path, config: dict[str, Any], data: RunData, n: int = 8) -> None:
+def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: int = 8) -> None:
     """A few validation tiles (most salt-covered first, some empty) with truth and each framework's mask."""
-    frameworks = list(config["frameworks"])
     oof = {}
     for framework in frameworks:
         with np.load(run_dir / f"oof_{framework}.npz") as npz:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,11 +18,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from common.errors import CorruptFileError, DivergedError, warn
 from common.harness import data as rundata
-from common.harness import rundir
+from common.harness import guard, rundir
 from common.harness.control import StageControl
 from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
+from common.harness.locks import FolderLock
 from common.io import (
+    UNREADABLE,
     atomic_write_csv,
     atomic_write_json,
     load_neutral,
@@ -33,6 +37,8 @@ from common.schedules import cycle_ends, learning_rate_at, snapshots_to_average
 from common.stream import BatchStream, derive_seed
 
 STATE = "state.json"
+# The commit before state.json: the fallback when the files state.json names are damaged.
+PREV_STATE = "state.prev.json"
 HISTORY = "history.csv"
 FOLD_METRICS = "fold_metrics.json"
 BEST_MODEL = "model_best.npz"
@@ -87,18 +93,17 @@ class FoldSession:
         self.train_idx, self.val_idx = rundata.fold_indices(folds, data.train_ids, fold)
         self.val_images = data.images[self.val_idx]
         self.val_masks = data.masks[self.val_idx]
-        self.state = self._load_state()
-        self.history = self._load_history()
+        self.state = self._fresh_state()
+        self.history: list[dict[str, Any]] = []
+        self._committed: dict[str, Any] | None = None
         self.control: StageControl | None = None
         self._bar: tqdm | None = None
         self._epoch_start = 0.0
         self._fresh_process = True
 
     # ---- state -----------------------------------------------------------------------------
-    def _load_state(self) -> dict[str, Any]:
-        path = self.dir / STATE
-        if path.is_file():
-            return json.loads(path.read_text())
+    @staticmethod
+    def _fresh_state() -> dict[str, Any]:
         return {
             "stage": 0,
             "next_epoch": 0,
@@ -109,43 +114,139 @@ class FoldSession:
             "done": False,
             "wall_s": 0.0,
             "snapshots": [],
+            "history": [],
         }
 
+    def _read_state(self, name: str) -> dict[str, Any]:
+        path = self.dir / name
+        try:
+            state = json.loads(path.read_text())
+            for key in ("stage", "next_epoch", "checkpoint", "best", "stage_best", "done"):
+                state[key]  # noqa: B018  (a state without its keys is damaged)
+        except (*UNREADABLE, TypeError) as err:
+            raise CorruptFileError(path, err) from err
+        return state
+
+    def _load_state(self) -> dict[str, Any]:
+        """state.json, else (damaged) the commit before it, else (none readable) a fresh start."""
+        names = [n for n in (STATE, PREV_STATE) if (self.dir / n).is_file()]
+        for k, name in enumerate(names):
+            try:
+                return self._read_state(name)
+            except CorruptFileError as err:
+                if k + 1 < len(names):
+                    warn(f"{err}; resuming from {self.dir / names[k + 1]}")
+                else:
+                    warn(f"{err}; no earlier state left, training this fold from the start")
+        return self._fresh_state()
+
     def _load_history(self) -> list[dict[str, Any]]:
+        """The history committed with the state (older runs: history.csv), cut at the state's epoch."""
         path = self.dir / HISTORY
-        if not path.is_file() or path.stat().st_size == 0:
-            return []
-        rows = pd.read_csv(path).to_dict("records")
+        rows = self.state.get("history")
+        if rows is None:  # a state written before history moved into it
+            try:
+                rows = pd.read_csv(path).to_dict("records") if path.is_file() else []
+            except (*UNREADABLE, pd.errors.ParserError) as err:
+                warn(f"{CorruptFileError(path, err)}; its epochs are lost")
+                rows = []
+        elif path.is_file() and not self._csv_readable(path):
+            warn(f"{CorruptFileError(path, 'cannot parse')}; rebuilt from {self.dir / STATE}")
+            atomic_write_csv(path, pd.DataFrame(rows))
         return [r for r in rows if int(r["epoch"]) < self.state["next_epoch"]]
 
+    @staticmethod
+    def _csv_readable(path: Path) -> bool:
+        try:
+            return path.stat().st_size == 0 or "epoch" in pd.read_csv(path).columns
+        except (*UNREADABLE, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return False
+
     def _commit(self) -> None:
-        """Write history then state.json (the commit point), then drop files nothing refers to."""
+        """Write history, the previous state, then state.json (the commit point); drop unused files.
+
+        The previous commit stays loadable (its state and checkpoint are kept), so a damaged
+        checkpoint costs one epoch, not the fold.
+        """
+        self.state["history"] = self.history
         atomic_write_csv(self.dir / HISTORY, pd.DataFrame(self.history))
+        previous = self._committed
+        if previous is not None:
+            atomic_write_json(self.dir / PREV_STATE, previous)
         atomic_write_json(self.dir / STATE, self.state)
-        keep = {self.state["checkpoint"], self.state["best"], *self.state["stage_best"]}
-        keep = {name.split(".")[0] for name in keep if name}  # checkpoints carry the twin's suffix
+        self._committed = json.loads(json.dumps(self.state, default=str))
+        keep = {name for state in (previous or {}, self.state) for name in _referenced(state)}
+        keep = {name.split(".")[0] for name in keep}  # checkpoints carry the twin's suffix
         for path in [*self.dir.glob("ckpt_e*"), *self.dir.glob("best_e*.npz")]:
             if path.name.split(".")[0] not in keep:
                 path.unlink(missing_ok=True)
 
     # ---- the run ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        """Train every remaining stage, evaluate, and return the fold metrics."""
-        if self.state["done"]:
-            return json.loads((self.dir / FOLD_METRICS).read_text())
-        self._restore()
-        stages = self.recipe["stages"]
-        while self.state["stage"] < len(stages):
-            self._run_stage(self.state["stage"], stages[self.state["stage"]])
-        return self._evaluate()
+        """Train every remaining stage, evaluate, and return the fold metrics.
+
+        Holds the fold folder's lock throughout: a second process on this fold is refused.
+        """
+        with FolderLock(self.dir, f"{self.trainer.framework} worker, fold {self.fold}"):
+            self.state = self._load_state()
+            self.history = self._load_history()
+            self._committed = json.loads(json.dumps(self.state, default=str))
+            if self.state.get("failed"):
+                raise DivergedError(self.state["failed"]["message"])
+            if self.state["done"]:
+                with contextlib.suppress(*UNREADABLE):
+                    return json.loads((self.dir / FOLD_METRICS).read_text())
+                warn(f"{self.dir / FOLD_METRICS}: unreadable; evaluating the fold again")
+            self._restore()
+            stages = self.recipe["stages"]
+            while self.state["stage"] < len(stages):
+                self._run_stage(self.state["stage"], stages[self.state["stage"]])
+            return self._evaluate()
 
     def _restore(self) -> None:
+        """Load the committed weights; a damaged file falls back to the commit before it."""
+        while True:
+            try:
+                return self._restore_committed()
+            except CorruptFileError as err:
+                if not self.state["checkpoint"] and not self.state["stage_best"]:
+                    raise  # the run's initial weights: nothing earlier to fall back to
+                earlier = self._earlier_state()
+                if earlier is None:
+                    warn(f"{err}; no earlier checkpoint left, training this fold from the start")
+                    self.state = self._fresh_state()
+                else:
+                    warn(f"{err}; resuming from the checkpoint of epoch {earlier['next_epoch']}")
+                    self.state = earlier
+                self.history = [r for r in self.history if r["epoch"] < self.state["next_epoch"]]
+                self._committed = json.loads(json.dumps(self.state, default=str))
+                self.control = None
+
+    def _earlier_state(self) -> dict[str, Any] | None:
+        """The commit before the current state, when it is readable and older."""
+        with contextlib.suppress(CorruptFileError):
+            if (self.dir / PREV_STATE).is_file():
+                earlier = self._read_state(PREV_STATE)
+                if earlier["next_epoch"] < self.state["next_epoch"] or (
+                    earlier["stage"] < self.state["stage"]
+                ):
+                    return earlier
+        return None
+
+    def _restore_committed(self) -> None:
         stage = self.state["stage"]
         if self.state["checkpoint"]:
             spec = self.recipe["stages"][stage]
             self.control = StageControl.from_dict(self.state["control"])
             self.trainer.start_stage(spec["loss"], self.control.learning_rate)
-            self.trainer.load_checkpoint(self.dir / self.state["checkpoint"])
+            path = self.dir / self.state["checkpoint"]
+            try:
+                self.trainer.load_checkpoint(path)
+            except UNREADABLE as err:
+                named = next(iter(sorted(self.dir.glob(f"{path.name}.*"))), path)
+                raise CorruptFileError(named, err) from err
+            if self.state["best"]:
+                load_neutral(self.dir / self.state["best"])  # read it now: damaged, fall back now
         elif self.state["stage_best"]:
             self.trainer.set_weights(load_neutral(self.dir / self.state["stage_best"][-1]))
         else:
@@ -202,8 +303,11 @@ class FoldSession:
         """Reseed dropout from (seed, fold, epoch), open the progress bar; returns the epoch's LR."""
         self.trainer.reseed(derive_seed(self.seed, self.fold, epoch, 7))
         self._batches, self._batch = max(int(num_batches), 1), 0
-        self._epoch_lr = self._scheduled_lr(0)
+        self._epoch_lr = self._lr = self._scheduled_lr(0)
         self.trainer.set_learning_rate(self._epoch_lr)
+        self._epoch = epoch
+        if guard.injected_nan_epoch(self.trainer.framework) == epoch + 1:
+            self.trainer.set_weights(guard.poisoned(self.trainer.get_weights()))
         stage = self.recipe["stages"][self.state["stage"]]
         self._close_bar()
         self._bar = tqdm(
@@ -228,10 +332,14 @@ class FoldSession:
         )
 
     def batch_done(self, loss: float) -> None:
+        """Count a step (loss: the epoch's running mean so far); a non-finite loss stops the fold."""
         stage = self.recipe["stages"][self.state["stage"]]
         self._batch = getattr(self, "_batch", 0) + 1
+        if not math.isfinite(loss):
+            self._diverged(f"training loss {loss}", self._batch)
         if stage.get("schedule") is not None and self._batch < getattr(self, "_batches", 0):
-            self.trainer.set_learning_rate(self._scheduled_lr(self._batch))
+            self._lr = self._scheduled_lr(self._batch)
+            self.trainer.set_learning_rate(self._lr)
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
@@ -240,6 +348,13 @@ class FoldSession:
         """Validate, decide (best/LR/stop), checkpoint; returns True when training should stop."""
         train_seconds = time.perf_counter() - self._epoch_start
         lr = getattr(self, "_epoch_lr", self.control.learning_rate)
+        self._epoch = epoch
+        if not math.isfinite(train_loss):
+            self._diverged(f"training loss {train_loss}", 0)
+        weights = self.trainer.get_weights()
+        bad = guard.first_nonfinite_weight(weights)
+        if bad is not None:
+            self._diverged(f"non-finite weight {bad}", 0)
         logits = self.trainer.predict_logits(
             self.val_images, int(self.recipe["eval"]["batch_size"])
         )
@@ -249,11 +364,11 @@ class FoldSession:
         improved = self.control.update(epoch, score)
         if improved:
             self.state["best"] = f"best_e{epoch}.npz"
-            save_neutral(self.dir / self.state["best"], self.trainer.get_weights())
+            save_neutral(self.dir / self.state["best"], weights)
         stage = self.recipe["stages"][self.state["stage"]]
         if self.control.epochs_done in cycle_ends(stage.get("schedule"), int(stage["epochs"])):
             snapshot = f"snap_s{self.state['stage']}_e{epoch}.npz"
-            save_neutral(self.dir / snapshot, self.trainer.get_weights())
+            save_neutral(self.dir / snapshot, weights)
             self.state.setdefault("snapshots", []).append(snapshot)
         checkpoint = f"ckpt_e{epoch}"
         self.trainer.save_checkpoint(self.dir / checkpoint)
@@ -288,6 +403,26 @@ class FoldSession:
             )
         stop = self.control.stopped
         return stop
+
+    def _diverged(self, what: str, batch: int) -> None:
+        """Record the unit as failed (failed.json, state.json) and stop it with one line."""
+        self._close_bar()
+        stage = self.recipe["stages"][self.state["stage"]]
+        divergence = guard.Divergence(
+            framework=self.trainer.framework,
+            seed=self.seed,
+            fold=self.fold,
+            stage=stage["name"],
+            epoch=int(getattr(self, "_epoch", self.state["next_epoch"])) + 1,
+            batch=int(batch),
+            batches=int(getattr(self, "_batches", 0)),
+            learning_rate=float(getattr(self, "_lr", self.control.learning_rate)),
+            what=what,
+        )
+        atomic_write_json(self.dir / guard.FAILED, divergence.to_dict())
+        committed = self._committed or self.state
+        atomic_write_json(self.dir / STATE, {**committed, "failed": divergence.to_dict()})
+        raise DivergedError(divergence.message)
 
     def _close_bar(self) -> None:
         if self._bar is not None:
@@ -338,6 +473,8 @@ class FoldSession:
         atomic_write_json(self.dir / FOLD_METRICS, metrics)
         self.state["done"] = True
         atomic_write_json(self.dir / STATE, self.state)
+        for path in [self.dir / PREV_STATE, *self.dir.glob("ckpt_e*")]:  # no resume needs them now
+            path.unlink(missing_ok=True)
         return metrics
 
     def _ensemble_snapshots(self) -> list[str]:
@@ -380,6 +517,13 @@ def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
         "train_img_s": images / seconds if seconds else float("nan"),
         "train_epochs_timed": len(rows),
     }
+
+
+def _referenced(state: dict[str, Any]) -> list[str]:
+    """The checkpoint and weight files a committed state needs."""
+    return [
+        n for n in (state.get("checkpoint"), state.get("best"), *state.get("stage_best", [])) if n
+    ]
 
 
 def unit_is_done(run_dir: Path, framework: str, fold: int, seed: int) -> bool:

@@ -14,9 +14,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from common.errors import SaltbenchError
+from common.errors import DivergedError, SaltbenchError
 from common.harness import rundir
 from common.harness.fold import STATE
+from common.harness.lifeline import PARENT_ENV
+from common.harness.locks import ensure_free
 from common.runtime import THREAD_VARS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +88,7 @@ def worker_env(config: dict[str, Any]) -> dict[str, str]:
     env["KERAS_BACKEND"] = config["keras_backend"]
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
+    env[PARENT_ENV] = str(os.getpid())  # the worker stops when this process dies
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -106,6 +109,7 @@ def run_worker_process(
         f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(framework, *args))}\n"
     )
     handle.flush()
+    offset = handle.tell()
     proc = subprocess.Popen(
         worker_command(framework, *args),
         env=worker_env(config),
@@ -116,7 +120,24 @@ def run_worker_process(
     proc.log_handle = handle  # type: ignore[attr-defined]
     proc.log_path = log  # type: ignore[attr-defined]
     proc.framework = framework  # type: ignore[attr-defined]
+    proc.log_offset = offset  # type: ignore[attr-defined]
     return proc
+
+
+WARNING = "saltbench: warning: "
+
+
+def relay_warnings(proc: subprocess.Popen, write=None) -> None:
+    """Show the user the worker's new one-line warnings (its log holds everything else)."""
+    write = write or (lambda line: print(line, file=sys.stderr))
+    with contextlib.suppress(OSError), open(proc.log_path, "rb") as log:
+        log.seek(proc.log_offset)
+        text = log.read()
+        complete = text.rfind(b"\n") + 1
+        proc.log_offset += complete
+        for line in text[:complete].decode(errors="replace").splitlines():
+            if line.startswith(WARNING):
+                write(f"{proc.framework}: {line}")
 
 
 def last_lines(path: Path, n: int = 3) -> str:
@@ -127,8 +148,9 @@ def last_lines(path: Path, n: int = 3) -> str:
 
 
 def check_exit(proc: subprocess.Popen) -> None:
+    """Raise on a crashed worker; a diverged one (failed.json written) is a result, not a crash."""
     proc.log_handle.close()
-    if proc.returncode != 0:
+    if proc.returncode not in (0, DivergedError.exit_code):
         raise SaltbenchError(
             f"{proc.framework} worker failed (exit {proc.returncode}); see {proc.log_path}: "
             f"{last_lines(proc.log_path, 1)}"
@@ -169,8 +191,16 @@ def epochs_done(run_dir: Path, framework: str, fold: int, seed: int, per_unit: i
     return 0
 
 
+def ensure_no_other_writer(run_dir: Path, config: dict[str, Any]) -> None:
+    """Refuse, naming the holder, when a live process (say a worker left over) holds a unit folder."""
+    for framework in config["frameworks"]:
+        for fold, seed in rundir.run_units(config):
+            ensure_free(rundir.unit_dir(run_dir, framework, fold, seed), "unit")
+
+
 def train_all(run_dir: Path, config: dict[str, Any]) -> None:
     """Run each framework's worker over every unit (at once when parallel) with one progress bar."""
+    ensure_no_other_writer(run_dir, config)
     if config["recipe"]["run"].get("executor", "local") == "ray":
         from common.harness.ray_executor import train_on_ray
 
@@ -188,6 +218,10 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
     running: list[subprocess.Popen] = []
     bar = tqdm(total=total, desc="compare", unit="epoch", file=sys.stderr, mininterval=1.0)
     shown = ""
+
+    def show(line: str) -> None:
+        tqdm.write(line, file=sys.stderr)
+
     try:
         while pending or running:
             if pending and (config["parallel"] or not running):
@@ -199,8 +233,11 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
                     )
                 )
             time.sleep(0.5)
+            for proc in running:
+                relay_warnings(proc, show)
             for proc in [p for p in running if p.poll() is not None]:
                 running.remove(proc)
+                relay_warnings(proc, show)
                 check_exit(proc)
             done = sum(
                 epochs_done(run_dir, fw, fold, seed, per_unit)

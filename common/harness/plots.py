@@ -131,7 +131,7 @@ def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) 
     """All plots; returns their file names under plots/."""
     made = [
         learning_curves(run_dir, config),
-        score_vs_throughput(run_dir, metrics),
+        score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
         tile_grid(run_dir, config),
     ]
     return [p.name for p in made if p is not None]

@@ -23,7 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from common.errors import SaltbenchError
+from common.errors import DivergedError, SaltbenchError
 from common.harness import rundir
 
 RAY_EXTRA = "--executor ray needs Ray: pip install 'saltbench[ray]'"
@@ -183,6 +183,8 @@ def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]
     proc = run_worker_process(unit.framework, unit.worker_args(Path(run_dir)), config, log)
     proc.wait()
     proc.log_handle.close()
+    if proc.returncode == DivergedError.exit_code:  # a result: failed.json says where it blew up
+        return {"unit": unit.name, "host": socket.gethostname(), "diverged": True}
     if proc.returncode == 2:
         raise UnitFailed(f"{unit.name} failed; see {log}: {last_lines(log, 1)}")
     if proc.returncode != 0:

@@ -80,6 +80,30 @@ def fold_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def failure_line(metrics: dict[str, Any], report: Path) -> str:
+    """One line: every diverged framework x fold, and what the run therefore lacks."""
+    failed = metrics.get("failed", {})
+    what = "; ".join(f["message"] for folds in failed.values() for f in folds)
+    names = ", ".join(failed)
+    return f"{what} (no score, leaderboard row or submission for {names}; see {report})"
+
+
+def failure_section(metrics: dict[str, Any]) -> list[str]:
+    """The report's account of diverged frameworks (empty when none failed)."""
+    failed = metrics.get("failed")
+    if not failed:
+        return []
+    lines = ["## Failed", ""]
+    for name, folds in failed.items():
+        lines.append(
+            f"**{NAMES.get(name, name)} failed**: training diverged, so it has no score, "
+            "leaderboard row or submission in this run."
+        )
+        lines += [f"- {f['message']}" for f in folds]
+        lines.append("")
+    return lines
+
+
 def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[str]) -> str:
     recipe = config["recipe"]
     model = recipe["model"]
@@ -100,7 +124,8 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         f"({'frameworks run at once' if config['parallel'] else 'frameworks run one after the other'}); "
         f"host: {config['host']['cpus']} CPUs, {config['host']['machine']}.",
         "",
-        side_by_side_table(config, metrics),
+        *failure_section(metrics),
+        side_by_side_table(config, metrics) if metrics["frameworks"] else "No framework finished.",
         "",
     ]
     if "ensemble" in metrics:
@@ -151,7 +176,11 @@ def write_report(run_dir: Path) -> Path:
     return atomic_write_text(run_dir / "report.md", render_report(config, metrics, plots))
 
 
-def summary_text(run_dir: Path) -> str:
+def summary_text(run_dir: Path, failures: bool = True) -> str:
+    """The side-by-side table, after a FAILED line per diverged framework x fold (when asked)."""
     config = rundir.load_config(run_dir)
     metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())
-    return side_by_side_table(config, metrics)
+    failed = [f["message"] for folds in metrics.get("failed", {}).values() for f in folds]
+    failed = failed if failures else []
+    table = side_by_side_table(config, metrics) if metrics["frameworks"] else ""
+    return "\n".join(["FAILED: " + line for line in failed] + [table]).strip()

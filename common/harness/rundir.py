@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import SaltbenchError
-from common.io import atomic_write_json
+from common.io import atomic_write_json, writing
 
 FRAMEWORKS = ("keras", "torch")
 CONFIG = "config.json"
@@ -26,13 +26,16 @@ def new_run_id(config: dict[str, Any]) -> str:
 
 def create_run_dir(out: Path, config: dict[str, Any]) -> Path:
     """Make results/<run-id>/ (never an existing one) and write config.json into it."""
-    out.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(config)
     run_dir = out / run_id
-    try:
-        run_dir.mkdir()
-    except FileExistsError as err:
-        raise SaltbenchError(f"run directory {run_dir} already exists; not overwriting it") from err
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()
+        except FileExistsError as err:
+            raise SaltbenchError(
+                f"run directory {run_dir} already exists; not overwriting it"
+            ) from err
     config["run_id"] = run_id
     atomic_write_json(run_dir / CONFIG, config)
     return run_dir

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from common.errors import SaltbenchError
+from common.errors import DivergedError, SaltbenchError
 from common.harness.evaluate import predict_tta
 from common.harness.fold import BEST_MODEL, FoldSession
 from common.harness.rundir import (
@@ -79,6 +79,9 @@ def twin_trainer_class(framework: str) -> TrainerFactory:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the framework's twin."""
     args = _parser().parse_args(argv)
+    from common.harness.lifeline import die_with_parent
+
+    die_with_parent()
     try:
         config = load_config(args.run_dir)
         threads = pin_threads(config.get("threads"))
@@ -86,12 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "init":
             _init(make_trainer, args, config, threads)
         elif args.action == "train":
-            _train(make_trainer, args, config, threads)
+            return _train(make_trainer, args, config, threads)
         else:
             _predict(make_trainer, args, config, threads)
     except SaltbenchError as err:
         print(f"saltbench: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("saltbench: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -122,19 +128,27 @@ def _init(make_trainer, args: argparse.Namespace, config: dict[str, Any], thread
         save_neutral(init_weights_path(args.run_dir, seed), weights)
 
 
-def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
+def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> int:
+    """Train the units; a diverged one is reported (failed.json) and the next one goes on."""
     from common.harness.data import load_run_data
 
     data = load_run_data(config)
     folds = parse_ints(args.folds, config["folds"], "folds")
+    diverged = []
     for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
         for fold in folds:
             trainer = _make(make_trainer, config, threads, seed)
             session = FoldSession(
                 args.run_dir, config, fold, trainer, data, seed=seed, progress=not args.no_progress
             )
-            metrics = session.run()
+            try:
+                metrics = session.run()
+            except DivergedError as err:  # this unit failed; the others still run
+                print(f"saltbench: error: {err}", file=sys.stderr, flush=True)
+                diverged.append((fold, seed))
+                continue
             print(json.dumps({"unit_done": [fold, seed], "score": metrics["score"]}), flush=True)
+    return DivergedError.exit_code if diverged else 0
 
 
 def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
