@@ -132,7 +132,9 @@ class FoldSession:
         names = [n for n in (STATE, PREV_STATE) if (self.dir / n).is_file()]
         for k, name in enumerate(names):
             try:
-                return self._read_state(name)
+                state = self._read_state(name)
+                self._state_file = name
+                return state
             except CorruptFileError as err:
                 if k + 1 < len(names):
                     warn(f"{err}; resuming from {self.dir / names[k + 1]}")
@@ -150,17 +152,11 @@ class FoldSession:
             except (*UNREADABLE, pd.errors.ParserError) as err:
                 warn(f"{CorruptFileError(path, err)}; its epochs are lost")
                 rows = []
-        elif path.is_file() and not self._csv_readable(path):
-            warn(f"{CorruptFileError(path, 'cannot parse')}; rebuilt from {self.dir / STATE}")
+        elif path.is_file() and not _history_readable(path, len(rows)):
+            source = self.dir / getattr(self, "_state_file", STATE)
+            warn(f"{CorruptFileError(path, 'cannot parse')}; rebuilt from {source}")
             atomic_write_csv(path, pd.DataFrame(rows))
         return [r for r in rows if int(r["epoch"]) < self.state["next_epoch"]]
-
-    @staticmethod
-    def _csv_readable(path: Path) -> bool:
-        try:
-            return path.stat().st_size == 0 or "epoch" in pd.read_csv(path).columns
-        except (*UNREADABLE, pd.errors.ParserError, pd.errors.EmptyDataError):
-            return False
 
     def _commit(self) -> None:
         """Write history, the previous state, then state.json (the commit point); drop unused files.
@@ -517,6 +513,15 @@ def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
         "train_img_s": images / seconds if seconds else float("nan"),
         "train_epochs_timed": len(rows),
     }
+
+
+def _history_readable(path: Path, committed_rows: int) -> bool:
+    """Parses, has no empty cell and at least the committed rows (a truncated file fails this)."""
+    try:
+        history = pd.read_csv(path) if path.stat().st_size else pd.DataFrame()
+    except (*UNREADABLE, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return False
+    return len(history) >= committed_rows and bool(history.notna().all().all())
 
 
 def _referenced(state: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ the refusal message only: the lock itself, never the note, decides.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -56,7 +57,8 @@ class FolderLock:
 
     def release(self) -> None:
         if self._lock.is_locked:
-            (self.directory / HOLDER).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                (self.directory / HOLDER).unlink(missing_ok=True)
             self._lock.release(force=True)
 
     def __enter__(self) -> FolderLock:
@@ -73,7 +75,8 @@ class FolderLock:
             "since": time.strftime("%H:%M:%S"),
             "argv": sys.argv,
         }
-        (self.directory / HOLDER).write_text(json.dumps(note) + "\n")
+        with contextlib.suppress(OSError):  # the note only informs; the lock is what counts
+            (self.directory / HOLDER).write_text(json.dumps(note) + "\n")
 
 
 def ensure_free(directory: Path, role: str) -> None:

@@ -19,6 +19,7 @@ from common.harness import rundir
 from common.harness.fold import STATE
 from common.harness.lifeline import PARENT_ENV
 from common.harness.locks import ensure_free
+from common.io import writing
 from common.runtime import THREAD_VARS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -103,8 +104,9 @@ def run_worker_process(
     config: dict[str, Any],
     log: Path,
 ) -> subprocess.Popen:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(log, "a")  # noqa: SIM115  (closed with the process in wait_workers)
+    with writing(log):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(log, "a")  # noqa: SIM115  (closed with the process in wait_workers)
     handle.write(
         f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(framework, *args))}\n"
     )

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SMOKE_ARGS = ["--profile", "smoke", "--threads", "1"]
 
 
-def saltbench(*args: str, cache: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh process (as a user would), with its own cache folder."""
-    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+def saltbench(
+    *args: str, cache: Path, check: bool = True, env: dict | None = None, **kw
+) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh process (as a user would), with its own cache folder (env: additions)."""
+    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "common.cli", *args],
         cwd=REPO_ROOT,
@@ -30,6 +33,31 @@ def saltbench(*args: str, cache: Path, check: bool = True, **kw) -> subprocess.C
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return result
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs; a zombie nobody reaped yet is gone once its last thread has exited."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            zombie = stat.read().rsplit(") ", 1)[1][0] == "Z"
+        return not zombie or len(os.listdir(f"/proc/{pid}/task")) > 1
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.fixture(scope="session")

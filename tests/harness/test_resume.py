@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, saltbench
+from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, gone_within, saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -32,17 +32,30 @@ def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
 
 
-def kill_when(proc: subprocess.Popen, condition, timeout: float = 600) -> bool:
-    """SIGKILL the compare process and its workers (its own process group) once condition() holds."""
+def worker_pids(run_dir: Path) -> list[int]:
+    """The workers holding a fold of the run (from the notes beside the fold locks)."""
+    pids = []
+    for note in run_dir.glob("*/fold*/.lock.holder"):
+        try:
+            pids.append(json.loads(note.read_text())["pid"])
+        except (FileNotFoundError, json.JSONDecodeError):
+            continue
+    return pids
+
+
+def kill_when(proc: subprocess.Popen, run_dir, condition, timeout: float = 600) -> bool:
+    """SIGKILL the compare process alone once condition() holds; its workers must die with it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         if condition():
-            os.killpg(proc.pid, signal.SIGKILL)
+            workers = worker_pids(run_dir())
+            os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+            assert workers, "no worker was holding a fold"
+            assert all(gone_within(pid, 5.0) for pid in workers), "a worker outlived compare"
             return True
         time.sleep(0.01)
     proc.wait()
@@ -81,7 +94,9 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
 
     # Kill 1: Keras has committed epoch 1 of 2 in stage 1 (resume needs its optimiser state).
     killed = kill_when(
-        proc, lambda: run_dir() and fold_state(run_dir(), "keras").get("next_epoch", 0) >= 1
+        proc,
+        run_dir,
+        lambda: run_dir() and fold_state(run_dir(), "keras").get("next_epoch", 0) >= 1,
     )
     assert killed, "the run finished before it could be killed"
     state = fold_state(run_dir(), "keras")
@@ -90,6 +105,7 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
     proc = start_compare(["--resume", str(run_dir())], smoke_cache)
     kill_when(
         proc,
+        run_dir,
         lambda: (
             fold_state(run_dir(), "torch").get("next_epoch", 0) >= 1
             and not fold_state(run_dir(), "torch").get("done")
