@@ -34,7 +34,7 @@ def last_line(text: str) -> str:
 
 
 def fold_metrics(run_dir: Path, framework: str) -> dict:
-    return json.loads((run_dir / framework / "fold0" / "fold_metrics.json").read_text())
+    return json.loads((run_dir / framework / "seed0" / "fold0" / "fold_metrics.json").read_text())
 
 
 def assert_same_fold(a: Path, b: Path, framework: str) -> None:
@@ -45,7 +45,7 @@ def assert_same_fold(a: Path, b: Path, framework: str) -> None:
 
 def failure_line(run_dir: Path, framework: str) -> str:
     """What compare must print last for a run whose only failure is `framework` fold 0."""
-    failed = json.loads((run_dir / framework / "fold0" / "failed.json").read_text())
+    failed = json.loads((run_dir / framework / "seed0" / "fold0" / "failed.json").read_text())
     return (
         f"saltbench: error: {failed['message']} (no score, leaderboard row or submission for "
         f"{framework}; see {run_dir / 'report.md'})"
@@ -72,10 +72,10 @@ def test_torch_diverging_under_a_huge_lr_is_one_line_and_no_result(smoke_cache, 
         check=False,
     )
     run_dir = only_run(out)
-    failed = json.loads((run_dir / "torch" / "fold0" / "failed.json").read_text())
+    failed = json.loads((run_dir / "torch" / "seed0" / "fold0" / "failed.json").read_text())
     assert result.returncode == 3, result.stderr[-2000:]
     assert failed["message"] == (
-        f"torch fold 0 diverged: training loss nan in stage bce, epoch 1, "
+        f"torch seed 0 fold 0 diverged: training loss nan in stage bce, epoch 1, "
         f"batch {failed['batch']}/2, learning rate 1e+12"
     )
     assert last_line(result.stderr) == failure_line(run_dir, "torch")
@@ -106,11 +106,13 @@ def test_keras_nan_at_epoch_2_fails_keras_alone_and_torch_results_stand(
     assert result.returncode == 3, result.stderr[-2000:]
     assert last_line(result.stderr) == failure_line(run_dir, "keras")
     lr = smoke_run_lr(smoke_run)
-    assert json.loads((run_dir / "keras" / "fold0" / "failed.json").read_text())["message"] == (
-        f"keras fold 0 diverged: training loss nan in stage bce, epoch 2, batch 1/2, "
+    assert json.loads((run_dir / "keras" / "seed0" / "fold0" / "failed.json").read_text())[
+        "message"
+    ] == (
+        f"keras seed 0 fold 0 diverged: training loss nan in stage bce, epoch 2, batch 1/2, "
         f"learning rate {lr:.3g}"
     )
-    history = pd.read_csv(run_dir / "keras" / "fold0" / "history.csv")
+    history = pd.read_csv(run_dir / "keras" / "seed0" / "fold0" / "history.csv")
     assert history["epoch"].tolist() == [0]  # the epoch before the NaN is kept, nothing after it
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert list(metrics["frameworks"]) == ["torch"] and list(metrics["failed"]) == ["keras"]
@@ -178,7 +180,7 @@ def test_sigkilled_orchestrator_takes_its_worker_along_and_a_live_run_is_never_r
     try:
         wait_for(lambda: out.is_dir() and any(out.iterdir()), "the run folder")
         run_dir = only_run(out)
-        fold = run_dir / "torch" / "fold0"
+        fold = run_dir / "torch" / "seed0" / "fold0"
         wait_for(lambda: (fold / "state.json").is_file(), "the first committed epoch")
         worker = holder(fold)["pid"]
         # A second compare on the live run is refused, naming the orchestrator.
@@ -223,7 +225,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
 
     run_dir = tmp_path_factory.mktemp("partial") / "run"
     run_dir.mkdir()
-    for name in ("folds.csv", "init_weights.npz"):
+    for name in ("folds.csv", "init_weights_seed0.npz"):
         shutil.copy(smoke_run / name, run_dir / name)
     config = json.loads((smoke_run / "config.json").read_text())
     config.update(frameworks=["torch"], run_id=f"{config['run_id']}-partial")
@@ -243,7 +245,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
                 run_dir,
                 config,
                 0,
-                _make(TwinTrainer, config, 1),
+                _make(TwinTrainer, config, 1, seed=0),
                 load_run_data(config),
                 progress=False,
             )
@@ -256,7 +258,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
 def damaged_copy(partial: Path, tmp_path: Path) -> tuple[Path, Path]:
     run_dir = tmp_path / "run"
     shutil.copytree(partial, run_dir)
-    return run_dir, run_dir / "torch" / "fold0"
+    return run_dir, run_dir / "torch" / "seed0" / "fold0"
 
 
 def truncate(path: Path) -> None:
@@ -286,7 +288,7 @@ def test_truncated_checkpoint_and_history_fall_back_one_epoch_and_end_like_the_u
     assert len(warnings) == 2
     assert_same_fold(run_dir, smoke_run, "torch")
     history = pd.read_csv(fold / "history.csv")
-    reference = pd.read_csv(smoke_run / "torch" / "fold0" / "history.csv")
+    reference = pd.read_csv(smoke_run / "torch" / "seed0" / "fold0" / "history.csv")
     assert history["val_score"].tolist() == pytest.approx(reference["val_score"].tolist())
 
 
@@ -303,7 +305,7 @@ def test_unreadable_state_falls_back_to_the_previous_commit(
     run_dir, fold = damaged_copy(partial_torch_run, tmp_path)
     (fold / "state.json").write_text('{"stage": 0, "next_ep')
     config = load_config(run_dir)
-    trainer = _make(TwinTrainer, config, 1)
+    trainer = _make(TwinTrainer, config, 1, seed=0)
     metrics = FoldSession(run_dir, config, 0, trainer, load_run_data(config), progress=False).run()
     err = capsys.readouterr().err
     assert err.splitlines()[0].startswith(

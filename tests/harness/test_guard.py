@@ -13,13 +13,13 @@ def test_first_nonfinite_weight_names_the_array_and_ignores_integer_state():
     assert first_nonfinite_weight(weights) == "bn/moving_variance"
 
 
-def test_divergence_message_names_framework_fold_stage_epoch_batch_and_lr():
-    d = Divergence("keras", 3, "lovasz", 7, 2, 5, 1e12, "training loss nan")
+def test_divergence_message_names_framework_seed_fold_stage_epoch_batch_and_lr():
+    d = Divergence("keras", 42, 3, "lovasz", 7, 2, 5, 1e12, "training loss nan")
     assert d.message == (
-        "keras fold 3 diverged: training loss nan in stage lovasz, epoch 7, batch 2/5, "
+        "keras seed 42 fold 3 diverged: training loss nan in stage lovasz, epoch 7, batch 2/5, "
         "learning rate 1e+12"
     )
-    assert Divergence("torch", 0, "bce", 1, 0, 5, 0.01, "non-finite weight w").message.endswith(
+    assert Divergence("torch", 0, 0, "bce", 1, 0, 5, 0.01, "non-finite weight w").message.endswith(
         "epoch 1, epoch end, learning rate 0.01"
     )
     assert d.to_dict()["message"] == d.message

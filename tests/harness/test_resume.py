@@ -38,7 +38,7 @@ def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
 def worker_pids(run_dir: Path) -> list[int]:
     """The workers holding a fold of the run (from the notes beside the fold locks)."""
     pids = []
-    for note in run_dir.glob("*/fold*/.lock.holder"):
+    for note in run_dir.glob("*/seed*/fold*/.lock.holder"):
         try:
             pids.append(json.loads(note.read_text())["pid"])
         except (FileNotFoundError, json.JSONDecodeError):
