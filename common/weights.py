@@ -121,3 +121,34 @@ def load_weights_npz(path: str | os.PathLike) -> Weights:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError) as err:
         raise SaltbenchError(f"{path}: not a readable .npz weights file ({err})") from err
+
+
+def layer_group(key: str) -> str:
+    """The block a weight belongs to, for drift reports: 'enc1_res1/bn1/gamma' → 'enc1',
+    'layer3_2/conv1/kernel' → 'layer3', 'head/kernel' → 'head'."""
+    return key.split("/", 1)[0].split("_", 1)[0]
+
+
+def relative_distance(a: Weights, b: Weights) -> dict[str, float]:
+    """Relative L2 distance of two twins' trainable weights, in total and per layer group:
+    ||a - b|| / ((||a|| + ||b||) / 2) over the keys both share (BN running statistics excluded).
+    0 for identical weights; symmetric in a and b.
+    """
+    diff2: dict[str, float] = {}
+    norm_a2: dict[str, float] = {}
+    norm_b2: dict[str, float] = {}
+    for key in sorted(a.keys() & b.keys()):
+        if not is_trainable(key):
+            continue
+        x = np.asarray(a[key], dtype=np.float64)
+        y = np.asarray(b[key], dtype=np.float64)
+        for group in ("total", layer_group(key)):
+            diff2[group] = diff2.get(group, 0.0) + float(np.sum((x - y) ** 2))
+            norm_a2[group] = norm_a2.get(group, 0.0) + float(np.sum(x**2))
+            norm_b2[group] = norm_b2.get(group, 0.0) + float(np.sum(y**2))
+    return {group: _relative(diff2[group], norm_a2[group], norm_b2[group]) for group in diff2}
+
+
+def _relative(diff2: float, norm_a2: float, norm_b2: float) -> float:
+    scale = (np.sqrt(norm_a2) + np.sqrt(norm_b2)) / 2
+    return float(np.sqrt(diff2) / scale) if scale > 0 else float(np.sqrt(diff2))

@@ -1,0 +1,72 @@
+"""Twin drift: 0 for identical twins, positive after perturbing one; epoch files paired then deleted."""
+
+import numpy as np
+import pandas as pd
+
+from common.harness import drift
+from common.weights import relative_distance
+
+
+def fake_weights(seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "enc1_conv/kernel": rng.normal(size=(3, 3, 1, 4)).astype(np.float32),
+        "enc1_bn/gamma": np.ones(4, np.float32),
+        "enc1_bn/moving_variance": np.ones(4, np.float32),
+        "dec1_conv/kernel": rng.normal(size=(3, 3, 4, 4)).astype(np.float32),
+        "head/kernel": rng.normal(size=(1, 1, 4, 1)).astype(np.float32),
+    }
+
+
+def test_identical_twins_have_zero_drift_and_a_perturbed_twin_drifts():
+    a = fake_weights()
+    same = relative_distance(a, {k: v.copy() for k, v in a.items()})
+    assert set(same) == {"total", "enc1", "dec1", "head"} and all(v == 0 for v in same.values())
+    b = {k: v.copy() for k, v in a.items()}
+    b["dec1_conv/kernel"] = b["dec1_conv/kernel"] + 0.01
+    moved = relative_distance(a, b)
+    assert moved["total"] > 0 and moved["dec1"] > moved["total"] > 0
+    assert moved["enc1"] == 0 and moved["head"] == 0
+    assert moved == relative_distance(b, a)  # symmetric
+    stats_only = {k: v.copy() for k, v in a.items()}
+    stats_only["enc1_bn/moving_variance"] = stats_only["enc1_bn/moving_variance"] * 3
+    assert relative_distance(a, stats_only)["total"] == 0  # running statistics are not weights
+
+
+def test_mask_agreement_is_iou_with_empty_pairs_agreeing():
+    a = np.zeros((3, 4, 4), bool)
+    b = a.copy()
+    a[1, :2] = True  # 8 pixels
+    b[1, :1] = True  # 4 of them
+    b[2, 0, 0] = True  # only one twin predicts salt
+    assert drift.mask_agreement(a, b).tolist() == [1.0, 0.5, 0.0]
+
+
+def test_epochs_are_paired_once_both_twins_reach_them_then_deleted(tmp_path):
+    logits = np.random.default_rng(0).normal(size=(5, 8, 8)).astype(np.float32)
+    frameworks = ["keras", "torch"]
+    w = fake_weights()
+    drift.record_epoch(tmp_path, "keras", 0, 1, 0, "bce", w, logits, frameworks)
+    assert drift.epoch_file(tmp_path, "keras", 0, 1, 0).is_file()
+    drift.record_epoch(tmp_path, "torch", 0, 1, 0, "bce", w, logits, frameworks)
+    assert not list(drift.unit_drift_dir(tmp_path, 0, 1).glob("*.npz"))  # paired, deleted
+    perturbed = {k: v + 0.05 for k, v in w.items()}
+    drift.record_epoch(tmp_path, "torch", 0, 1, 1, "bce", perturbed, -logits, frameworks)
+    drift.record_epoch(tmp_path, "keras", 0, 1, 1, "bce", w, logits, frameworks)
+    drift.record_epoch(tmp_path, "keras", 0, 1, 2, "lovasz", w, logits, frameworks)  # unpaired
+    config = {"frameworks": frameworks, "folds": [0], "seeds": [1], "recipe": {}}
+    table = drift.finish_drift(tmp_path, config)
+    assert (tmp_path / drift.DRIFT_CSV).is_file() and not (tmp_path / drift.DRIFT_DIR).exists()
+    assert table["epoch"].tolist() == [0, 1] and table["seed"].tolist() == [1, 1]
+    assert table.loc[0, "weights_total"] == 0 and table.loc[0, "mask_iou"] == 1
+    assert table.loc[1, "weights_total"] > 0 and table.loc[1, "mask_iou"] < 0.5
+    assert {"weights_enc1", "weights_dec1", "weights_head"} <= set(table.columns)
+    summary = drift.drift_summary(pd.read_csv(tmp_path / drift.DRIFT_CSV))
+    assert summary["last_epoch"] == 1 and summary["last"]["weights_total"] > 0
+
+
+def test_a_single_framework_run_records_nothing(tmp_path):
+    drift.record_epoch(
+        tmp_path, "torch", 0, 0, 0, "bce", fake_weights(), np.zeros((2, 4, 4)), ["torch"]
+    )
+    assert not (tmp_path / drift.DRIFT_DIR).exists()
