@@ -12,9 +12,11 @@ import pandas as pd
 
 from common.harness import rundir
 from common.harness.data import RunData
+from common.harness.drift import drift_summary, finish_drift
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.fold import FOLD_METRICS
 from common.harness.guard import FAILED
+from common.harness.uncertainty import run_uncertainty
 from common.io import append_csv_rows, atomic_write_json, atomic_write_text, save_arrays
 from common.recipes import threshold_grid
 
@@ -109,6 +111,8 @@ def finish_run(
     grid = threshold_grid(config["recipe"])
     frameworks: dict[str, Any] = {}
     probs_oof, probs_test = {}, {}
+    oof_rows: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    truth = None
     failed = {
         fw: found for fw in config["frameworks"] if (found := unit_failures(run_dir, fw, config))
     }
@@ -131,11 +135,14 @@ def finish_run(
         write_submission(path, test_ids, test > pooled["threshold"])
         validate_submission(path, list(data.test_ids))
         probs_oof[framework], probs_test[framework] = sigmoid(oof), sigmoid(test)
+        oof_rows[framework] = (ids, seeds, oof)
     metrics: dict[str, Any] = {
         "run_id": config["run_id"],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "session_wall_s": session_wall_s,
         "frameworks": frameworks,
+        **run_uncertainty(run_dir, config, frameworks, oof_rows, truth),
+        "drift": drift_summary(finish_drift(run_dir, config)),
     }
     if failed:
         metrics["failed"] = failed
@@ -217,7 +224,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 **common,
                 "fold": "mean",
                 "score": round(summary["score_mean"], 5),
-                "score_std": round(summary["score_std"], 5),
+                "score_std": round(summary["score_std"], 5) if len(summary["folds"]) > 1 else "",
                 "threshold": round(summary["threshold"], 3),
                 "train_img_s": round(summary["train_img_s"], 2),
                 "infer_img_s": round(summary["infer_img_s"], 2),

@@ -357,6 +357,7 @@ class FoldSession:
         from common.metric import score_at_threshold
 
         score = float(score_at_threshold(self.val_masks, logits, 0.0))
+        self._record_drift(epoch, logits)
         improved = self.control.update(epoch, score)
         if improved:
             self.state["best"] = f"best_e{epoch}.npz"
@@ -419,6 +420,22 @@ class FoldSession:
         committed = self._committed or self.state
         atomic_write_json(self.dir / STATE, {**committed, "failed": divergence.to_dict()})
         raise DivergedError(divergence.message)
+
+    def _record_drift(self, epoch: int, val_logits: np.ndarray) -> None:
+        """Leave this epoch's weights and validation masks for the twin drift (common.harness.drift)."""
+        from common.harness.drift import record_epoch
+
+        record_epoch(
+            self.run_dir,
+            self.trainer.framework,
+            self.fold,
+            self.seed,
+            epoch,
+            self.recipe["stages"][self.state["stage"]]["name"],
+            self.trainer.get_weights(),
+            val_logits,
+            list(self.config.get("frameworks", [])),
+        )
 
     def _close_bar(self) -> None:
         if self._bar is not None:

@@ -85,7 +85,7 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
             ax.errorbar(
                 [summary[key]],
                 [summary["score_mean"]],
-                yerr=[summary["score_std"]],
+                yerr=_ci_error(summary.get("score_ci")),
                 color=color,
                 marker="D",
                 markersize=9,
@@ -97,6 +97,13 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
     axes[0].set_ylabel("competition score (OOF, TTA)")
     axes[0].legend(fontsize=8)
     return Path(_save(fig, run_dir / "plots" / "score_vs_throughput.png"))
+
+
+def _ci_error(interval: dict[str, Any] | None):
+    """matplotlib yerr of a stored 95 % interval (none when n=1 or for older runs)."""
+    if not interval or interval.get("low") is None:
+        return None
+    return [[interval["estimate"] - interval["low"]], [interval["high"] - interval["estimate"]]]
 
 
 def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
@@ -127,11 +134,57 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
     return Path(_save(fig, run_dir / "plots" / "validation_tiles.png"))
 
 
+def twin_drift(run_dir: Path) -> Path | None:
+    """Weights distance (total and per layer group) and mask IoU of the twins, per epoch."""
+    path = run_dir / "drift.csv"
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    table = pd.read_csv(path)
+    per_epoch = table.groupby("epoch", sort=True).mean(numeric_only=True)
+    epochs = per_epoch.index + 1
+    plt = _pyplot()
+    fig, (ax_w, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
+    groups = [c for c in per_epoch.columns if c.startswith("weights_") and c != "weights_total"]
+    cmap = plt.get_cmap("tab20")
+    for k, column in enumerate(groups):
+        ax_w.plot(
+            epochs,
+            per_epoch[column],
+            color=cmap(k % 20),
+            linewidth=0.9,
+            alpha=0.8,
+            label=column.removeprefix("weights_"),
+        )
+    ax_w.plot(
+        epochs, per_epoch["weights_total"], color="black", linewidth=2.2, marker="o", label="total"
+    )
+    if (per_epoch[["weights_total", *groups]] > 0).any().any():
+        ax_w.set_yscale("log")
+    ax_w.set(xlabel="epoch", ylabel="relative L2 distance", title="Twin weights: Keras vs PyTorch")
+    ax_w.legend(fontsize=7, ncol=2)
+    ax_m.plot(epochs, per_epoch["mask_iou"], color="tab:purple", marker="o")
+    ax_m.set(
+        xlabel="epoch",
+        ylabel="mean IoU of the twins' masks",
+        title="Validation mask agreement",
+        ylim=(min(0.0, float(per_epoch["mask_iou"].min())), 1.02),
+    )
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_w, ax_m):
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    units = table.groupby(["seed", "fold"]).ngroups
+    fig.suptitle(f"Twin drift (mean over {units} unit{'s' * (units > 1)})", fontsize=10)
+    return Path(_save(fig, run_dir / "plots" / "twin_drift.png"))
+
+
 def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     """All plots; returns their file names under plots/."""
     made = [
         learning_curves(run_dir, config),
         score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
         tile_grid(run_dir, config),
+        twin_drift(run_dir),
     ]
     return [p.name for p in made if p is not None]

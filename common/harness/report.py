@@ -17,15 +17,29 @@ def _fmt(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def _interval(summary: dict[str, Any], key: str, fallback: str, digits: int) -> str:
+    """'mean [low, high] n=N' from a stored interval (older runs: the plain value)."""
+    from common.stats import Interval, format_interval
+
+    if key in summary:
+        return format_interval(Interval(**summary[key]), digits)
+    return _fmt(summary[fallback], digits)
+
+
 def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
-    """The markdown table: one column per framework, a Keras/PyTorch ratio column when both ran."""
+    """The markdown table: one column per framework, a Keras-vs-PyTorch column when both ran,
+    then the verdict line on the paired score difference."""
+    from common.stats import Interval, format_interval
+
     fws = metrics["frameworks"]
     names = list(fws)
     ratio = metrics.get("ratio_keras_torch")
+    ratio_ci = metrics.get("ratio_ci_keras_torch", {})
+    diff = metrics.get("difference_keras_torch")
     header = (
         "| | "
         + " | ".join(NAMES.get(n, n) for n in names)
-        + (" | Keras/PyTorch |" if ratio else " |")
+        + (" | Keras vs PyTorch |" if ratio else " |")
     )
     lines = [header, "|---" * (len(names) + 1 + bool(ratio)) + "|"]
 
@@ -34,33 +48,69 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
             f"| {label} | " + " | ".join(cells) + (f" | {ratio_cell} |" if ratio else " |")
         )
 
+    def ratio_cell(key: str) -> str:
+        if key in ratio_ci:
+            return "ratio " + format_interval(Interval(**ratio_ci[key]), 2)
+        return f"ratio {ratio[key]:.2f}" if ratio else ""
+
     nunits = len(next(iter(fws.values()))["folds"])
     row(
-        f"score (mean ± std, {nunits} fold{'s' * (nunits > 1)} x seeds)",
-        [f"{fws[n]['score_mean']:.4f} ± {fws[n]['score_std']:.4f}" for n in names],
-        f"{fws['keras']['score_mean'] - fws['torch']['score_mean']:+.4f} (diff)" if ratio else "",
+        f"score, mean [95 % CI] n = units (seeds × folds: {nunits})",
+        [_interval(fws[n], "score_ci", "score_mean", 4) for n in names],
     )
-    row("score, pooled OOF", [f"{fws[n]['pooled_score']:.4f}" for n in names])
+    row(
+        "score, pooled OOF",
+        [f"{fws[n]['pooled_score']:.4f}" for n in names],
+        f"diff {format_interval(Interval(**_plain(diff)), 4, signed=True)} tiles (paired)"
+        if diff
+        else "",
+    )
     row("threshold (logit)", [f"{fws[n]['threshold']:+.2f}" for n in names])
     row("all-empty baseline", [f"{fws[n]['empty_baseline']:.4f}" for n in names])
     row(
-        "train images/s",
-        [_fmt(fws[n]["train_img_s"]) for n in names],
-        f"{ratio['train_img_s']:.2f}" if ratio else "",
+        "train images/s, mean [95 % CI] n = timed epochs",
+        [_interval(fws[n], "train_img_s_ci", "train_img_s", 1) for n in names],
+        ratio_cell("train_img_s"),
     )
     row(
-        "inference images/s",
-        [_fmt(fws[n]["infer_img_s"]) for n in names],
-        f"{ratio['infer_img_s']:.2f}" if ratio else "",
+        "inference images/s, mean [95 % CI] n = units",
+        [_interval(fws[n], "infer_img_s_ci", "infer_img_s", 1) for n in names],
+        ratio_cell("infer_img_s"),
     )
-    row("epochs (all folds)", [str(fws[n]["epochs"]) for n in names])
+    drift = metrics.get("drift")
+    if drift and ratio:
+        last = drift["last"]
+        row(
+            f"twin drift at epoch {drift['last_epoch'] + 1}: weights rel. L2, mask IoU",
+            ["" for _ in names],
+            f"{last['weights_total']:.4f}, {last['mask_iou']:.4f}",
+        )
+    row("epochs (all units)", [str(fws[n]["epochs"]) for n in names])
     row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
     row("backend", [fws[n]["backend"] for n in names])
     row(
         "versions",
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
     )
+    if diff:
+        lines += ["", verdict_line(diff)]
     return "\n".join(lines)
+
+
+def _plain(interval: dict[str, Any]) -> dict[str, Any]:
+    """The Interval fields of a stored difference (it carries n_seeds and confidence too)."""
+    return {k: interval[k] for k in ("estimate", "low", "high", "n", "method")}
+
+
+def verdict_line(diff: dict[str, Any]) -> str:
+    """'Verdict (Keras − PyTorch, ...): no significant difference (CI [a, b] contains 0)'."""
+    from common.stats import Interval, difference_verdict
+
+    seeds = diff.get("n_seeds", 1)
+    return (
+        f"Verdict (Keras − PyTorch pooled OOF score, paired 95 % bootstrap over {diff['n']} tiles"
+        f" × {seeds} seed{'s' * (seeds > 1)}): {difference_verdict(Interval(**_plain(diff)))}"
+    )
 
 
 def fold_table(metrics: dict[str, Any]) -> str:
@@ -104,6 +154,34 @@ def failure_section(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def drift_section(drift: dict[str, Any] | None) -> list[str]:
+    """Per epoch (mean over units): relative L2 distance of the twins' weights, in total and per
+    layer group, and the mean IoU of their validation masks."""
+    if not drift:
+        return []
+    groups = [k for k in drift["epochs"][0] if k.startswith("weights_") and k != "weights_total"]
+    lines = [
+        "## Twin drift",
+        "",
+        "Both twins start from the same weights and see the same batches; after every epoch: the "
+        "relative L2 distance between their trainable weights (‖K − P‖ / mean of ‖K‖, ‖P‖; total "
+        "and per layer group) and the mean IoU between their validation masks (logit > 0; both "
+        "empty counts as 1). Means over units; a stage starts from each twin's own best epoch.",
+        "",
+        "| epoch | stage | units | weights total | "
+        + " | ".join(g.removeprefix("weights_") for g in groups)
+        + " | mask IoU |",
+        "|---" * (len(groups) + 5) + "|",
+    ]
+    for e in drift["epochs"]:
+        lines.append(
+            f"| {e['epoch'] + 1} | {e['stage']} | {e['units']} | {e['weights_total']:.2e} | "
+            + " | ".join(f"{e[g]:.2e}" for g in groups)
+            + f" | {e['mask_iou']:.4f} |"
+        )
+    return [*lines, ""]
+
+
 def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[str]) -> str:
     recipe = config["recipe"]
     model = recipe["model"]
@@ -139,18 +217,27 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         "Scores: competition metric on out-of-fold tiles with horizontal-flip TTA, threshold searched on "
         "the same tiles. Train images/s: training epochs after the first of each stage (warm-up). "
         "Inference images/s: plain forward passes of the validation tiles, median of 3 after a warm-up.",
+        "Uncertainty: a unit is one fold trained from one seed. A framework's score is the mean over "
+        "units with a Student-t 95 % interval (n=1: no interval). The Keras − PyTorch difference "
+        "pairs both frameworks on the same out-of-fold tiles (each at its pooled threshold) and "
+        "bootstraps the per-tile differences over tiles and seeds (scipy.stats.bootstrap, BCa); "
+        "an interval that contains 0 means the run cannot tell the frameworks apart. Throughput "
+        "ratios: bootstrap of the ratio of mean images/s over timed epochs (training) or units "
+        "(inference), no interval below 5 values a side.",
         f"Run wall time (last session): {metrics.get('session_wall_s', float('nan')):.1f} s.",
         "",
         "## Per unit (seed x fold)",
         "",
         fold_table(metrics),
         "",
+        *drift_section(metrics.get("drift")),
         "## Files",
         "",
         "`config.json` (rerun settings), `metrics.json`, `<framework>/seed<s>/fold<k>/history.csv`, "
         "`<framework>/seed<s>/fold<k>/model_best.npz` (neutral weights), `oof_<framework>.npz`, "
         "`submission_<framework>.csv`"
         + (", `submission_ensemble.csv`" if "ensemble" in metrics else "")
+        + (", `drift.csv` (twin drift per unit and epoch)" if metrics.get("drift") else "")
         + ".",
         "",
     ]

@@ -72,3 +72,13 @@ def smoke_run(tmp_path_factory, smoke_cache) -> Path:
     saltbench("compare", *SMOKE_ARGS, "--out", str(out), cache=smoke_cache)
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def smoke_run_two_seeds(tmp_path_factory, smoke_cache) -> tuple[Path, str]:
+    """A smoke compare with --seeds 0,1 (one stage, to stay cheap); (run directory, its stdout)."""
+    out = tmp_path_factory.mktemp("results_seeds")
+    args = [*SMOKE_ARGS, "--seeds", "0,1", "--set", "stages.lovasz.epochs=0", "--out", str(out)]
+    result = saltbench("compare", *args, cache=smoke_cache)
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir, result.stdout

@@ -77,7 +77,41 @@ def test_leaderboard_and_report(smoke_run):
         ("torch", "mean", ""),
     ]
     report = (smoke_run / "report.md").read_text()
-    assert "| Keras | PyTorch | Keras/PyTorch |" in report and "train images/s" in report
+    assert "| Keras | PyTorch | Keras vs PyTorch |" in report and "train images/s" in report
+    assert "n=1" in report and "± 0.0000" not in report  # one unit: no fake spread
+    assert "Verdict (Keras − PyTorch" in report and "## Twin drift" in report
+
+
+def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_two_seeds):
+    run_dir, stdout = smoke_run_two_seeds
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for fw in ("keras", "torch"):
+        assert sorted((m["seed"], m["fold"]) for m in metrics["frameworks"][fw]["folds"]) == [
+            (0, 0),
+            (1, 0),
+        ]
+        ci = metrics["frameworks"][fw]["score_ci"]
+        assert ci["n"] == 2 and ci["low"] <= ci["estimate"] <= ci["high"]
+        assert (run_dir / fw / "seed1" / "fold0" / "fold_metrics.json").is_file()
+    with (
+        np.load(run_dir / "init_weights_seed0.npz") as a,
+        np.load(run_dir / "init_weights_seed1.npz") as b,
+    ):
+        assert any(not np.array_equal(a[k], b[k]) for k in a.files)  # each seed its own init
+    diff = metrics["difference_keras_torch"]
+    n_tiles = metrics["frameworks"]["keras"]["folds"][0]["n_val"]
+    assert diff["n_seeds"] == 2 and diff["n"] == n_tiles and diff["low"] <= diff["high"]
+    assert "Verdict (Keras − PyTorch" in stdout and "n=2" in stdout
+    drift = pd.read_csv(run_dir / "drift.csv")
+    assert sorted(set(zip(drift["seed"], drift["epoch"], strict=True))) == [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (1, 1),
+    ]
+    assert (drift["weights_total"] >= 0).all() and drift["mask_iou"].between(0, 1).all()
+    assert not (run_dir / "drift").exists()  # per-epoch weights deleted once paired
+    assert (run_dir / "plots" / "twin_drift.png").is_file()
 
 
 def test_report_command_rebuilds_from_files(smoke_run, smoke_cache):

@@ -1,0 +1,84 @@
+"""The uncertainty of a finished run's comparison (common.stats applied to its files).
+
+- each framework's score: mean over units (fold x seed) with a Student-t 95 % CI and n;
+- Keras - PyTorch: per-tile score differences on the same out-of-fold tiles, each framework at its
+  pooled threshold, bootstrapped over tiles and seeds (paired), and the verdict line;
+- throughput: per-epoch training images/s (warm-up epochs excluded) and per-unit inference
+  images/s, each framework's mean with a CI, the Keras/PyTorch ratio with a bootstrap CI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from common.errors import SaltbenchError
+from common.harness import rundir
+from common.metric import image_scores
+from common.stats import mean_ci, paired_difference_ci, ratio_of_means_ci
+
+
+def tile_scores(
+    truth: np.ndarray, logits: np.ndarray, threshold: float, n_seeds: int
+) -> np.ndarray:
+    """(seeds, tiles) competition score of every stacked OOF row (rows are seeds outermost)."""
+    return image_scores(truth, logits > threshold).reshape(n_seeds, -1)
+
+
+def epoch_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float]:
+    """Training images/s of every timed (not warm-up) epoch of every unit of one framework."""
+    rates = []
+    for fold, seed in rundir.run_units(config):
+        path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
+        if not path.is_file() or not path.stat().st_size:
+            continue
+        history = pd.read_csv(path)
+        timed = history[~history["warmup"].astype(str).isin(["True", "true", "1"])]
+        rates.extend((timed if len(timed) else history)["train_img_s"].astype(float))
+    return rates
+
+
+def score_difference(
+    oof: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
+    truth: np.ndarray,
+    thresholds: dict[str, float],
+    n_seeds: int,
+) -> dict[str, Any]:
+    """Paired Keras - PyTorch difference of per-tile scores on the same OOF rows."""
+    (ids_k, _, logits_k), (ids_t, _, logits_t) = oof["keras"], oof["torch"]
+    if list(ids_k) != list(ids_t):
+        raise SaltbenchError("keras and torch out-of-fold tiles differ; cannot pair their scores")
+    keras = tile_scores(truth, logits_k, thresholds["keras"], n_seeds)
+    torch = tile_scores(truth, logits_t, thresholds["torch"], n_seeds)
+    interval = paired_difference_ci(keras - torch)
+    return {**interval.to_dict(), "n_seeds": n_seeds, "confidence": 0.95}
+
+
+def run_uncertainty(
+    run_dir: Path,
+    config: dict[str, Any],
+    frameworks: dict[str, dict[str, Any]],
+    oof: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
+    truth: np.ndarray,
+) -> dict[str, Any]:
+    """metrics.json's uncertainty fields: per framework CIs, and the paired difference and ratios."""
+    n_seeds = len(rundir.run_seeds(config))
+    rates = {fw: epoch_rates(run_dir, config, fw) for fw in frameworks}
+    for framework, summary in frameworks.items():
+        units = summary["folds"]
+        summary["score_ci"] = mean_ci([m["score"] for m in units]).to_dict()
+        summary["train_img_s_ci"] = mean_ci(rates[framework]).to_dict()
+        summary["infer_img_s_ci"] = mean_ci([m["infer_img_s"] for m in units]).to_dict()
+    result: dict[str, Any] = {}
+    if {"keras", "torch"} <= set(frameworks):
+        thresholds = {fw: frameworks[fw]["threshold"] for fw in ("keras", "torch")}
+        result["difference_keras_torch"] = score_difference(oof, truth, thresholds, n_seeds)
+        infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in frameworks}
+        result["ratio_ci_keras_torch"] = {
+            "train_img_s": ratio_of_means_ci(rates["keras"], rates["torch"]).to_dict(),
+            "infer_img_s": ratio_of_means_ci(infer["keras"], infer["torch"]).to_dict(),
+        }
+    return result
