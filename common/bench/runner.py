@@ -15,8 +15,8 @@ from common.errors import SaltbenchError
 from common.io import atomic_write_json
 from common.runtime import THREAD_VARS
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCH_FILE = "benchmarks/test_model_bench.py"
+SUITE_FILE = Path(__file__).resolve().with_name("suite.py")  # ships inside the package (wheel too)
+PLUGIN = "common.bench.plugin"
 # Per mode: timed rounds, warm-up rounds, batches per harness epoch. Every benchmark first makes one
 # untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.
 ROUNDS = {"quick": (3, 0, 2), "full": (10, 2, 4)}
@@ -115,7 +115,7 @@ def pytest_command(
 ) -> list[str]:
     rounds, warmup, epoch_batches = config.resolved_rounds()
     cmd = [
-        sys.executable, "-m", "pytest", BENCH_FILE,
+        sys.executable, "-m", "pytest", str(SUITE_FILE), "-p", PLUGIN,
         "-p", "no:cacheprovider", "-q", "-rs", "--benchmark-only",
         f"--benchmark-json={json_path}",
         "--benchmark-group-by=group", "--benchmark-sort=name",
@@ -150,6 +150,9 @@ def run_process(
     name: str, variants: list[Variant], config: BenchConfig, run_dir: Path, echo
 ) -> ProcessResult:
     """One backend's pytest-benchmark process; output goes to <run_dir>/<name>.log (and `echo`)."""
+    run_dir = (
+        run_dir.resolve()
+    )  # the process runs in the caller's directory; paths must not depend on it
     json_path, report_path = run_dir / f"{name}.json", run_dir / f"{name}.report.json"
     log_path = run_dir / f"{name}.log"
     names = [v.name for v in variants]
@@ -161,7 +164,7 @@ def run_process(
     with open(log_path, "w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         proc = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, env=process_env(name, config), stdout=subprocess.PIPE,
+            cmd, env=process_env(name, config), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         for line in proc.stdout:

@@ -124,13 +124,9 @@ def _new_run_dir(out: Path) -> tuple[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.bench.runner import BENCH_FILE, REPO_ROOT, ordered_processes
+    from common.bench.runner import ordered_processes
     from common.io import atomic_write_json
 
-    if not (REPO_ROOT / BENCH_FILE).is_file():
-        raise SaltbenchError(
-            f"{REPO_ROOT / BENCH_FILE}: not found; run `saltbench bench` from a source checkout"
-        )
     if args.resume:
         config, run_dir = _resume_config(args.resume), args.resume
         run_id = run_dir.name

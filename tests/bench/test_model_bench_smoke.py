@@ -1,4 +1,5 @@
-"""The model benchmarks run under --benchmark-disable (tiny width, batch 2) and report the right fields."""
+"""The packaged model benchmarks (common/bench/suite.py, as `saltbench bench` runs them) work under
+--benchmark-disable (tiny width, batch 2) and report the right fields; benchmarks/ collects the same suite."""
 
 import importlib.util
 import json
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from common.bench.runner import PLUGIN, SUITE_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = {
@@ -21,14 +24,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.torch, pytest.mark.keras]
 def run_suite(tmp_path: Path, backend: str, variants: str) -> dict:
     report = tmp_path / f"{backend}.json"
     cmd = [
-        sys.executable, "-m", "pytest", "benchmarks/test_model_bench.py", "-q", "-p", "no:cacheprovider",
+        sys.executable, "-m", "pytest", str(SUITE_FILE), "-p", PLUGIN, "-q", "-p", "no:cacheprovider",
         "--benchmark-disable", f"--saltbench-variants={variants}", "--saltbench-width=2",
         "--saltbench-train-batch=2", "--saltbench-infer-batch=2", "--saltbench-rounds=1",
         "--saltbench-warmup=0", "--saltbench-epoch-batches=1", "--saltbench-threads=1",
         f"--saltbench-report={report}",
     ]  # fmt: skip
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(report.read_text())
 
@@ -75,3 +78,20 @@ def test_keras_on_other_backends_in_their_own_process(tmp_path, backend, variant
     ops = {r["extra_info"]["operation"]: r["extra_info"] for r in report["records"]}
     assert set(ops) == {"train", "infer"} and ops["train"]["backend"] == backend
     assert set(ops["infer"]) >= FIELDS
+
+
+def test_benchmarks_folder_collects_the_packaged_suite(tmp_path):
+    """`pytest benchmarks/test_model_bench.py` is the thin, user-visible layer over common.bench.suite."""
+
+    def collect(*target: str) -> list[str]:
+        cmd = [sys.executable, "-m", "pytest", *target, "--collect-only", "-q", "-p", "no:cacheprovider",
+               "--saltbench-variants=torch-eager,keras-tf"]  # fmt: skip
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return sorted(line.split("::", 1)[1] for line in done.stdout.splitlines() if "::" in line)
+
+    packaged = collect(str(SUITE_FILE), "-p", PLUGIN)
+    assert packaged == collect("benchmarks/test_model_bench.py")
+    assert (
+        "test_epoch_overhead[keras-tf]" in packaged and "test_train_step[torch-eager]" in packaged
+    )

@@ -1,0 +1,84 @@
+"""pytest plugin of the model-throughput suite (common/bench/suite.py): `saltbench`-prefixed options
+and session fixtures. `saltbench bench` loads it with `-p common.bench.plugin`; benchmarks/conftest.py
+re-exports it for `pytest benchmarks/`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("saltbench-model", "saltbench model throughput")
+    group.addoption(
+        "--saltbench-variants", default=None, help="comma-separated variants (default: all)"
+    )
+    group.addoption("--saltbench-width", type=int, default=16, help="ResUNet start_neurons")
+    group.addoption(
+        "--saltbench-model", default="resunet", help="resunet | resnet34_unet (width = base_width)"
+    )
+    group.addoption("--saltbench-train-batch", type=int, default=32)
+    group.addoption("--saltbench-infer-batch", type=int, default=64)
+    group.addoption("--saltbench-rounds", type=int, default=10, help="timed rounds per benchmark")
+    group.addoption("--saltbench-warmup", type=int, default=2, help="untimed warm-up rounds")
+    group.addoption(
+        "--saltbench-epoch-batches", type=int, default=4, help="batches per harness epoch"
+    )
+    group.addoption("--saltbench-threads", type=int, default=None, help="intra-op threads (pinned)")
+    group.addoption("--saltbench-quick", action="store_true", help="leave out the --quick skips")
+    group.addoption("--saltbench-report", type=Path, default=None, help="write a side report JSON")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin threads before any framework is imported (collection imports the benchmark module)."""
+    if config.getoption("saltbench_threads", None):
+        from common.runtime import pin_threads
+
+        threads = pin_threads(config.getoption("saltbench_threads"))
+        cpus = sorted(os.sched_getaffinity(0))
+        if threads < len(cpus):
+            os.sched_setaffinity(
+                0, cpus[:threads]
+            )  # JAX/XLA has no thread knob: bound it by affinity
+
+
+@pytest.fixture(scope="session")
+def saltbench_settings(request: pytest.FixtureRequest):
+    """The parsed model-benchmark options."""
+    from common.bench.settings import BenchSettings
+
+    return BenchSettings.from_pytest(request.config)
+
+
+@pytest.fixture(scope="session")
+def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
+    """Collects extra_info of every benchmark and every skip; written to --saltbench-report."""
+    from common.bench.settings import SideReport
+
+    report = SideReport(saltbench_settings)
+    yield report
+    path = request.config.getoption("saltbench_report")
+    if path is not None:
+        from common.io import atomic_write_json
+
+        atomic_write_json(path, report.to_dict())
+
+
+@pytest.fixture(scope="session")
+def saltbench_models(saltbench_settings, saltbench_report):
+    """Model runners built once per variant and shared by the train and inference benchmarks."""
+    from common.bench.steps import RunnerCache
+
+    cache = RunnerCache(saltbench_settings, saltbench_report)
+    yield cache
+    cache.close()
+
+
+@pytest.fixture(scope="session")
+def saltbench_rooflines(saltbench_settings, saltbench_report):
+    """Roofline references (fp32 matmul, conv) per device, measured in this process."""
+    from common.bench.steps import RooflineCache
+
+    return RooflineCache(saltbench_settings, saltbench_report)

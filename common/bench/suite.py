@@ -1,0 +1,233 @@
+"""ResUNet throughput per variant: training step, inference, harness epoch (DESIGN.md §7).
+
+Packaged so `saltbench bench` works from an installed wheel: the runner gives pytest this file's path
+and `-p common.bench.plugin` (one process per backend). benchmarks/test_model_bench.py re-exports it,
+so `KERAS_BACKEND=tensorflow pytest benchmarks/test_model_bench.py --saltbench-variants torch-eager,keras-tf`
+runs the same suite from a source checkout.
+One pytest-benchmark group per (model, operation, batch) puts the variants side by side.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from common.bench.roofline import percent_of_peak
+from common.bench.settings import cpu_name, library_versions
+from common.bench.variants import (
+    HARNESS_VARIANTS,
+    TRAIN_FLOPS_FACTOR,
+    flops_per_step_image,
+    get_variant,
+    group_name,
+    parse_variants,
+)
+
+FLOPS_CONVENTION = (
+    f"forward FLOPs from the model spec's flops_per_image() (multiply-add = 2, convolutions only); "
+    f"training step = {TRAIN_FLOPS_FACTOR}x forward"
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "variant_name" not in metafunc.fixturenames:
+        return
+    names = [v.name for v in parse_variants(metafunc.config.getoption("saltbench_variants"))]
+    if metafunc.function.__name__ == "test_epoch_overhead":
+        names = [n for n in names if n in HARNESS_VARIANTS]
+    metafunc.parametrize("variant_name", names)
+
+
+def timed_pedantic(benchmark, fn, rounds: int, warmup: int) -> dict[str, float]:
+    """benchmark.pedantic with explicit warm-up; returns time stats (one own timing when disabled)."""
+    start = time.perf_counter()
+    benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup, iterations=1)
+    if benchmark.stats is None:  # --benchmark-disable: ran once, untimed by the plugin
+        once = time.perf_counter() - start
+        return {"median": once, "q1": once, "q3": once, "min": once, "max": once, "timed": False}
+    s = benchmark.stats.stats
+    return {"median": s.median, "q1": s.q1, "q3": s.q3, "min": s.min, "max": s.max, "timed": True}
+
+
+def throughput_info(times: dict, batch: int, flops_per_image: float, peak: dict) -> dict:
+    """images/s (median, IQR, min-max), GFLOP/s and % of the measured fp32 matmul peak."""
+    ips = batch / times["median"]
+    gflops = ips * flops_per_image / 1e9
+    return {
+        "images_per_s": ips,
+        "images_per_s_q1": batch / times["q3"],
+        "images_per_s_q3": batch / times["q1"],
+        "images_per_s_min": batch / times["max"],
+        "images_per_s_max": batch / times["min"],
+        "gflops_per_s": gflops,
+        "pct_of_peak": percent_of_peak(gflops, peak["matmul_gflops"]),
+        "pct_of_conv_ref": percent_of_peak(gflops, peak["conv_gflops"]),
+        "peak_matmul_gflops": peak["matmul_gflops"],
+        "conv_ref_gflops": peak["conv_gflops"],
+        "timed": times["timed"],
+    }
+
+
+def common_info(variant, operation: str, batch: int, settings, runner) -> dict:
+    return {
+        "variant": variant.name,
+        "framework": variant.framework,
+        "backend": variant.backend,
+        "precision": variant.precision,
+        "compiled": variant.jit_compile,
+        "runtime": variant.runtime,
+        "operation": operation,
+        "batch": batch,
+        "model": settings.model,
+        "width": settings.width,
+        "threads": settings.threads,
+        "device": runner.device,
+        "cpu": cpu_name(),
+        "versions": library_versions(),
+        "quick": settings.quick,
+        "rounds": settings.rounds,
+        "warmup_rounds": settings.warmup,
+        "flops_convention": FLOPS_CONVENTION,
+    }
+
+
+def prepare(variant_name, operation, saltbench_models, saltbench_settings, saltbench_report):
+    """The variant and its runner, or a recorded pytest.skip with the reason."""
+    from common.bench.steps import skip_reason
+
+    variant = get_variant(variant_name)
+    reason = skip_reason(variant, operation, saltbench_settings)
+    if reason:
+        pytest.skip(saltbench_report.skip(variant.name, operation, reason))
+    return variant, saltbench_models.get(variant)
+
+
+def bench_step(
+    benchmark,
+    variant_name,
+    operation,
+    saltbench_models,
+    saltbench_settings,
+    saltbench_report,
+    saltbench_rooflines,
+):
+    from common.bench.steps import make_batch
+
+    settings = saltbench_settings
+    variant, runner = prepare(variant_name, operation, saltbench_models, settings, saltbench_report)
+    batch = settings.batch(operation)
+    x, y = make_batch(batch)
+    fn = (lambda: runner.train(x, y)) if operation == "train" else (lambda: runner.infer(x))
+    first_call_s = saltbench_models.first_call(variant, operation, fn)  # tracing/compiling, untimed
+    benchmark.group = group_name(settings.model, settings.width, operation, batch)
+    times = timed_pedantic(benchmark, fn, settings.rounds, settings.warmup)
+    saltbench_models.medians[(variant.name, operation)] = times["median"]
+    forward = saltbench_models.spec.flops_per_image()
+    info = common_info(variant, operation, batch, settings, runner)
+    info.update(
+        throughput_info(
+            times,
+            batch,
+            flops_per_step_image(forward, operation),
+            saltbench_rooflines.get(runner.device),
+        )
+    )
+    info.update(
+        flops_per_image_forward=forward,
+        flops_per_image=flops_per_step_image(forward, operation),
+        first_call_s=first_call_s,
+        compile_s=max(0.0, first_call_s - times["median"]) if variant.jit_compile else None,
+    )
+    benchmark.extra_info.update(info)
+    saltbench_report.record(variant.name, benchmark.group, info)
+
+
+def test_train_step(
+    benchmark,
+    variant_name,
+    saltbench_models,
+    saltbench_settings,
+    saltbench_report,
+    saltbench_rooflines,
+):
+    """One optimiser step on a batch (forward, BCE loss, backward, Adam update), loss back on host."""
+    bench_step(
+        benchmark,
+        variant_name,
+        "train",
+        saltbench_models,
+        saltbench_settings,
+        saltbench_report,
+        saltbench_rooflines,
+    )
+
+
+def test_inference(
+    benchmark,
+    variant_name,
+    saltbench_models,
+    saltbench_settings,
+    saltbench_report,
+    saltbench_rooflines,
+):
+    """Inference-mode logits for a batch, copied back to host as NumPy."""
+    bench_step(
+        benchmark,
+        variant_name,
+        "infer",
+        saltbench_models,
+        saltbench_settings,
+        saltbench_report,
+        saltbench_rooflines,
+    )
+
+
+def test_epoch_overhead(
+    benchmark,
+    variant_name,
+    saltbench_models,
+    saltbench_settings,
+    saltbench_report,
+    saltbench_rooflines,
+):
+    """A harness epoch (stream + flips + train steps + metric) against the same number of bare steps."""
+    from common.bench.steps import HarnessEpoch, make_batch
+
+    settings = saltbench_settings
+    variant, runner = prepare(variant_name, "epoch", saltbench_models, settings, saltbench_report)
+    batch, n_batches = settings.train_batch, settings.epoch_batches
+    epoch = HarnessEpoch(runner, batch, n_batches)
+    x, y = make_batch(batch)
+    saltbench_models.first_call(variant, "train", lambda: runner.train(x, y))
+    step_s = saltbench_models.medians.get((variant.name, "train"))
+    if step_s is None:  # the train benchmark did not run in this session: time bare steps here
+        step_s = float(
+            np.median([_time(lambda: runner.train(x, y)) for _ in range(max(2, settings.rounds))])
+        )
+    harness_only_s = epoch.harness_only_seconds()
+    first_epoch_s = _time(epoch.run)  # warm-up epoch: Keras `fit` may trace its own function
+    benchmark.group = group_name(settings.model, settings.width, "epoch", batch)
+    times = timed_pedantic(benchmark, epoch.run, max(1, settings.rounds // 2), 0)
+    bare_epoch_s = n_batches * step_s
+    info = common_info(variant, "epoch", batch, settings, runner)
+    info.update(
+        batches_per_epoch=n_batches,
+        images_per_s=n_batches * batch / times["median"],
+        bare_images_per_s=batch / step_s,
+        overhead_pct=100.0 * (times["median"] / bare_epoch_s - 1.0),
+        harness_work_pct=100.0 * harness_only_s / bare_epoch_s,
+        harness_only_s=harness_only_s,
+        first_call_s=first_epoch_s,
+        harness_loop=epoch.description,
+        timed=times["timed"],
+    )
+    benchmark.extra_info.update(info)
+    saltbench_report.record(variant.name, benchmark.group, info)
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
