@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
 
 from common.bench.settings import BenchSettings, SideReport
-from common.bench.variants import Variant
+from common.bench.variants import ONNX_SOURCES, Variant, get_variant
 from common.spec import ResUNetSpec
 
 
@@ -179,6 +180,9 @@ def build_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunn
 
 def skip_reason(variant: Variant, operation: str, settings: BenchSettings) -> str | None:
     """Why `variant` cannot (or should not) run `operation` in this process, else None."""
+    not_applicable = variant.not_applicable_reason(operation)
+    if not_applicable:
+        return f"{variant.name} {operation}: {not_applicable}"
     missing = variant.missing_dependency()
     if missing:
         return f"{variant.name}: {missing}"
@@ -209,19 +213,36 @@ class RunnerCache:
         self.report = report
         self.spec = settings.spec()
         self._runners: dict[str, ModelRunner] = {}
+        self._onnx_dir: tempfile.TemporaryDirectory | None = None
         self.medians: dict[tuple[str, str], float] = {}
         self.first_call_s: dict[tuple[str, str], float] = {}
 
     def get(self, variant: Variant) -> ModelRunner:
         if variant.name not in self._runners:
             start = time.perf_counter()
-            runner = build_runner(variant, self.spec, self.settings.threads)
+            if variant.runtime == "onnxruntime":
+                runner = self._onnx_runner(variant)
+            else:
+                runner = build_runner(variant, self.spec, self.settings.threads)
             self.report.builds[variant.name] = {
                 "build_s": time.perf_counter() - start,
                 "device": runner.device,
+                **(runner.trainer.describe() if variant.runtime == "onnxruntime" else {}),
             }
             self._runners[variant.name] = runner
         return self._runners[variant.name]
+
+    def _onnx_runner(self, variant: Variant) -> ModelRunner:
+        """The same process's native twin (built once, shared) exported to ONNX, in ONNX Runtime."""
+        from common.bench.onnx_export import export_twin
+
+        source = self.get(get_variant(ONNX_SOURCES[variant.name]))
+        if self._onnx_dir is None:
+            self._onnx_dir = tempfile.TemporaryDirectory(prefix="saltbench-onnx-")
+        model = export_twin(
+            variant.framework, source.trainer.model, self._onnx_dir.name, self.settings.threads
+        )
+        return ModelRunner(variant, model, model.device)
 
     def first_call(self, variant: Variant, operation: str, fn: Callable[[], object]) -> float:
         """Run `fn` once, untimed by pytest-benchmark: tracing / compilation happens here."""
@@ -234,6 +255,8 @@ class RunnerCache:
 
     def close(self) -> None:
         self._runners.clear()
+        if self._onnx_dir is not None:
+            self._onnx_dir.cleanup()
 
 
 class RooflineCache:

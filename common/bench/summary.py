@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from common.bench.variants import REFERENCE_VARIANT, VARIANT_NAMES, get_variant
+from common.bench.variants import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 
 OPS = ("train", "infer")
 SUMMARY_COLUMNS = [
@@ -18,6 +18,7 @@ SUMMARY_COLUMNS = [
     "train_ratio_to_torch_eager", "infer_ratio_to_torch_eager",
     "train_gflop_s", "infer_gflop_s", "train_pct_of_peak", "infer_pct_of_peak",
     "train_first_call_s", "infer_first_call_s", "train_rounds", "infer_rounds", "status",
+    "not_applicable",
 ]  # fmt: skip
 
 
@@ -62,7 +63,7 @@ def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
     out = []
     for name in [n for n in VARIANT_NAMES if n in seen]:
         row = {"variant": name, "description": get_variant(name).description}
-        notes = []
+        notes, not_applicable = [], []
         for op in OPS:
             hit = steps[(steps.variant == name) & (steps.operation == op)]
             if hit.empty:
@@ -70,7 +71,10 @@ def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
                     (s["reason"] for s in skips if s["variant"] == name and s["operation"] == op),
                     "not run",
                 )
-                notes.append(f"{op} skipped: {reason}")
+                if NOT_APPLICABLE in reason:
+                    not_applicable.append(reason)  # names the variant and the operation itself
+                else:
+                    notes.append(f"{op} skipped: {reason}")
                 continue
             r = hit.iloc[0]
             row.update(device=r["device"], threads=r["threads"], width=r["width"])
@@ -82,6 +86,7 @@ def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
             row[f"{op}_first_call_s"] = r["first_call_s"]
             row[f"{op}_rounds"] = r["rounds"]
         row["status"] = "; ".join(notes) if notes else "ok"
+        row["not_applicable"] = "; ".join(not_applicable)
         out.append(row)
     return pd.DataFrame(out).reindex(columns=SUMMARY_COLUMNS)
 
@@ -117,7 +122,8 @@ def _fmt(value, digits: int = 1) -> str:
 
 def _spread(row, op: str) -> str:
     if pd.isna(row.get(f"{op}_img_s")):
-        return "skipped"
+        inapplicable = f"{op}: {NOT_APPLICABLE}" in str(row.get("not_applicable", ""))
+        return "n/a" if inapplicable else "skipped"
     return (
         f"{_fmt(row[f'{op}_img_s'])} [{_fmt(row[f'{op}_img_s_q1'])}–{_fmt(row[f'{op}_img_s_q3'])}]"
     )
@@ -178,6 +184,12 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         "\n“first call” is the untimed first step: graph tracing (Keras/TF), XLA or jax.jit "
         "compilation, torch.compile — reported separately, never in the timed rounds.\n",
     ]
+    inapplicable = summary[summary["not_applicable"].fillna("") != ""]
+    if not inapplicable.empty:
+        parts.append("\n## Not applicable (n/a)\n")
+        parts += [
+            f"- **{r['variant']}**: {r['not_applicable']}\n" for _, r in inapplicable.iterrows()
+        ]
     if not skipped.empty:
         parts.append("\n## Skipped\n")
         parts += [f"- **{r['variant']}**: {r['status']}\n" for _, r in skipped.iterrows()]

@@ -12,6 +12,14 @@ INFER_BATCH = 64
 OPERATIONS = ("train", "infer")
 TRAIN_FLOPS_FACTOR = 3  # a training step costs forward + backward (2x forward) = 3x forward FLOPs
 
+NOT_APPLICABLE = "not applicable"
+ONNX_EXPORTERS = {
+    "torch": ("onnx", "onnxscript"),
+    "keras": ("onnx", "tf2onnx"),
+}  # per exported twin
+OPTIONAL_EXTRAS = {  # module -> the saltbench extra that installs it
+    "jax": "jax", "onnx": "onnx", "onnxscript": "onnx", "tf2onnx": "onnx", "onnxruntime": "onnx",
+}  # fmt: skip
 NOT_IN_QUICK = (
     "not in --quick: compile time ({what}) alone exceeds the 3-minute budget; run without --quick"
 )
@@ -29,6 +37,7 @@ class Variant:
     jit_compile: bool = False  # torch.compile for the torch twin, XLA / jax.jit for Keras
     precision: str = "fp32"  # "fp32" | "bf16" | "fp16" (mixed precision: fp32 weights)
     gpu_only: bool = False
+    runtime: str = "native"  # "native" | "onnxruntime" (the twin exported to ONNX, inference only)
     quick_skip: tuple[tuple[str, str], ...] = ()  # (operation, reason) left out of --quick
 
     @property
@@ -40,15 +49,33 @@ class Variant:
     def keras_backend(self) -> str | None:
         return self.backend if self.framework == "keras" else None
 
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """What this variant can time: an exported ONNX graph has no training step."""
+        return ("infer",) if self.runtime == "onnxruntime" else (*OPERATIONS, "epoch")
+
+    def not_applicable_reason(self, operation: str) -> str | None:
+        if operation in self.operations:
+            return None
+        return (
+            f"{NOT_APPLICABLE}: ONNX Runtime runs the exported inference graph only "
+            "(no training step, no training loop)"
+        )
+
     def quick_skip_reason(self, operation: str) -> str | None:
         return dict(self.quick_skip).get(operation)
 
     def missing_dependency(self) -> str | None:
         """Why this variant cannot run in this environment (a package is absent), else None."""
-        module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[self.backend]
-        if importlib.util.find_spec(module) is None:
-            extra = " (pip install 'saltbench[jax]')" if module == "jax" else ""
-            return f"{module} is not installed{extra}"
+        modules = [{"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[self.backend]]
+        if self.runtime == "onnxruntime":
+            modules += [*ONNX_EXPORTERS[self.framework], "onnxruntime"]
+        for module in modules:
+            if importlib.util.find_spec(module) is None:
+                extra = OPTIONAL_EXTRAS.get(module)
+                return f"{module} is not installed" + (
+                    f" (pip install 'saltbench[{extra}]')" if extra else ""
+                )
         return None
 
 
@@ -146,10 +173,28 @@ VARIANTS: tuple[Variant, ...] = (
         "Keras twin on the JAX backend (jax.jit, its normal mode)",
         jit_compile=True,
     ),
+    Variant(
+        "onnx-from-torch",
+        "torch",
+        "torch",
+        "PyTorch twin exported by torch.onnx.export, run by ONNX Runtime (inference only)",
+        runtime="onnxruntime",
+    ),
+    Variant(
+        "onnx-from-keras",
+        "keras",
+        "tensorflow",
+        "Keras twin exported by Keras (tf2onnx), run by ONNX Runtime (inference only)",
+        runtime="onnxruntime",
+    ),
 )
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 REFERENCE_VARIANT = "torch-eager"
 HARNESS_VARIANTS = ("torch-eager", "keras-tf")  # the plain variant of each twin: harness overhead
+ONNX_SOURCES = {
+    "onnx-from-torch": "torch-eager",
+    "onnx-from-keras": "keras-tf",
+}  # whose model is exported
 
 
 def get_variant(name: str) -> Variant:

@@ -50,6 +50,7 @@ def merged_run() -> dict:
             _bench("torch-eager", "infer", 64, 1.0),
             _bench("keras-tf", "train", 32, 2.0),
             _bench("keras-tf", "infer", 64, 0.5),
+            _bench("onnx-from-torch", "infer", 64, 0.8),
             _bench("torch-eager", "epoch", 32, 2.1, batches_per_epoch=2, bare_images_per_s=32.0,
                    harness_work_pct=0.5, harness_loop="torch loop"),
         ],
@@ -59,12 +60,12 @@ def merged_run() -> dict:
 SKIPS = [
     {"variant": "torch-compile", "operation": o, "reason": "not in --quick"}
     for o in ("train", "infer")
-]
+] + [{"variant": "onnx-from-torch", "operation": "train", "reason": "train: not applicable: ONNX"}]
 
 
 def test_summary_has_ratio_to_torch_eager_percent_of_peak_and_skips():
     summary = S.summarize(merged_run(), SKIPS).set_index("variant")
-    assert list(summary.index) == ["torch-eager", "torch-compile", "keras-tf"]
+    assert list(summary.index) == ["torch-eager", "torch-compile", "keras-tf", "onnx-from-torch"]
     assert summary.loc["keras-tf", "train_img_s"] == 16.0
     assert summary.loc["keras-tf", "train_ratio_to_torch_eager"] == 0.5
     assert summary.loc["keras-tf", "infer_ratio_to_torch_eager"] == 2.0
@@ -75,6 +76,8 @@ def test_summary_has_ratio_to_torch_eager_percent_of_peak_and_skips():
         summary.loc["keras-tf", "train_img_s_q1"] < 16.0 < summary.loc["keras-tf", "train_img_s_q3"]
     )
     assert "not in --quick" in summary.loc["torch-compile", "status"]
+    assert summary.loc["onnx-from-torch", "status"] == "ok"  # inference only is no failure...
+    assert "not applicable" in summary.loc["onnx-from-torch", "not_applicable"]  # ...but said
     assert set(S.SUMMARY_COLUMNS) == set(summary.reset_index().columns)
 
 
@@ -99,10 +102,11 @@ def test_markdown_and_chart(tmp_path):
     md = S.render_markdown(summary, overhead, meta)
     assert "| keras-tf | 16.0 [" in md and "| 0.50 |" in md
     assert "## Skipped" in md and "torch-compile" in md and "Harness overhead" in md
+    assert "| onnx-from-torch | n/a | 80.0 [" in md and "## Not applicable (n/a)" in md
     png = S.bar_chart_png(summary, "test")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     summary.to_csv(tmp_path / "summary.csv", index=False)
-    assert len(pd.read_csv(tmp_path / "summary.csv")) == 3
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == 4
 
 
 def test_pytest_benchmark_compare_groups_the_variants_side_by_side(tmp_path):

@@ -56,3 +56,17 @@ def test_training_step_counts_three_forwards_and_groups_name_operation_and_batch
     assert flops_per_step_image(2.0, "train") == 6.0
     assert flops_per_step_image(2.0, "infer") == 2.0
     assert group_name("resunet", 16, "train", 32) == "resunet16-train-b32"
+
+
+def test_onnx_rows_are_inference_only_and_run_in_their_twins_processes():
+    groups = group_by_process(parse_variants("onnx-from-torch,onnx-from-keras"))
+    assert {name: [v.name for v in vs] for name, vs in groups.items()} == {
+        "torch": ["onnx-from-torch"],
+        "keras-tensorflow": ["onnx-from-keras"],
+    }
+    for name in ("onnx-from-torch", "onnx-from-keras"):
+        variant = get_variant(name)
+        assert variant.operations == ("infer",) and variant.not_applicable_reason("infer") is None
+        assert "not applicable" in variant.not_applicable_reason("train")
+        assert "not applicable" in variant.not_applicable_reason("epoch")
+    assert get_variant("torch-eager").not_applicable_reason("train") is None
