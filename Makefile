@@ -5,13 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.saltbench-installed
 # An unpinned torch pulls multi-GB CUDA builds; 2.13.0 is served as a CPU wheel here.
 TORCH_PIN ?= torch==2.13.0
+# jax: Keras on JAX (CPU jaxlib); onnx: the ONNX Runtime benchmark rows; ray: compare --executor ray.
+# CI installs all of them, so no Keras-on-JAX, ONNX or Ray check skips there.
+EXTRAS ?= test,jax,onnx,ray
 
 .PHONY: setup run test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH_PIN)" -e ".[test,ray]"
+	$(BIN)/pip install --quiet "$(TORCH_PIN)" -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 setup: $(STAMP)
