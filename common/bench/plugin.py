@@ -29,6 +29,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--saltbench-threads", type=int, default=None, help="intra-op threads (pinned)")
     group.addoption("--saltbench-quick", action="store_true", help="leave out the --quick skips")
     group.addoption("--saltbench-report", type=Path, default=None, help="write a side report JSON")
+    group.addoption(
+        "--saltbench-gate",
+        type=Path,
+        default=None,
+        help="start-up first: build and warm up every variant, then wait in this folder for "
+        "<process>.go before timing (saltbench bench --quick starts all processes at once)",
+    )
+    group.addoption("--saltbench-process", default="bench", help="this process's name at the gate")
+    group.addoption(
+        "--saltbench-roofline-from",
+        type=Path,
+        default=None,
+        help="reuse the roofline of an earlier process's side report (measured once per run)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,8 +91,23 @@ def saltbench_models(saltbench_settings, saltbench_report):
 
 
 @pytest.fixture(scope="session")
-def saltbench_rooflines(saltbench_settings, saltbench_report):
-    """Roofline references (fp32 matmul, conv) per device, measured in this process."""
+def saltbench_rooflines(request: pytest.FixtureRequest, saltbench_settings, saltbench_report):
+    """Roofline references (fp32 matmul, conv) per device: an earlier process's, else measured here."""
     from common.bench.steps import RooflineCache
 
-    return RooflineCache(saltbench_settings, saltbench_report)
+    shared = request.config.getoption("saltbench_roofline_from")
+    return RooflineCache(saltbench_settings, saltbench_report, shared)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def saltbench_gate(request: pytest.FixtureRequest):
+    """With --saltbench-gate: all untimed start-up work first, then wait for this process's turn."""
+    gate = request.config.getoption("saltbench_gate", None)
+    if gate is None:
+        return
+    from common.bench.steps import wait_for_turn, warm_up
+
+    warm_up(
+        request.getfixturevalue("saltbench_models"), request.getfixturevalue("saltbench_settings")
+    )
+    wait_for_turn(gate, request.config.getoption("saltbench_process"))

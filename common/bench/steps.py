@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 
 from common.bench.settings import BenchSettings, SideReport
-from common.bench.variants import ONNX_SOURCES, Variant, get_variant
+from common.bench.variants import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
 from common.spec import ResUNetSpec
 
 
@@ -214,6 +217,7 @@ class RunnerCache:
         self.spec = settings.spec()
         self._runners: dict[str, ModelRunner] = {}
         self._onnx_dir: tempfile.TemporaryDirectory | None = None
+        self._epochs: dict[str, tuple[HarnessEpoch, float]] = {}
         self.medians: dict[tuple[str, str], float] = {}
         self.first_call_s: dict[tuple[str, str], float] = {}
 
@@ -253,23 +257,47 @@ class RunnerCache:
             self.first_call_s[key] = time.perf_counter() - start
         return self.first_call_s[key]
 
+    def harness_epoch(self, variant: Variant) -> tuple[HarnessEpoch, float]:
+        """The variant's harness epoch and its first (untimed) run's seconds: Keras `fit` traces
+        its own train function there."""
+        if variant.name not in self._epochs:
+            runner = self.get(variant)
+            epoch = HarnessEpoch(runner, self.settings.train_batch, self.settings.epoch_batches)
+            start = time.perf_counter()
+            epoch.run()
+            self._epochs[variant.name] = (epoch, time.perf_counter() - start)
+        return self._epochs[variant.name]
+
     def close(self) -> None:
+        self._epochs.clear()
         self._runners.clear()
         if self._onnx_dir is not None:
             self._onnx_dir.cleanup()
 
 
 class RooflineCache:
-    """fp32 matmul and conv references, measured once per device with the benchmark's thread count."""
+    """fp32 matmul and conv references, measured once per device with the benchmark's thread count,
+    or taken from the side report of the run's first process (`shared`) when it measured them."""
 
-    def __init__(self, settings: BenchSettings, report: SideReport):
+    def __init__(self, settings: BenchSettings, report: SideReport, shared: Path | None = None):
         self.settings = settings
         self.report = report
+        self.shared = shared
+
+    def _shared(self, key: str) -> dict | None:
+        if self.shared is None or not self.shared.is_file():
+            return None
+        roofline = json.loads(self.shared.read_text()).get("rooflines", {}).get(key)
+        if roofline is None or roofline.get("threads") != self.settings.threads:
+            return None
+        return {**roofline, "measured_in": self.shared.name.split(".")[0]}
 
     def get(self, device: str) -> dict:
         from common.bench.roofline import measure_roofline
 
         key = "cuda" if device.startswith("cuda") else "cpu"
+        if key not in self.report.rooflines and self._shared(key) is not None:
+            self.report.rooflines[key] = self._shared(key)
         if key not in self.report.rooflines:
             repeats = 3 if self.settings.quick else 5
             self.report.rooflines[key] = measure_roofline(
@@ -392,3 +420,29 @@ class HarnessEpoch:
             self._metric()
             times.append(time.perf_counter() - start)
         return float(np.median(times))
+
+
+def warm_up(cache: RunnerCache, settings: BenchSettings) -> None:
+    """Every untimed piece of start-up work, up front: build (and export) each variant, its first
+    train and inference call (tracing, compiling), the first harness epoch."""
+    for variant in settings.variants:
+        for operation in ("train", "infer"):
+            if skip_reason(variant, operation, settings):
+                continue
+            runner = cache.get(variant)
+            x, y = make_batch(settings.batch(operation))
+            step = partial(runner.train, x, y) if operation == "train" else partial(runner.infer, x)
+            cache.first_call(variant, operation, step)
+        if variant.name in HARNESS_VARIANTS and not skip_reason(variant, "epoch", settings):
+            cache.harness_epoch(variant)
+
+
+def wait_for_turn(gate: Path, process: str, poll_s: float = 0.1) -> None:
+    """Say `<process>.ready` in the gate folder, then wait for `<process>.go` (the runner gives one
+    process the machine at a time). Leaves when the runner that started this process is gone."""
+    parent = os.getppid()
+    (gate / f"{process}.ready").touch()
+    while not (gate / f"{process}.go").exists():
+        if os.getppid() != parent:
+            raise SystemExit(f"saltbench bench runner is gone; {process} stops before timing")
+        time.sleep(poll_s)

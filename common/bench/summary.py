@@ -172,7 +172,8 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
         f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
         f"Machine: {meta['device']}; {meta['cpu']}. Versions: {meta['versions']}.\n",
-        f"Roofline, measured in each benchmark process with the same threads: fp32 matmul "
+        f"Roofline, measured once per run by the first benchmark process with the same threads "
+        f"(the others read it): fp32 matmul "
         f"{meta['peak']} GFLOP/s ({meta['peak_how']}); conv-shaped reference (3x3 conv, 25x25x64→64, "
         f"batch 32) {meta['conv_peak']} GFLOP/s. % of peak = achieved GFLOP/s ÷ that process's fp32 "
         f"matmul GFLOP/s (bf16/fp16 rows are also divided by the fp32 peak).\n",
@@ -182,7 +183,9 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         "## Throughput\n",
         markdown_table(summary),
         "\n“first call” is the untimed first step: graph tracing (Keras/TF), XLA or jax.jit "
-        "compilation, torch.compile — reported separately, never in the timed rounds.\n",
+        "compilation, torch.compile, ONNX export — reported separately, never in the timed rounds."
+        + meta.get("startup_note", "")
+        + "\n",
     ]
     inapplicable = summary[summary["not_applicable"].fillna("") != ""]
     if not inapplicable.empty:

@@ -120,13 +120,6 @@ VARIANTS: tuple[Variant, ...] = (
         "keras",
         "tensorflow",
         "Keras twin on TensorFlow (tf.function graph)",
-        quick_skip=(
-            (
-                "epoch",
-                "not in --quick: Keras `fit` traces its own train function (~20-30 s here); "
-                "the harness overhead of both twins is measured without --quick",
-            ),
-        ),
     ),
     Variant(
         "keras-tf-xla",

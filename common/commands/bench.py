@@ -16,6 +16,12 @@ from common.bench.variants import VARIANT_NAMES, parse_variants
 from common.errors import SaltbenchError
 
 DEFAULT_OUT = Path("results/benchmarks")
+STARTUP_NOTE = (
+    " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
+    " times include the other processes' start-up work, so they are upper bounds; the timed rounds"
+    " of one process never overlap with any other process's work (`--startup sequential` for"
+    " uncontended first calls)."
+)
 
 
 def register(subparsers) -> None:
@@ -29,6 +35,15 @@ def register(subparsers) -> None:
     p.add_argument("--variants", default="all", help="comma-separated variants (default: all)")
     p.add_argument(
         "--quick", action="store_true", help="3 rounds, no torch.compile/XLA training (< 3 min)"
+    )
+    p.add_argument(
+        "--startup",
+        choices=("parallel", "sequential"),
+        default=None,
+        help="parallel: every backend process starts at once and does its untimed start-up work "
+        "(imports, tracing, exports) side by side, then they time one at a time; sequential: one "
+        "process after the other, so first-call times are uncontended (default: parallel with "
+        "--quick, sequential otherwise)",
     )
     p.add_argument(
         "--compare", metavar="PREVIOUS.json", help="compare with an earlier run's benchmarks.json"
@@ -100,6 +115,7 @@ def config_from_args(args: argparse.Namespace):
         warmup=args.warmup,
         compare=check_previous(args.compare),
         fail_regression=parse_percent(args.fail_regression) if args.fail_regression else None,
+        parallel_startup=None if args.startup is None else args.startup == "parallel",
     )
 
 
@@ -143,18 +159,22 @@ def run(args: argparse.Namespace) -> int:
 def _run_all(processes, config, run_dir: Path, verbose: bool):
     from tqdm import tqdm
 
-    from common.bench.runner import run_process
+    from common.bench.runner import run_processes
 
-    results = []
-    bar = tqdm(total=len(processes), desc="saltbench bench", unit="process", file=sys.stderr)
-    for name, variants in processes:
-        bar.set_postfix_str(f"{name}: {', '.join(v.name for v in variants)}")
-        echo = (lambda line: tqdm.write(line, file=sys.stderr)) if verbose else (lambda line: None)
-        result = run_process(name, variants, config, run_dir, echo)
+    startup = (
+        "all start at once, then time one by one" if config.startup_in_parallel() else "in turn"
+    )
+    bar = tqdm(
+        total=len(processes), desc=f"saltbench bench ({startup})", unit="process", file=sys.stderr
+    )
+    echo = (lambda line: tqdm.write(line, file=sys.stderr)) if verbose else (lambda line: None)
+
+    def done(result) -> None:
         status = "reused" if result.reused else f"exit {result.returncode}, {result.seconds:.0f} s"
-        tqdm.write(f"  {name} ({', '.join(result.variants)}): {status}", file=sys.stderr)
-        results.append(result)
+        tqdm.write(f"  {result.name} ({', '.join(result.variants)}): {status}", file=sys.stderr)
         bar.update(1)
+
+    results = run_processes(processes, config, run_dir, echo, done)
     bar.close()
     return results
 
@@ -250,6 +270,7 @@ def _meta(
         command += " --variants " + ",".join(config.variants)
     return {
         "run_id": run_id,
+        "startup_note": STARTUP_NOTE if config.startup_in_parallel() else "",
         "mode": f"--quick ({seconds:.0f} s wall)"
         if config.quick
         else f"full ({seconds:.0f} s wall)",

@@ -58,3 +58,41 @@ def test_each_backend_runs_in_its_own_pytest_process_with_its_keras_backend(tmp_
     assert f"--benchmark-compare={tmp_path / 'prev.json'}" in cmd
     assert "--benchmark-compare-fail=median:10%" in cmd
     assert "--saltbench-rounds=3" in cmd and "--saltbench-warmup=0" in cmd
+
+
+def test_a_gated_process_says_ready_then_waits_for_its_turn(tmp_path):
+    import threading
+
+    from common.bench.steps import wait_for_turn
+
+    waited = threading.Thread(target=wait_for_turn, args=(tmp_path, "keras-jax", 0.01))
+    waited.start()
+    for _ in range(500):
+        if (tmp_path / "keras-jax.ready").exists():
+            break
+        threading.Event().wait(0.01)
+    assert (tmp_path / "keras-jax.ready").exists() and waited.is_alive()  # ready, not yet timing
+    (tmp_path / "keras-jax.go").touch()
+    waited.join(timeout=5)
+    assert not waited.is_alive()
+
+
+def test_later_processes_read_the_first_process_roofline(tmp_path):
+    from common.bench.settings import BenchSettings, SideReport
+    from common.bench.steps import RooflineCache
+
+    settings = BenchSettings(variants=[], threads=2, quick=True)
+    first = tmp_path / "torch.report.json"
+    first.write_text(json.dumps({"rooflines": {"cpu": {"matmul_gflops": 123.0, "threads": 2}}}))
+    report = SideReport(settings)
+    roofline = RooflineCache(settings, report, shared=first).get("cpu")
+    assert roofline["matmul_gflops"] == 123.0 and roofline["measured_in"] == "torch"
+    assert report.rooflines["cpu"] is roofline  # recorded in this process's side report too
+
+
+def test_quick_starts_processes_in_parallel_unless_told_otherwise():
+    assert BenchConfig(variants=["torch-eager"], quick=True).startup_in_parallel()
+    assert not BenchConfig(variants=["torch-eager"]).startup_in_parallel()
+    assert not BenchConfig(
+        variants=["torch-eager"], quick=True, parallel_startup=False
+    ).startup_in_parallel()

@@ -95,3 +95,22 @@ def test_benchmarks_folder_collects_the_packaged_suite(tmp_path):
     assert (
         "test_epoch_overhead[keras-tf]" in packaged and "test_train_step[torch-eager]" in packaged
     )
+
+
+def test_quick_bench_starts_up_side_by_side_and_times_in_turn(tmp_path):
+    """Two backend processes under `--startup parallel`: both warm up, then time one at a time, and
+    the second reads the first one's roofline."""
+    from common.cli import main
+
+    argv = ["bench", "--quick", "--variants", "torch-eager,keras-torch", "--width", "2",
+            "--train-batch", "2", "--infer-batch", "2", "--rounds", "1", "--threads", "1",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert {p.name for p in (run / "gate").iterdir()} == {
+        "torch.ready", "torch.go", "keras-torch.ready", "keras-torch.go",
+    }  # fmt: skip
+    report = json.loads((run / "keras-torch.report.json").read_text())
+    assert report["rooflines"]["cpu"]["measured_in"] == "torch"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| keras-torch |" in summary and "upper bounds" in summary
