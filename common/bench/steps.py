@@ -422,19 +422,40 @@ class HarnessEpoch:
         return float(np.median(times))
 
 
+@contextlib.contextmanager
+def _one_torch_thread(active: bool):
+    """Warm-up runs beside the other processes' start-up: torch's OpenMP threads spin-wait badly
+    on an oversubscribed core (a step 10x slower here), so its untimed first calls use one thread;
+    the thread count the timed rounds use is restored afterwards."""
+    if not active:
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def warm_up(cache: RunnerCache, settings: BenchSettings) -> None:
     """Every untimed piece of start-up work, up front: build (and export) each variant, its first
     train and inference call (tracing, compiling), the first harness epoch."""
     for variant in settings.variants:
+        torch_backed = variant.backend == "torch" and variant.runtime == "native"
         for operation in ("train", "infer"):
             if skip_reason(variant, operation, settings):
                 continue
             runner = cache.get(variant)
             x, y = make_batch(settings.batch(operation))
             step = partial(runner.train, x, y) if operation == "train" else partial(runner.infer, x)
-            cache.first_call(variant, operation, step)
+            with _one_torch_thread(torch_backed):
+                cache.first_call(variant, operation, step)
         if variant.name in HARNESS_VARIANTS and not skip_reason(variant, "epoch", settings):
-            cache.harness_epoch(variant)
+            with _one_torch_thread(torch_backed):
+                cache.harness_epoch(variant)
 
 
 def wait_for_turn(gate: Path, process: str, poll_s: float = 0.1) -> None:

@@ -18,7 +18,8 @@ from common.errors import SaltbenchError
 DEFAULT_OUT = Path("results/benchmarks")
 STARTUP_NOTE = (
     " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
-    " times include the other processes' start-up work, so they are upper bounds; the timed rounds"
+    " times include the other processes' start-up work (and torch-backed ones ran on one thread),"
+    " so they are upper bounds; the timed rounds"
     " of one process never overlap with any other process's work (`--startup sequential` for"
     " uncontended first calls)."
 )
