@@ -104,7 +104,7 @@ def configure_new_run(
     threads: int | None,
 ) -> None:
     """Record a new Ray run's settings in its config; worker threads = the task's CPU request."""
-    import_ray()  # without the extra: one line, before anything is written
+    import_ray(joining=bool(address))  # without the extra: one line, before anything is written
     if threads and cpus_per_task and threads != cpus_per_task:
         raise SaltbenchError(
             f"--threads {threads} and --cpus-per-task {cpus_per_task} disagree: with --executor "
@@ -126,18 +126,31 @@ def configure_resume(config: dict[str, Any], executor: str | None, address: str 
     if executor:
         config["recipe"]["run"]["executor"] = executor
     if config["recipe"]["run"].get("executor", "local") == "ray":
-        import_ray()
         settings = {**settings_of(config), "cpus_per_task": int(config["threads"])}
         if address:
             settings["address"] = address
+        import_ray(joining=bool(settings["address"]))
         config["ray"] = settings
 
 
-def import_ray():
-    """The ray module, or one line naming the optional extra."""
-    if "ray" not in sys.modules:
-        # Must be set before Ray is imported: a local instance then binds to loopback only.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+def send_auth_token() -> None:
+    """Joining a cluster: authenticate with Ray's token when one is at hand and no mode is set.
+
+    `ray start --head` turns token authentication on by default; a driver that joins it must
+    then send the token (RAY_AUTH_TOKEN, or the head's ~/.ray/auth_token copied to this node).
+    """
+    has_token = os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file()
+    if has_token and "RAY_AUTH_MODE" not in os.environ:
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
+def import_ray(joining: bool = False):
+    """The ray module, or one line naming the optional extra; `joining` a cluster or starting one."""
+    if "ray" not in sys.modules:  # Ray reads these when it is imported
+        if joining:
+            send_auth_token()
+        else:  # a local instance then binds to loopback only
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine
     try:
         import ray
@@ -200,7 +213,7 @@ def ray_session(settings: dict[str, Any]) -> Iterator[Any]:
     """Join the cluster at settings['address'], or start a local instance sized to this machine."""
     from common.harness.orchestrate import REPO_ROOT
 
-    ray = import_ray()
+    ray = import_ray(joining=bool(settings["address"]))
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": {"PYTHONPATH": path}},  # workers import this checkout
