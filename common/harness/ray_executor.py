@@ -5,7 +5,7 @@ threads pinned to the task's CPU request) on one unit, inside the run folder. Th
 the single source of truth, so on a cluster it must be on a filesystem every node mounts at the same
 path; each task checks that before it starts. A worker that dies is retried by Ray (`max_retries`)
 and resumes from the unit's last epoch checkpoint, like `--resume`; a unit that fails for good is
-reported after the rest of the grid has finished.
+marked failed (failed.json) once the rest of the grid has finished, and reported like a diverged unit.
 """
 
 from __future__ import annotations
@@ -73,6 +73,26 @@ def grid_units(config: dict[str, Any]) -> list[Unit]:
         for fold, seed in rundir.run_units(config)
         for fw in config["frameworks"]
     ]
+
+
+def is_settled(run_dir: Path, unit: Unit) -> bool:
+    """Finished, or failed for good (failed.json): nothing is left for a task to do."""
+    from common.harness.guard import FAILED
+
+    done = bool(unit_state(run_dir, unit).get("done"))
+    return done or (unit.directory(run_dir) / FAILED).is_file()
+
+
+def mark_failed(run_dir: Path, unit: Unit, reason: str) -> None:
+    """Record a unit whose task failed for good in failed.json, as a diverged unit is recorded."""
+    from common.harness.guard import FAILED
+    from common.io import atomic_write_json
+
+    message = f"{unit.framework} seed {unit.seed} fold {unit.fold} failed on Ray: {reason}"
+    record = {"framework": unit.framework, "seed": unit.seed, "fold": unit.fold}
+    atomic_write_json(
+        unit.directory(run_dir) / FAILED, {**record, "what": "ray task failed", "message": message}
+    )
 
 
 def unit_state(run_dir: Path, unit: Unit) -> dict[str, Any]:
@@ -241,7 +261,7 @@ def train_on_ray(run_dir: Path, config: dict[str, Any]) -> None:
     settings = settings_of(config)
     check_settings(settings)
     units = grid_units(config)
-    todo = [u for u in units if not unit_state(run_dir, u).get("done")]
+    todo = [u for u in units if not is_settled(run_dir, u)]
     with ray_session(settings) as context:
         url = getattr(context, "dashboard_url", None)
         dashboard = f"dashboard http://{url}" if url else "no dashboard (it needs ray[default])"
@@ -250,12 +270,8 @@ def train_on_ray(run_dir: Path, config: dict[str, Any]) -> None:
             file=sys.stderr,
         )
         failed = _run_grid(run_dir, config, settings, units, todo)
-    if failed:
-        lines = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
-        raise SaltbenchError(
-            f"{len(failed)} of {len(units)} Ray tasks failed for good ({lines}); "
-            f"the other units are finished; fix and continue with: saltbench compare --resume {run_dir}"
-        )
+    for unit, reason in failed.items():  # reported like a diverged unit: loudly, never a result
+        mark_failed(run_dir, unit, reason)
 
 
 def _cluster_cpus() -> int:
@@ -270,8 +286,8 @@ def _run_grid(
     settings: dict[str, Any],
     units: list[Unit],
     todo: list[Unit],
-) -> dict[str, str]:
-    """Submit the tasks, follow them to the end; returns {unit name: reason} of those that failed."""
+) -> dict[Unit, str]:
+    """Submit the tasks, follow them to the end; returns {unit: reason} of those that failed."""
     import ray
 
     task = ray.remote(run_unit).options(
@@ -283,7 +299,8 @@ def _run_grid(
     config = {**config, "threads": settings["cpus_per_task"]}
     started = time.time()
     pending = {task.remote(str(run_dir), config, unit): unit for unit in todo}
-    failed: dict[str, str] = {}
+    failed: dict[Unit, str] = {}
+    diverged = 0
     bar = tqdm(
         total=len(units),
         initial=len(units) - len(todo),
@@ -300,10 +317,12 @@ def _run_grid(
                 unit = pending.pop(ref)
                 reason = _outcome(ray, ref)
                 if reason:
-                    failed[unit.name] = reason
+                    failed[unit] = reason
+                elif not unit_state(run_dir, unit).get("done"):
+                    diverged += 1  # its worker wrote failed.json
                 bar.update(1)
             running = sum(_has_started(run_dir, u, started) for u in pending.values())
-            status = f"running {running} failed {len(failed)}"
+            status = f"running {running} failed {len(failed) + diverged}"
             if status != shown:
                 bar.set_postfix_str(status)
                 shown = status

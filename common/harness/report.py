@@ -146,7 +146,7 @@ def failure_section(metrics: dict[str, Any]) -> list[str]:
     lines = ["## Failed", ""]
     for name, folds in failed.items():
         lines.append(
-            f"**{NAMES.get(name, name)} failed**: training diverged, so it has no score, "
+            f"**{NAMES.get(name, name)} failed** (below), so it has no score, "
             "leaderboard row or submission in this run."
         )
         lines += [f"- {f['message']}" for f in folds]

@@ -39,6 +39,18 @@ def test_a_node_that_cannot_see_the_run_folder_fails_in_one_line(tmp_path):
     assert "every node mounts at the same path" in message
 
 
+def test_a_unit_failed_for_good_is_reported_like_a_diverged_one(tmp_path):
+    from common.harness.aggregate import unit_failures
+
+    config = {"frameworks": ["keras", "torch"], "folds": [0, 1], "seeds": [0], "recipe": {}}
+    ray_executor.mark_failed(tmp_path, Unit("torch", 1, 0), "WorkerDied: exited -9")
+    assert ray_executor.is_settled(tmp_path, Unit("torch", 1, 0))
+    assert not ray_executor.is_settled(tmp_path, Unit("torch", 0, 0))
+    (failure,) = unit_failures(tmp_path, "torch", config)
+    assert failure["message"] == "torch seed 0 fold 1 failed on Ray: WorkerDied: exited -9"
+    assert unit_failures(tmp_path, "keras", config) == []
+
+
 def worker_pids(run_dir: Path, framework: str) -> list[int]:
     """The worker processes training in run_dir for one framework (not the Ray task around them)."""
     pids = []
