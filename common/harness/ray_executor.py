@@ -243,8 +243,8 @@ def ray_session(settings: dict[str, Any]) -> Iterator[Any]:
     }
     if settings["address"]:
         options["address"] = settings["address"]
-    else:
-        options.update(num_cpus=os.cpu_count() or 1, dashboard_host="127.0.0.1")
+    else:  # "local": always a new instance, never one another `ray start` left on this machine
+        options.update(address="local", num_cpus=os.cpu_count() or 1, dashboard_host="127.0.0.1")
     try:
         context = ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as err:
