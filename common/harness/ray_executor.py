@@ -171,6 +171,8 @@ def import_ray(joining: bool = False):
             send_auth_token()
         else:  # a local instance then binds to loopback only
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            # Ray starts its workers at nice 15; ours must compete for the CPU as local ones do
+            os.environ.setdefault("RAY_worker_niceness", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the machine
     try:
         import ray
@@ -211,7 +213,7 @@ def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]
     with open(log, "a") as handle:
         handle.write(
             f"\n=== {time.strftime('%H:%M:%S')} ray task {unit.name} on {socket.gethostname()} "
-            f"pid {os.getpid()}: starts at epoch {resume_at}\n"
+            f"pid {os.getpid()} nice {os.nice(0)}: starts at epoch {resume_at}\n"
         )
     proc = run_worker_process(unit.framework, unit.worker_args(Path(run_dir)), config, log)
     proc.wait()
