@@ -72,17 +72,28 @@ class TwinTrainer:
         self.trainer.learning_rate = learning_rate
 
     def fit_epochs(self, stream, first: int, stop: int, session) -> None:
-        """`model.fit` over epochs first..stop-1 of the stream; the session's callback may stop early."""
+        """`model.fit` over epochs first..stop-1 of the stream; the session's callback may stop early.
+
+        One endless PyDataset and `steps_per_epoch` keep ONE input iterator for the whole call:
+        with a finite PyDataset, Keras (TF backend) rebuilds its `tf.data.from_generator`
+        iterator every epoch, and tearing down the old one stalled each epoch by 1-4 s on a
+        2-core CPU (the loop ran at half the bare step's speed; issue 9).
+        """
         dataset = StreamDataset(stream, first)
-        callback = SessionCallback(session, dataset)
+        callback = SessionCallback(session, stream)
         self.model.fit(
             dataset,
             initial_epoch=first,
             epochs=stop,
+            steps_per_epoch=stream.num_batches,
             callbacks=[callback],
             verbose=0,
             shuffle=False,
         )
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One bare optimiser step of the current stage (the harness's overhead probe)."""
+        return self.trainer.train_step(x, y)
 
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Inference-mode logits, NHWC (the stage's Trainer when there is one)."""
@@ -126,36 +137,41 @@ def _pin_backend_threads(threads: int) -> None:
 
 
 class StreamDataset(keras.utils.PyDataset):
-    """Batches of common.stream.BatchStream for `fit`; SessionCallback sets the epoch before each one."""
+    """common.stream.BatchStream as one endless sequence from epoch `first` on, for `fit`.
 
-    def __init__(self, stream, epoch: int) -> None:
+    Item i is batch i % num_batches of epoch first + i // num_batches: a pure function of i
+    (the stream is), so Keras may prefetch across epoch ends and `fit` keeps one iterator.
+    """
+
+    def __init__(self, stream, first: int) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
         self.stream = stream
-        self.epoch = epoch
+        self.first = first
 
-    def __len__(self) -> int:
-        return self.stream.num_batches
+    @property
+    def num_batches(self) -> None:
+        return None  # endless: `fit` gets steps_per_epoch
 
     def __getitem__(self, index: int):
-        return self.stream.batch(self.epoch, index)
+        epoch, batch = divmod(index, self.stream.num_batches)
+        return self.stream.batch(self.first + epoch, batch)
 
 
 class SessionCallback(keras.callbacks.Callback):
     """Hands each epoch to the fold session: LR and dropout seeds, progress, validation, stop."""
 
-    def __init__(self, session, dataset: StreamDataset) -> None:
+    def __init__(self, session, stream) -> None:
         super().__init__()
         self.session = session
-        self.dataset = dataset
+        self.stream = stream
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.dataset.epoch = epoch
-        self.session.begin_epoch(epoch, len(self.dataset))
+        self.session.begin_epoch(epoch, self.stream.num_batches)
 
     def on_train_batch_end(self, batch, logs=None):
         self.session.batch_done(float((logs or {}).get("loss", np.nan)))
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float((logs or {}).get("loss", np.nan))
-        if self.session.end_epoch(epoch, loss, self.dataset.stream.images_per_epoch):
+        if self.session.end_epoch(epoch, loss, self.stream.images_per_epoch):
             self.model.stop_training = True

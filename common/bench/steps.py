@@ -317,7 +317,8 @@ def _blob_masks(n: int, seed: int) -> np.ndarray:
 
 class BenchSession:
     """The three calls a twin's real epoch loop makes on its fold session, minus checkpoint writing:
-    reseed + LR at epoch start, per-batch progress, the competition metric at epoch end."""
+    reseed + LR at epoch start, per-batch progress, the competition metric at epoch end.
+    Each epoch is timed like FoldSession times it (end of begin_epoch to start of end_epoch)."""
 
     def __init__(self, twin, val_masks: np.ndarray, val_logits: np.ndarray, learning_rate: float):
         self.twin = twin
@@ -325,12 +326,15 @@ class BenchSession:
         self.val_logits = val_logits
         self.learning_rate = learning_rate
         self.scores: list[float] = []
+        self.epoch_seconds: list[float] = []
+        self._start = 0.0
 
     def begin_epoch(self, epoch: int, num_batches: int) -> float:
         from common.stream import derive_seed
 
         self.twin.reseed(derive_seed(0, 0, epoch, 7))
         self.twin.set_learning_rate(self.learning_rate)
+        self._start = time.perf_counter()
         return self.learning_rate
 
     def batch_done(self, loss: float) -> None:
@@ -339,6 +343,7 @@ class BenchSession:
     def end_epoch(self, epoch: int, train_loss: float, images: int) -> bool:
         from common.metric import score_at_threshold
 
+        self.epoch_seconds.append(time.perf_counter() - self._start)
         self.scores.append(float(score_at_threshold(self.val_masks, self.val_logits, 0.0)))
         return False
 
@@ -359,13 +364,18 @@ def real_twin_trainer(runner: ModelRunner):
 
 
 class HarnessEpoch:
-    """A training epoch the way the harness runs it, on a stream of `n_batches` batches.
+    """Training epochs the way the harness runs them, on a stream of `n_batches` batches.
 
     With the harness installed: its real loop (TwinTrainer.fit_epochs: the torch loop, or Keras
     `fit` over a PyDataset with callbacks) on common.stream.BatchStream (gather + hflip), and the
     competition metric at epoch end. Otherwise the same stream and metric around the bare step.
+    Like the harness (one fit_epochs call per recipe stage), each `run` is ONE call over
+    `epochs_per_call` epochs; `loop_seconds()` are its epochs after the first, timed as the
+    harness times train images/s (the first epoch of a stage is the harness's warm-up).
     Not included: validation inference (that is the inference benchmark) and checkpoint files.
     """
+
+    epochs_per_call = 3
 
     def __init__(self, runner: ModelRunner, batch: int, n_batches: int, seed: int = 0):
         from common.stream import BatchStream
@@ -383,6 +393,7 @@ class HarnessEpoch:
             lr = runner.trainer.learning_rate
             self.session = BenchSession(self.twin, self.val_masks, self.val_logits, lr)
         self._epoch = 0
+        self._seconds: list[float] = []
 
     @property
     def description(self) -> str:
@@ -392,7 +403,9 @@ class HarnessEpoch:
             loop = "bare-step loop (harness train.py not installed)"
         return (
             f"{loop} over common.stream.BatchStream (gather + hflip) + competition metric on "
-            "epoch/4 validation tiles (precomputed logits; no validation inference, no checkpoints)"
+            "epoch/4 validation tiles (precomputed logits; no validation inference, no checkpoints), "
+            f"{self.epochs_per_call} epochs per call as the harness calls it once per stage; epochs "
+            "after the first of each call timed as the run's train images/s"
         )
 
     def _metric(self) -> float:
@@ -401,14 +414,27 @@ class HarnessEpoch:
         return float(score_at_threshold(self.val_masks, self.val_logits, 0.0))
 
     def run(self) -> None:
-        """One epoch through the real loop (or the fallback loop)."""
-        epoch, self._epoch = self._epoch, self._epoch + 1
+        """One call of the real loop over `epochs_per_call` epochs (or the fallback loop)."""
+        first, self._epoch = self._epoch, self._epoch + self.epochs_per_call
         if self.twin is not None:
-            self.twin.fit_epochs(self.stream, epoch, epoch + 1, self.session)
+            self.session.epoch_seconds.clear()
+            self.twin.fit_epochs(self.stream, first, self._epoch, self.session)
+            self._seconds.extend(self.session.epoch_seconds[1:])
             return
-        for x, y in self.stream.epoch(epoch):
-            self.runner.train(x, y)
-        self._metric()
+        for epoch in range(first, self._epoch):
+            start = time.perf_counter()
+            for x, y in self.stream.epoch(epoch):
+                self.runner.train(x, y)
+            self._metric()
+            if epoch > first:
+                self._seconds.append(time.perf_counter() - start)
+
+    def loop_seconds(self) -> list[float]:
+        """Seconds of each timed epoch (not the first of a call) since the last `reset`."""
+        return list(self._seconds)
+
+    def reset(self) -> None:
+        self._seconds = []
 
     def harness_only_seconds(self, repeats: int = 5) -> float:
         """Median time of the epoch's non-step work alone (batches + flips + metric)."""

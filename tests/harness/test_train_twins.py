@@ -52,15 +52,35 @@ def test_torch_loop_trains_on_the_stream_batches_and_stops_when_told():
 
 
 @pytest.mark.keras
-def test_keras_dataset_follows_the_epoch_the_callback_sets():
-    from keras_impl.train import SessionCallback, StreamDataset
+def test_keras_fit_trains_on_the_stream_batches_and_stops_when_told():
+    """The real `fit_epochs` (endless PyDataset, one iterator per call) with a recording model."""
+    import keras
 
-    stream, session = tiny_stream(), FakeSession()
-    dataset = StreamDataset(stream, 0)
-    callback = SessionCallback(session, dataset)
-    callback.on_epoch_begin(7)
-    assert dataset.epoch == 7 and session.begun == [(7, 3)] and len(dataset) == 3
-    for index in range(3):
-        x, y = dataset[index]
-        ex, ey = stream.batch(7, index)
+    from keras_impl.train import TwinTrainer
+
+    seen = []
+
+    class RecordingModel(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            x, y = data
+            seen.append((np.asarray(x).copy(), np.asarray(y).copy()))
+            return {"loss": 0.5}
+
+    model = RecordingModel()
+    model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    twin = TwinTrainer.__new__(TwinTrainer)
+    twin.model = model
+    stream, session = tiny_stream(), FakeSession(stop_after=2)
+    twin.fit_epochs(stream, 3, 6, session)
+    assert session.begun == [(3, 3), (4, 3)] and session.ended == [(3, 12), (4, 12)]
+    assert session.batches == 6
+    expected = [stream.batch(e, i) for e in (3, 4) for i in range(3)]
+    for (x, y), (ex, ey) in zip(seen, expected, strict=True):
         assert np.array_equal(x, ex) and np.array_equal(y, ey)
