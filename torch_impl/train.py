@@ -65,6 +65,10 @@ class TwinTrainer:
             if session.end_epoch(epoch, float(np.mean(losses)), stream.images_per_epoch):
                 break
 
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One bare optimiser step of the current stage (the harness's overhead probe)."""
+        return self.trainer.train_step(x, y)
+
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Inference-mode logits, NHWC (the stage's Trainer when there is one)."""
         if self.trainer is None:

@@ -16,6 +16,7 @@ from common.harness.drift import drift_summary, finish_drift
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.fold import FOLD_METRICS
 from common.harness.guard import FAILED
+from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
 from common.harness.uncertainty import run_uncertainty
 from common.io import append_csv_rows, atomic_write_json, atomic_write_text, save_arrays
 from common.recipes import threshold_grid
@@ -38,6 +39,10 @@ LEADERBOARD_COLUMNS = [
     "wall_s",
     "versions",
     "seed",  # appended (older rows have none): the unit's seed; empty on a framework's mean row
+    # issue 9 (appended, so older rows stay readable): bare-step speed, threshold honesty
+    "step_img_s",
+    "loop_vs_step_pct",
+    "score_cross_fitted",
 ]
 
 
@@ -69,10 +74,21 @@ def load_unit_outputs(run_dir: Path, framework: str, units: list[tuple[int, int]
     )
 
 
+def _mean_of(fold_metrics: list[dict[str, Any]], key: str) -> float:
+    """Mean of a fold metric (NaN when a fold lacks it: runs made before it existed)."""
+    return float(np.mean([m.get(key, np.nan) for m in fold_metrics]))
+
+
 def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
     scores = np.array([m["score"] for m in fold_metrics])
     first = fold_metrics[0]
     return {
+        "step_img_s": _mean_of(fold_metrics, "step_img_s"),
+        "loop_vs_step_pct": _mean_of(fold_metrics, "loop_vs_step_pct"),
+        "score_cross_fitted": _mean_of(fold_metrics, "score_cross_fitted"),
+        "time_to_target": summarize_time_to_targets(
+            [m["time_to_target"] for m in fold_metrics if "time_to_target" in m]
+        ),
         "backend": first["backend"],
         "versions": first["versions"],
         "score_mean": float(scores.mean()),
@@ -122,8 +138,13 @@ def finish_run(
         )
         truth = np.stack([truth_of[i] for i in ids])
         pooled = search_on_logits(truth, oof, grid)
+        honest = cross_fitted_score(truth, oof, grid, seed=int(config["recipe"]["train"]["seed"]))
         summary = framework_summary(fold_metrics)
-        summary.update(pooled_score=pooled["score"], threshold=pooled["threshold"])
+        summary.update(
+            pooled_score=pooled["score"],
+            threshold=pooled["threshold"],
+            pooled_score_cross_fitted=honest["score"],
+        )
         frameworks[framework] = summary
         save_arrays(
             run_dir / f"oof_{framework}.npz",
@@ -217,6 +238,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                     "infer_img_s": round(fold["infer_img_s"], 2),
                     "epochs": fold["epochs"],
                     "wall_s": round(fold["wall_s"], 1),
+                    **_honesty_cells(fold, _fold_targets(fold)),
                 }
             )
         rows.append(
@@ -230,9 +252,41 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 "infer_img_s": round(summary["infer_img_s"], 2),
                 "epochs": summary["epochs"],
                 "wall_s": round(summary["wall_s"], 1),
+                **_honesty_cells(summary, summary.get("time_to_target", [])),
             }
         )
-    return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    extra = sorted({k for r in rows for k in r} - set(LEADERBOARD_COLUMNS), key=_target_order)
+    return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS + extra)
+
+
+def _fold_targets(fold: dict[str, Any]) -> list[dict[str, Any]]:
+    return summarize_time_to_targets([fold["time_to_target"]]) if "time_to_target" in fold else []
+
+
+def _target_order(column: str) -> tuple[float, str]:
+    """time_to_0.5_s, time_to_0.5_images, time_to_0.6_s, ... in target order."""
+    return float(column.split("_")[2]), column
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    """A number rounded for the CSV; '' for a missing or NaN value."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return ""
+    return round(float(value), digits)
+
+
+def _honesty_cells(metrics: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, Any]:
+    """Step speed, loop vs step, cross-fitted score, and one seconds/images pair per target
+    (columns time_to_<target>_s / _images, appended after the fixed ones; '' = not reached)."""
+    cells = {
+        "step_img_s": _rounded(metrics.get("step_img_s"), 2),
+        "loop_vs_step_pct": _rounded(metrics.get("loop_vs_step_pct"), 1),
+        "score_cross_fitted": _rounded(metrics.get("score_cross_fitted"), 5),
+    }
+    for t in targets:
+        cells[f"time_to_{t['target']:g}_s"] = _rounded(t["seconds"], 1)
+        cells[f"time_to_{t['target']:g}_images"] = _rounded(t["images"], 0)
+    return cells
 
 
 def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:

@@ -23,6 +23,13 @@ from common.harness import data as rundata
 from common.harness import guard, rundir
 from common.harness.control import StageControl
 from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
+from common.harness.honesty import (
+    DEFAULT_TARGETS,
+    cross_fitted_score,
+    step_throughput,
+    time_to_targets,
+    timed_rows,
+)
 from common.harness.locks import FolderLock
 from common.io import (
     UNREADABLE,
@@ -60,6 +67,7 @@ class TwinTrainer(Protocol):
         self, stream: BatchStream, first: int, stop: int, session: FoldSession
     ) -> None: ...
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float: ...
     def save_checkpoint(self, path: Path) -> None: ...
     def load_checkpoint(self, path: Path) -> None: ...
 
@@ -270,7 +278,21 @@ class FoldSession:
             self._stage_first_epoch = first if self.control.epochs_done == 0 else -1
             self.trainer.fit_epochs(stream, first, first + remaining, self)
             self._close_bar()
+            self._probe_bare_steps(stream, stage["name"])
         self._end_stage()
+
+    def _probe_bare_steps(self, stream: BatchStream, stage_name: str) -> None:
+        """Time a short burst of bare training steps at this stage's settings (model, loss, batch,
+        threads), then put the weights back; _end_stage reloads the stage's best weights from disk
+        and the next stage gets a fresh optimiser, so the run's results do not depend on the probe."""
+        from common.harness.honesty import time_bare_steps
+
+        weights = self.trainer.get_weights()
+        batches = (stream.batch(e, i) for e in range(10**6) for i in range(stream.num_batches))
+        probe = time_bare_steps(self.trainer.train_step, batches)
+        self.trainer.set_weights(weights)
+        probes = [p for p in self.state.get("step_probes", []) if p["stage"] != stage_name]
+        self.state["step_probes"] = [*probes, {"stage": stage_name, **probe}]
 
     def _end_stage(self) -> None:
         """Keep the stage's best weights (the kernels reload the best model between stages).
@@ -451,7 +473,10 @@ class FoldSession:
         tta = self.recipe["eval"]["tta"]
         snapshots = self._ensemble_snapshots()
         val_logits, test_logits = self._ensemble_logits(predict, tta, snapshots)
-        result = search_on_logits(self.val_masks, val_logits, threshold_grid(self.recipe))
+        grid = threshold_grid(self.recipe)
+        result = search_on_logits(self.val_masks, val_logits, grid)
+        honest = cross_fitted_score(self.val_masks, val_logits, grid, seed=self.seed)
+        targets = self.recipe["eval"].get("targets", DEFAULT_TARGETS)
         speed = inference_throughput(
             predict, self.val_images if len(self.val_images) >= 16 else self.data.images
         )
@@ -474,6 +499,11 @@ class FoldSession:
             **result,
             **speed,
             **train_throughput(self.history),
+            **step_throughput(self.history, self.state.get("step_probes", [])),
+            "step_probes": self.state.get("step_probes", []),
+            "score_cross_fitted": honest["score"],
+            "thresholds_cross_fitted": honest["thresholds"],
+            "time_to_target": time_to_targets(self.history, targets),
             "epochs": len(self.history),
             "snapshots": len(snapshots),
             "best_epoch": int(self.history_best_epoch()),
@@ -523,7 +553,7 @@ class FoldSession:
 
 def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
     """Training images/s over the epochs that were not warm-up (first of a stage or of a process)."""
-    rows = [r for r in history if str(r["warmup"]) not in ("True", "true", "1")] or history
+    rows = timed_rows(history)
     seconds = sum(float(r["train_seconds"]) for r in rows)
     images = sum(int(r["images"]) for r in rows)
     return {

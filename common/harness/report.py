@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,44 @@ def _interval(summary: dict[str, Any], key: str, fallback: str, digits: int) -> 
     if key in summary:
         return format_interval(Interval(**summary[key]), digits)
     return _fmt(summary[fallback], digits)
+
+
+def _num(value: Any, pattern: str = "{:.1f}") -> str:
+    return "n/a" if value is None or not math.isfinite(float(value)) else pattern.format(value)
+
+
+def _loop_vs_step(pct: Any) -> str:
+    from common.harness.honesty import loop_is_slow
+
+    if pct is None or not math.isfinite(float(pct)):
+        return "n/a"
+    return f"{pct:+.1f} %" + (" ⚠" if loop_is_slow(float(pct)) else "")
+
+
+def _time_to(targets: list[dict[str, Any]], position: int) -> str:
+    if position >= len(targets):
+        return "n/a"
+    t = targets[position]
+    if t["seconds"] is None:
+        return f"not reached (0/{t['folds']})"
+    folds = f", {t['reached']}/{t['folds']} folds" if t["folds"] > 1 else ""
+    return f"{t['seconds']:.0f} s / {t['images']:.0f}{folds}"
+
+
+def loop_flags(metrics: dict[str, Any]) -> str:
+    """One line per framework whose training loop is more than 5 % below its own bare step."""
+    from common.harness.honesty import LOOP_SLOWER_FLAG_PCT, loop_is_slow
+
+    lines = []
+    for name, summary in metrics["frameworks"].items():
+        pct = summary.get("loop_vs_step_pct")
+        if pct is not None and loop_is_slow(float(pct)):
+            lines.append(
+                f"⚠ {NAMES.get(name, name)}: the training loop runs {-pct:.1f} % below its own bare "
+                f"step (more than {LOOP_SLOWER_FLAG_PCT:g} %): its train images/s measure the "
+                "harness, not the framework."
+            )
+    return "\n".join(lines)
 
 
 def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
@@ -65,12 +104,21 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         if diff
         else "",
     )
+    row(
+        "score, pooled OOF, threshold cross-fitted",
+        [_num(fws[n].get("pooled_score_cross_fitted"), "{:.4f}") for n in names],
+    )
     row("threshold (logit)", [f"{fws[n]['threshold']:+.2f}" for n in names])
     row("all-empty baseline", [f"{fws[n]['empty_baseline']:.4f}" for n in names])
     row(
         "train images/s, mean [95 % CI] n = timed epochs",
         [_interval(fws[n], "train_img_s_ci", "train_img_s", 1) for n in names],
         ratio_cell("train_img_s"),
+    )
+    row("train step images/s (bare burst)", [_num(fws[n].get("step_img_s")) for n in names])
+    row(
+        "loop vs step",
+        [_loop_vs_step(fws[n].get("loop_vs_step_pct")) for n in names],
     )
     row(
         "inference images/s, mean [95 % CI] n = units",
@@ -84,6 +132,11 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
             f"twin drift at epoch {drift['last_epoch'] + 1}: weights rel. L2, mask IoU",
             ["" for _ in names],
             f"{last['weights_total']:.4f}, {last['mask_iou']:.4f}",
+        )
+    for position, target in enumerate(fws[names[0]].get("time_to_target", [])):
+        row(
+            f"time to {target['target']:g} (train s / images)",
+            [_time_to(fws[n].get("time_to_target", []), position) for n in names],
         )
     row("epochs (all units)", [str(fws[n]["epochs"]) for n in names])
     row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
@@ -115,16 +168,17 @@ def verdict_line(diff: dict[str, Any]) -> str:
 
 def fold_table(metrics: dict[str, Any]) -> str:
     lines = [
-        "| framework | seed | fold | score | threshold | score at logit 0 | train img/s | "
-        "infer img/s | epochs | best epoch | wall s |",
-        "|---" * 11 + "|",
+        "| framework | seed | fold | score | threshold | score at logit 0 | score cross-fitted | "
+        "train img/s | step img/s | infer img/s | epochs | best epoch | wall s |",
+        "|---" * 13 + "|",
     ]
     for name, summary in metrics["frameworks"].items():
         for m in summary["folds"]:
             lines.append(
                 f"| {NAMES.get(name, name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
                 f"{m['threshold']:+.2f} | "
-                f"{m['score_at_0']:.4f} | {m['train_img_s']:.1f} | {m['infer_img_s']:.1f} | "
+                f"{m['score_at_0']:.4f} | {_num(m.get('score_cross_fitted'), '{:.4f}')} | "
+                f"{m['train_img_s']:.1f} | {_num(m.get('step_img_s'))} | {m['infer_img_s']:.1f} | "
                 f"{m['epochs']} | {m['best_epoch'] + 1} | {m['wall_s']:.1f} |"
             )
     return "\n".join(lines)
@@ -206,6 +260,9 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         side_by_side_table(config, metrics) if metrics["frameworks"] else "No framework finished.",
         "",
     ]
+    flags = loop_flags(metrics)
+    if flags:
+        parts += [flags, ""]
     if "ensemble" in metrics:
         ens = metrics["ensemble"]
         parts += [
@@ -215,7 +272,13 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         ]
     parts += [
         "Scores: competition metric on out-of-fold tiles with horizontal-flip TTA, threshold searched on "
-        "the same tiles. Train images/s: training epochs after the first of each stage (warm-up). "
+        "the same tiles (optimistic); the cross-fitted score chooses each tile's threshold on the "
+        "other half of the tiles, so no tile helps choose its own threshold — the gap between the two "
+        "is the optimism of the search. Train images/s: the real training loop, epochs after the "
+        "first of each stage (warm-up). Step images/s: a burst of bare training steps (same model, "
+        "loss, batch, threads) timed after each stage, weighted like the loop's epochs; loop vs step "
+        "< -5 % is flagged ⚠. Time to target: training seconds (validation excluded) and images "
+        "until the per-epoch validation score (logit 0, no TTA) first reaches the target. "
         "Inference images/s: plain forward passes of the validation tiles, median of 3 after a warm-up.",
         "Uncertainty: a unit is one fold trained from one seed. A framework's score is the mean over "
         "units with a Student-t 95 % interval (n=1: no interval). The Keras − PyTorch difference "
@@ -270,4 +333,5 @@ def summary_text(run_dir: Path, failures: bool = True) -> str:
     failed = [f["message"] for folds in metrics.get("failed", {}).values() for f in folds]
     failed = failed if failures else []
     table = side_by_side_table(config, metrics) if metrics["frameworks"] else ""
-    return "\n".join(["FAILED: " + line for line in failed] + [table]).strip()
+    flags = loop_flags(metrics) if metrics["frameworks"] else ""
+    return "\n".join(["FAILED: " + line for line in failed] + [table, flags]).strip()
