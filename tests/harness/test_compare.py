@@ -66,9 +66,27 @@ def test_metrics_scores_and_submissions_agree(smoke_run):
     }
 
 
+def test_each_run_reports_its_step_speed_time_to_target_and_threshold_honesty(smoke_run):
+    metrics = json.loads((smoke_run / "metrics.json").read_text())
+    targets = json.loads((smoke_run / "config.json").read_text())["recipe"]["eval"]["targets"]
+    for summary in metrics["frameworks"].values():
+        fold = summary["folds"][0]
+        assert [p["stage"] for p in fold["step_probes"]] == ["bce", "lovasz"]
+        assert summary["step_img_s"] > 0 and np.isfinite(summary["loop_vs_step_pct"])
+        assert 0 <= summary["pooled_score_cross_fitted"] <= 1
+        assert [t["target"] for t in summary["time_to_target"]] == targets
+    report = (smoke_run / "report.md").read_text()
+    assert "train step images/s (bare burst)" in report and "loop vs step" in report
+    assert f"time to {targets[0]:g} (train s / images)" in report
+
+
 def test_leaderboard_and_report(smoke_run):
     board = pd.read_csv(smoke_run.parent / "leaderboard.csv", dtype=str, keep_default_na=False)
-    assert list(board.columns) == LEADERBOARD_COLUMNS
+    targets = json.loads((smoke_run / "config.json").read_text())["recipe"]["eval"]["targets"]
+    assert list(board.columns)[: len(LEADERBOARD_COLUMNS)] == LEADERBOARD_COLUMNS
+    assert list(board.columns)[len(LEADERBOARD_COLUMNS) :] == [
+        f"time_to_{t:g}_{unit}" for t in targets for unit in ("images", "s")
+    ]
     mine = board[board["run_id"] == smoke_run.name]
     assert sorted(zip(mine["framework"], mine["fold"], mine["seed"], strict=True)) == [
         ("keras", "0", "0"),

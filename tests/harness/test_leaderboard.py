@@ -68,3 +68,22 @@ def test_the_same_run_is_not_appended_twice(tmp_path):
     append_leaderboard(path, config, metrics)
     append_leaderboard(path, config, metrics)
     assert len(pd.read_csv(path)) == 4
+
+
+def test_new_columns_are_appended_after_the_rows_of_an_older_leaderboard(tmp_path):
+    path = tmp_path / "leaderboard.csv"
+    old_columns = LEADERBOARD_COLUMNS[: LEADERBOARD_COLUMNS.index("versions") + 1]
+    old = pd.DataFrame([dict.fromkeys(old_columns, "x") | {"run_id": "old-run"}])
+    old.to_csv(path, index=False)
+    config, metrics = fake_run("new-run")
+    for summary in metrics["frameworks"].values():
+        summary["time_to_target"] = [
+            {"target": 0.5, "reached": 1, "folds": 1, "seconds": 12.0, "images": 96.0}
+        ]
+    append_leaderboard(path, config, metrics)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(table.columns[: len(old_columns)]) == old_columns
+    assert list(table.columns[-2:]) == ["time_to_0.5_images", "time_to_0.5_s"]
+    assert table.loc[table["run_id"] == "old-run", "score"].tolist() == ["x"]
+    mean_rows = table[(table["run_id"] == "new-run") & (table["fold"] == "mean")]
+    assert mean_rows["time_to_0.5_s"].tolist() == ["12.0", "12.0"]
