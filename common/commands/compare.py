@@ -81,21 +81,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def recipe_overrides(args: argparse.Namespace) -> dict:
+    from common.harness.worker import parse_ints
+
     overrides = dict(parse_override(text) for text in args.overrides)
     if args.folds:
-        try:
-            overrides["run.folds"] = [int(f) for f in args.folds.split(",") if f.strip()]
-        except ValueError as err:
-            raise SaltbenchError(
-                f"--folds expects comma-separated integers, got {args.folds!r}"
-            ) from err
+        overrides["run.folds"] = parse_ints(args.folds, [], "folds")
     if args.seeds:
-        try:
-            overrides["run.seeds"] = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError as err:
-            raise SaltbenchError(
-                f"--seeds expects comma-separated integers, got {args.seeds!r}"
-            ) from err
+        overrides["run.seeds"] = parse_ints(args.seeds, [], "seeds")
     if args.model:
         overrides["model.name"] = args.model
     if args.keras_backend:

@@ -35,6 +35,18 @@ def saltbench(
     return result
 
 
+def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
+    """`saltbench compare ARGS` in the background, output discarded (for kill/resume tests)."""
+    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "common.cli", "compare", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def alive(pid: int) -> bool:
     """Whether a process runs; a zombie nobody reaped yet is gone once its last thread has exited."""
     try:

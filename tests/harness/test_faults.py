@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, gone_within, saltbench
+from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, gone_within, saltbench, start_compare
 
 pytestmark = [pytest.mark.slow]
 
@@ -134,17 +134,6 @@ def smoke_run_lr(run_dir: Path) -> float:
 
 
 # ---- orphans and second writers --------------------------------------------------------------
-def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
-    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "common.cli", "compare", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def holder(directory: Path) -> dict:
     try:
         return json.loads((directory / ".lock.holder").read_text())

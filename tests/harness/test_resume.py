@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import REPO_ROOT, SMOKE_ARGS, gone_within, saltbench
+from tests.harness.conftest import SMOKE_ARGS, gone_within, saltbench, start_compare
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -22,17 +21,6 @@ def fold_state(run_dir: Path, framework: str) -> dict:
         return json.loads((run_dir / framework / "seed0" / "fold0" / "state.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
-
-
-def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
-    env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "common.cli", "compare", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def worker_pids(run_dir: Path) -> list[int]:
