@@ -22,7 +22,9 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(self, spec, *, seed: int, threads: int) -> None:
+    def __init__(self, spec, *, seed: int, threads: int, channels_last: bool = False) -> None:
+        # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
+        # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
         _pin_backend_threads(threads)
         keras.utils.set_random_seed(seed)
         from keras_impl.model import build_model

@@ -24,10 +24,32 @@ def make_optimizer(name: str, params, learning_rate: float) -> torch.optim.Optim
     raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
 
 
-def to_nchw(array: np.ndarray, device: torch.device, dtype=torch.float32) -> torch.Tensor:
-    """NHWC NumPy → NCHW tensor (float32 unless told) on `device`."""
+def to_nchw(
+    array: np.ndarray,
+    device: torch.device,
+    dtype=torch.float32,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> torch.Tensor:
+    """NHWC NumPy → NCHW tensor (float32 unless told) on `device`, in `memory_format`.
+
+    With torch.channels_last the NHWC buffer is used as it is (a permuted view, no copy).
+    """
     tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    return tensor.permute(0, 3, 1, 2).contiguous().to(device=device, dtype=dtype)
+    nchw = tensor.permute(0, 3, 1, 2).contiguous(memory_format=memory_format)
+    return nchw.to(device=device, dtype=dtype)
+
+
+def model_memory_format(model: torch.nn.Module) -> torch.memory_format:
+    """torch.channels_last when the model's convolution weights are stored NHWC, else contiguous."""
+    kernels = [  # where NCHW and NHWC strides differ: more than one channel, a spatial kernel
+        p for p in model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] * p.shape[3] > 1
+    ]
+    if kernels and all(
+        k.is_contiguous(memory_format=torch.channels_last) and not k.is_contiguous()
+        for k in kernels
+    ):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def to_nhwc(tensor: torch.Tensor) -> np.ndarray:
@@ -46,6 +68,7 @@ class Trainer:
         self.loss_fn = get_loss(loss)
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.forward = torch.compile(model) if jit_compile else model
+        self.memory_format = model_memory_format(model)  # inputs follow the model's layout
 
     @property
     def device(self) -> torch.device:
@@ -68,7 +91,7 @@ class Trainer:
         """One optimiser step on an NHWC batch (training mode); returns the batch loss."""
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        x_t, y_t = (to_nchw(a, self.device, self.dtype) for a in (x, y))
+        x_t, y_t = (to_nchw(a, self.device, self.dtype, self.memory_format) for a in (x, y))
         loss = self.loss_fn(y_t, self.forward(x_t))
         loss.backward()
         self.optimizer.step()
@@ -80,7 +103,11 @@ class Trainer:
         self.model.eval()
         x = np.asarray(x, np.float32)
         chunks = [
-            to_nhwc(self.forward(to_nchw(x[i : i + batch_size], self.device, self.dtype)))
+            to_nhwc(
+                self.forward(
+                    to_nchw(x[i : i + batch_size], self.device, self.dtype, self.memory_format)
+                )
+            )
             for i in range(0, len(x), batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)

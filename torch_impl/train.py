@@ -16,13 +16,15 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(self, spec, *, seed: int, threads: int) -> None:
+    def __init__(self, spec, *, seed: int, threads: int, channels_last: bool = False) -> None:
         _pin_backend_threads(threads)
         torch.manual_seed(seed)
         from torch_impl.model import build_model
 
         self.spec = spec
         self.model = build_model(spec)
+        if channels_last:  # NHWC memory, as Keras computes; same weights, same numbers
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.trainer = None
 
     def backend(self) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from common.bench.variants import Variant, batch_size, parse_variants
+from common.cpu import cpu_info
 
 VERSIONED = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxlib", "pytest-benchmark")
 
@@ -24,15 +25,9 @@ def library_versions() -> dict[str, str]:
 
 
 def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo, else platform.processor()."""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU model (from /proc/cpuinfo where it exists) and whether it computes bf16 natively."""
+    info = cpu_info()
+    return f"{info.model}, {info.bf16_note()}"
 
 
 def threads_in_force() -> int:

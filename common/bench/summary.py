@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from common.bench.variants import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
+from common.cpu import cpu_info
 
 OPS = ("train", "infer")
 SUMMARY_COLUMNS = [
@@ -18,7 +19,7 @@ SUMMARY_COLUMNS = [
     "train_ratio_to_torch_eager", "infer_ratio_to_torch_eager",
     "train_gflop_s", "infer_gflop_s", "train_pct_of_peak", "infer_pct_of_peak",
     "train_first_call_s", "infer_first_call_s", "train_rounds", "infer_rounds", "status",
-    "not_applicable",
+    "not_applicable", "precision",
 ]  # fmt: skip
 
 
@@ -51,8 +52,20 @@ def _ratio(value: float, reference: float | None) -> float:
     return value / reference if reference else math.nan
 
 
-def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
-    """Per variant: train and inference images/s (median, IQR, min-max), ratio to torch eager, % of peak."""
+def precision_label(precision: str, device: str | None, native_bf16: bool) -> str:
+    """fp32, or a mixed precision with "emulated" where a CPU has no bf16 instructions."""
+    if precision == "bf16" and str(device or "cpu").startswith("cpu"):
+        return "bf16 native" if native_bf16 else "bf16 emulated"
+    return precision
+
+
+def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) -> pd.DataFrame:
+    """Per variant: train and inference images/s (median, IQR, min-max), ratio to torch eager, % of peak.
+
+    native_bf16: whether the CPU that ran the rows computes bf16 in hardware (default: this one).
+    """
+    if native_bf16 is None:
+        native_bf16 = cpu_info().native_bf16
     rows = benchmark_rows(merged)
     steps = rows[rows["operation"].isin(OPS)]
     reference = {
@@ -62,7 +75,8 @@ def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
     seen = set(steps["variant"]) | {s["variant"] for s in skips}
     out = []
     for name in [n for n in VARIANT_NAMES if n in seen]:
-        row = {"variant": name, "description": get_variant(name).description}
+        variant = get_variant(name)
+        row = {"variant": name, "description": variant.description}
         notes, not_applicable = [], []
         for op in OPS:
             hit = steps[(steps.variant == name) & (steps.operation == op)]
@@ -87,6 +101,7 @@ def summarize(merged: dict, skips: list[dict]) -> pd.DataFrame:
             row[f"{op}_rounds"] = r["rounds"]
         row["status"] = "; ".join(notes) if notes else "ok"
         row["not_applicable"] = "; ".join(not_applicable)
+        row["precision"] = precision_label(variant.precision, row.get("device"), native_bf16)
         out.append(row)
     return pd.DataFrame(out).reindex(columns=SUMMARY_COLUMNS)
 
@@ -141,8 +156,10 @@ def markdown_table(summary: pd.DataFrame) -> str:
     )
     lines = []
     for _, r in summary.iterrows():
+        emulated = " (**emulated** bf16: not a usable setting on this CPU)"
+        marker = emulated if str(r.get("precision")) == "bf16 emulated" else ""
         lines.append(
-            f"| {r['variant']} | {_spread(r, 'train')} | {_spread(r, 'infer')} "
+            f"| {r['variant']}{marker} | {_spread(r, 'train')} | {_spread(r, 'infer')} "
             f"| {_fmt(r['train_ratio_to_torch_eager'], 2)} | {_fmt(r['infer_ratio_to_torch_eager'], 2)} "
             f"| {_fmt(r['train_pct_of_peak'])} | {_fmt(r['infer_pct_of_peak'])} "
             f"| {_fmt(r['train_first_call_s'])} / {_fmt(r['infer_first_call_s'])} |"

@@ -47,6 +47,7 @@ STATE = "state.json"
 # The commit before state.json: the fallback when the files state.json names are damaged.
 PREV_STATE = "state.prev.json"
 HISTORY = "history.csv"
+OPTIONAL_HISTORY_COLUMNS = ("wall_seconds",)  # empty in rows written before the column existed
 FOLD_METRICS = "fold_metrics.json"
 BEST_MODEL = "model_best.npz"
 
@@ -394,6 +395,7 @@ class FoldSession:
         stage = self.recipe["stages"][self.state["stage"]]
         warmup = self._fresh_process or epoch == self._stage_first_epoch
         self._fresh_process = False
+        epoch_wall = time.perf_counter() - self._epoch_start
         self.history.append(
             {
                 "epoch": epoch,
@@ -407,12 +409,15 @@ class FoldSession:
                 "images": images,
                 "train_img_s": images / max(train_seconds, 1e-9),
                 "warmup": warmup,
+                # The unit's wall clock so far: training, validation and checkpoints of every
+                # epoch up to this one (process start-up and the throughput probes excluded).
+                "wall_seconds": self.state["wall_s"] + epoch_wall,
             }
         )
         self.state.update(
             next_epoch=epoch + 1, control=self.control.to_dict(), checkpoint=checkpoint
         )
-        self.state["wall_s"] += time.perf_counter() - self._epoch_start
+        self.state["wall_s"] += epoch_wall
         self._epoch_start = time.perf_counter()
         self._commit()
         if self._bar is not None:
@@ -568,7 +573,8 @@ def _history_readable(path: Path, committed_rows: int) -> bool:
         history = pd.read_csv(path) if path.stat().st_size else pd.DataFrame()
     except (*UNREADABLE, pd.errors.ParserError, pd.errors.EmptyDataError):
         return False
-    return len(history) >= committed_rows and bool(history.notna().all().all())
+    required = history.drop(columns=list(OPTIONAL_HISTORY_COLUMNS), errors="ignore")
+    return len(history) >= committed_rows and bool(required.notna().all().all())
 
 
 def _referenced(state: dict[str, Any]) -> list[str]:

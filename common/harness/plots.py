@@ -38,26 +38,17 @@ def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
     fig, (ax_score, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     styles = ["-", "--", ":", "-.", (0, (1, 3))]
     drawn = False
-    seeds = rundir.run_seeds(config)
-    for framework in config["frameworks"]:
-        for k, (fold, seed) in enumerate(rundir.run_units(config)):
-            path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
-            if not path.is_file() or path.stat().st_size == 0:
-                continue
-            h = pd.read_csv(path)
-            label = f"{NAMES.get(framework, framework)} fold {fold}" + (
-                f" seed {seed}" if len(seeds) > 1 else ""
+    for framework, label, k, h in _unit_histories(run_dir, config):
+        style = dict(color=COLORS.get(framework), linestyle=styles[k % len(styles)], marker=".")
+        ax_score.plot(h["epoch"] + 1, h["val_score"], label=label, **style)
+        for stage, part in h.groupby("stage", sort=False):
+            ax_loss.plot(
+                part["epoch"] + 1,
+                part["train_loss"],
+                label=f"{label} ({stage})" if k == 0 else None,
+                **style,
             )
-            style = dict(color=COLORS.get(framework), linestyle=styles[k % len(styles)], marker=".")
-            ax_score.plot(h["epoch"] + 1, h["val_score"], label=label, **style)
-            for stage, part in h.groupby("stage", sort=False):
-                ax_loss.plot(
-                    part["epoch"] + 1,
-                    part["train_loss"],
-                    label=f"{label} ({stage})" if k == 0 else None,
-                    **style,
-                )
-            drawn = True
+        drawn = True
     if not drawn:
         plt.close(fig)
         return None
@@ -66,6 +57,59 @@ def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
     ax_score.legend(fontsize=8)
     ax_loss.legend(fontsize=8)
     return Path(_save(fig, run_dir / "plots" / "learning_curves.png"))
+
+
+def _unit_histories(run_dir: Path, config: dict[str, Any]):
+    """(framework, label, unit index, history) of every unit with a readable history.csv."""
+    seeds = rundir.run_seeds(config)
+    for framework in config["frameworks"]:
+        for k, (fold, seed) in enumerate(rundir.run_units(config)):
+            path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            label = f"{NAMES.get(framework, framework)} fold {fold}" + (
+                f" seed {seed}" if len(seeds) > 1 else ""
+            )
+            yield framework, label, k, pd.read_csv(path)
+
+
+def score_vs_wall(run_dir: Path, config: dict[str, Any]) -> Path | None:
+    """Validation score against the unit's wall clock: the curve a user compares between frameworks.
+
+    Stage changes are marked; runs written before histories had wall_seconds are left out.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    styles = ["-", "--", ":", "-.", (0, (1, 3))]
+    drawn = False
+    for framework, label, k, h in _unit_histories(run_dir, config):
+        if "wall_seconds" not in h or h["wall_seconds"].isna().any():
+            continue
+        minutes = h["wall_seconds"] / 60.0
+        color = COLORS.get(framework)
+        ax.plot(
+            minutes, h["val_score"], color=color, linestyle=styles[k % len(styles)], marker=".",
+            label=label,
+        )  # fmt: skip
+        changes = h.index[h["stage"].ne(h["stage"].shift()) & (h.index > 0)]
+        for i in changes:
+            ax.axvline(minutes[i - 1], color=color, alpha=0.3, linewidth=1)
+            ax.annotate(
+                h["stage"][i], (minutes[i - 1], 0.02), xycoords=("data", "axes fraction"),
+                color=color, fontsize=7, rotation=90, ha="right",
+            )  # fmt: skip
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set(
+        xlabel="wall minutes of the unit (training + per-epoch validation)",
+        ylabel="validation score (logit 0, no TTA)",
+        title="Validation score vs wall time",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return Path(_save(fig, run_dir / "plots" / "score_vs_wall.png"))
 
 
 def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
@@ -183,6 +227,7 @@ def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) 
     """All plots; returns their file names under plots/."""
     made = [
         learning_curves(run_dir, config),
+        score_vs_wall(run_dir, config),
         score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
         tile_grid(run_dir, config),
         twin_drift(run_dir),

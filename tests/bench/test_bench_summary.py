@@ -122,3 +122,20 @@ def test_pytest_benchmark_compare_groups_the_variants_side_by_side(tmp_path):
     assert (
         "test_train_step[torch-eager]" in train_block and "test_train_step[keras-tf]" in train_block
     )
+
+
+def test_bf16_rows_are_marked_emulated_only_where_the_cpu_lacks_bf16():
+    merged = merged_run()
+    merged["benchmarks"] += [
+        _bench("torch-bf16", "train", 32, 10.0),
+        _bench("torch-bf16", "infer", 64, 5.0),
+    ]
+    emulated = S.summarize(merged, SKIPS, native_bf16=False).set_index("variant")
+    native = S.summarize(merged, SKIPS, native_bf16=True).set_index("variant")
+    assert emulated.loc["torch-bf16", "precision"] == "bf16 emulated"
+    assert native.loc["torch-bf16", "precision"] == "bf16 native"
+    assert emulated.loc["torch-eager", "precision"] == "fp32"
+    table = S.markdown_table(emulated.reset_index())
+    bf16_line = next(line for line in table.splitlines() if line.startswith("| torch-bf16"))
+    assert "emulated" in bf16_line
+    assert "emulated" not in S.markdown_table(native.reset_index())

@@ -76,3 +76,24 @@ def test_trainer_steps_and_learning_rate(model):
     trainer.learning_rate = 0.5
     assert trainer.learning_rate == 0.5
     assert trainer.predict_logits(x, batch_size=1).shape == x.shape
+
+
+def test_channels_last_twin_keeps_weights_and_logits_and_feeds_nhwc_without_a_copy():
+    from torch_impl.steps import Trainer, model_memory_format, to_nchw
+    from torch_impl.train import TwinTrainer
+
+    plain = TwinTrainer(SPEC, seed=3, threads=1)
+    nhwc = TwinTrainer(SPEC, seed=3, threads=1, channels_last=True)
+    assert model_memory_format(plain.model) == torch.contiguous_format
+    assert model_memory_format(nhwc.model) == torch.channels_last
+    weights = plain.get_weights()
+    assert all(np.array_equal(weights[k], v) for k, v in nhwc.get_weights().items())
+    x = np.random.default_rng(0).random((3, 101, 101, 1), np.float32)
+    np.testing.assert_allclose(
+        plain.predict_logits(x), nhwc.predict_logits(x), rtol=1e-5, atol=1e-5
+    )
+    assert Trainer(nhwc.model).memory_format == torch.channels_last
+    x2 = np.random.default_rng(1).random((2, 7, 7, 3), np.float32)
+    view = to_nchw(x2, torch.device("cpu"), memory_format=torch.channels_last)
+    assert view.is_contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(view.permute(0, 2, 3, 1).numpy(), x2)

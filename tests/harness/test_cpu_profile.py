@@ -1,0 +1,76 @@
+"""Profile `cpu` (tuned on the real tiles for a 2-core CPU): its code path at smoke size, end to end.
+
+The profile's own length (about an hour) is measured by hand and reported in the README and
+results/examples/; here every setting of the profile stays as it is except the sizes (tiles, width,
+epochs), so the same stages, schedules, filters and layout options run in seconds.
+"""
+
+import json
+
+import pandas as pd
+import pytest
+
+from common.recipes import resolve_recipe
+from tests.harness.conftest import saltbench
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
+
+SHRINK = {  # sizes only
+    "model.start_neurons": 2,
+    "data.synthetic": {"n_train": 40, "n_test": 8, "seed": 0},
+    "data.num_folds": 2,
+    "stages.bce.epochs": 2,
+    "stages.lovasz.epochs": 1,
+}
+
+
+def test_profile_keeps_the_seed_recipe_shape():
+    cpu = resolve_recipe("seed000", "cpu")
+    full = resolve_recipe("seed000", "full")
+    assert cpu["model"]["name"] == full["model"]["name"] == "resunet"
+    assert [s["loss"] for s in cpu["stages"]] == [s["loss"] for s in full["stages"]]
+    assert cpu["train"]["hflip"] and cpu["eval"]["tta"] == "hflip"
+    assert cpu["run"]["folds"] == [0]
+    assert cpu["stages"][0]["exclude_coverage_below"] is not None  # the seed's BCE filter
+
+
+@pytest.fixture(scope="module")
+def cpu_run(tmp_path_factory, smoke_cache):
+    out = tmp_path_factory.mktemp("results_cpu")
+    sets = [arg for k, v in SHRINK.items() for arg in ("--set", f"{k}={json.dumps(v)}")]
+    saltbench("compare", "--profile", "cpu", *sets, "--out", str(out), cache=smoke_cache)
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_cpu_profile_trains_both_twins_with_its_settings(cpu_run):
+    config = json.loads((cpu_run / "config.json").read_text())
+    recipe = config["recipe"]
+    expected = resolve_recipe("seed000", "cpu", SHRINK)
+    assert recipe["profile"] == "cpu"
+    for key in ("train", "stages", "model", "eval"):
+        assert recipe[key] == expected[key]
+    metrics = json.loads((cpu_run / "metrics.json").read_text())
+    assert set(metrics["frameworks"]) == {"keras", "torch"}
+    for framework in ("keras", "torch"):
+        history = pd.read_csv(cpu_run / framework / "seed0" / "fold0" / "history.csv")
+        assert list(history["stage"].unique()) == ["bce", "lovasz"]
+        assert history["wall_seconds"].is_monotonic_increasing
+        assert (history["wall_seconds"] >= history["train_seconds"].cumsum() - 1e-6).all()
+
+
+def test_report_plots_validation_score_against_wall_time(cpu_run):
+    assert (cpu_run / "plots" / "score_vs_wall.png").stat().st_size > 1000
+    assert "plots/score_vs_wall.png" in (cpu_run / "report.md").read_text()
+
+
+def test_predict_from_the_cpu_run_writes_a_valid_submission(cpu_run, smoke_cache, tmp_path):
+    data_dir = json.loads((cpu_run / "config.json").read_text())["data_dir"]
+    out = tmp_path / "submission.csv"
+    result = saltbench(
+        "predict", "--run", str(cpu_run), "--data", data_dir, "--out", str(out), cache=smoke_cache
+    )
+    assert "valid" in result.stdout
+    sample = pd.read_csv(f"{data_dir}/sample_submission.csv", dtype=str)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["id"].tolist() == sample["id"].tolist()
