@@ -57,6 +57,7 @@ SEED000: dict[str, Any] = {
             "exclude_coverage_below": 0.015,
             "plateau": {"factor": 0.5, "patience": 5, "min_lr": 0.0001},
             "early_stopping_patience": 10,
+            "schedule": None,  # constant LR with plateau decay; see common/schedules.py
         },
         {
             "name": "lovasz",
@@ -66,6 +67,7 @@ SEED000: dict[str, Any] = {
             "exclude_coverage_below": None,
             "plateau": {"factor": 0.5, "patience": 5, "min_lr": 0.0001},
             "early_stopping_patience": 20,
+            "schedule": None,
         },
     ],
     "eval": {
@@ -110,22 +112,42 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
         "stages.lovasz.plateau.patience": 2,
         "stages.lovasz.early_stopping_patience": 4,
     },
-    # A real score on the real tiles from a CPU: `--data <Kaggle folder> --profile cpu`, fold 0,
-    # both twins side by side on one thread each. MEASURED: see the comment block below.
+    # A real score on the real tiles from a CPU: `--data <Kaggle folder> --profile cpu` trains fold 0
+    # (2560 train / 640 validation tiles), both twins side by side on one thread each, in about an
+    # hour on 2 cores. Chosen by measurement on 2026-11-25 (2-core AMD EPYC, ../shared/tgs-salt):
+    # - width 8: one-thread training step 21 img/s at width 8, 10.6 at 12, 7.3 at 16 (same process,
+    #   batch 16), so only width 8 gets more than ~15 epochs into the hour.
+    # - batch 16: 34 img/s (torch, alone) against ~30 at batch 8; batch 32 was no faster (19.7
+    #   vs 21 img/s) and halves the updates.
+    # - one thread per twin, both at once (the compare default on 2 cores): a second thread
+    #   barely helps a width-8 model (the quick profile's torch epoch on these tiles took 77 s with
+    #   2 threads; 74 s with 1 thread and another run beside it).
+    # - LR: BCE at 5e-3 under plateau decay reached validation 0.62 after 12 epochs and 0.69
+    #   after 23; a one-cycle schedule to the same peak matched it epoch for epoch (0.64 after 13
+    #   of 14) and ends annealed at a known time, so both stages run one-cycle for a fixed epoch
+    #   count: no early stop, no plateau, the same length for both twins.
+    # - BN momentum 0.9 (Keras convention) and dropout 0.1 as in `quick`: both measured runs
+    #   above used them; the coverage filter stays the seed's (BCE without 0 < coverage < 1.5 %).
+    # - channels-last for the torch twin: 22.0 vs 22.2 img/s at width 8, batch 16, one thread,
+    #   so it stays off (it pays at width 16 with 2 threads: see results/benchmarks/).
+    # - bf16: native on that CPU and 1.42x faster for both twins at this size, but the profile
+    #   must hold where bf16 is emulated (10x slower on AVX2-only CPUs), so it trains in fp32.
     "cpu": {
         "model.start_neurons": 8,
         "model.dropout": 0.1,
         "model.bn_momentum": 0.9,
         "data.synthetic": {"n_train": 3200, "n_test": 1000, "seed": 0},
         "train.batch_size": 16,
-        "stages.bce.epochs": 30,
+        "stages.bce.epochs": 26,
         "stages.bce.learning_rate": 0.005,
-        "stages.bce.plateau.patience": 3,
-        "stages.bce.early_stopping_patience": 8,
-        "stages.lovasz.epochs": 15,
+        "stages.bce.plateau": None,
+        "stages.bce.early_stopping_patience": None,
+        "stages.bce.schedule": {"kind": "one_cycle", "pct_start": 0.2},
+        "stages.lovasz.epochs": 12,
         "stages.lovasz.learning_rate": 0.002,
-        "stages.lovasz.plateau.patience": 3,
-        "stages.lovasz.early_stopping_patience": 6,
+        "stages.lovasz.plateau": None,
+        "stages.lovasz.early_stopping_patience": None,
+        "stages.lovasz.schedule": {"kind": "one_cycle", "pct_start": 0.1},
     },
     # The seeds' own settings (for GPU machines): ResUNet-16, batch 32, 100 + 120 epochs, all folds.
     "full": {"run.folds": [0, 1, 2, 3, 4]},

@@ -31,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--recipe", default=DEFAULT_RECIPE, help=f"one of {', '.join(recipe_names())}"
     )
-    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="smoke | quick | full")
+    parser.add_argument(
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help="smoke | quick | full; seed000 also has cpu (real tiles on a 2-core CPU, about an hour)",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
