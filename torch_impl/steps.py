@@ -42,7 +42,9 @@ def to_nchw(
 def model_memory_format(model: torch.nn.Module) -> torch.memory_format:
     """torch.channels_last when the model's convolution weights are stored NHWC, else contiguous."""
     kernels = [  # where NCHW and NHWC strides differ: more than one channel, a spatial kernel
-        p for p in model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] * p.shape[3] > 1
+        p
+        for p in model.parameters()
+        if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] * p.shape[3] > 1
     ]
     if kernels and all(
         k.is_contiguous(memory_format=torch.channels_last) and not k.is_contiguous()
