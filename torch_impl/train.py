@@ -23,7 +23,7 @@ class TwinTrainer:
 
         self.spec = spec
         self.model = build_model(spec)
-        if channels_last:  # NHWC memory, as Keras computes; same weights, same numbers
+        if channels_last:  # NHWC memory, as Keras computes; same weights, round-off apart
             self.model = self.model.to(memory_format=torch.channels_last)
         self.trainer = None
 
