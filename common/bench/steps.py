@@ -296,8 +296,8 @@ class RooflineCache:
         from common.bench.roofline import measure_roofline
 
         key = "cuda" if device.startswith("cuda") else "cpu"
-        if key not in self.report.rooflines and self._shared(key) is not None:
-            self.report.rooflines[key] = self._shared(key)
+        if key not in self.report.rooflines and (shared := self._shared(key)) is not None:
+            self.report.rooflines[key] = shared
         if key not in self.report.rooflines:
             repeats = 3 if self.settings.quick else 5
             self.report.rooflines[key] = measure_roofline(

@@ -10,6 +10,7 @@ One pytest-benchmark group per (model, operation, batch) puts the variants side 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -144,7 +145,8 @@ def bench_step(
     saltbench_report.record(variant.name, benchmark.group, info)
 
 
-def test_train_step(
+@pytest.fixture
+def saltbench_step(
     benchmark,
     variant_name,
     saltbench_models,
@@ -152,36 +154,26 @@ def test_train_step(
     saltbench_report,
     saltbench_rooflines,
 ):
+    """`saltbench_step(operation)` times "train" or "infer" of this test's variant (bench_step)."""
+    return partial(
+        bench_step,
+        benchmark,
+        variant_name,
+        saltbench_models=saltbench_models,
+        saltbench_settings=saltbench_settings,
+        saltbench_report=saltbench_report,
+        saltbench_rooflines=saltbench_rooflines,
+    )
+
+
+def test_train_step(saltbench_step):
     """One optimiser step on a batch (forward, BCE loss, backward, Adam update), loss back on host."""
-    bench_step(
-        benchmark,
-        variant_name,
-        "train",
-        saltbench_models,
-        saltbench_settings,
-        saltbench_report,
-        saltbench_rooflines,
-    )
+    saltbench_step("train")
 
 
-def test_inference(
-    benchmark,
-    variant_name,
-    saltbench_models,
-    saltbench_settings,
-    saltbench_report,
-    saltbench_rooflines,
-):
+def test_inference(saltbench_step):
     """Inference-mode logits for a batch, copied back to host as NumPy."""
-    bench_step(
-        benchmark,
-        variant_name,
-        "infer",
-        saltbench_models,
-        saltbench_settings,
-        saltbench_report,
-        saltbench_rooflines,
-    )
+    saltbench_step("infer")
 
 
 def test_epoch_overhead(

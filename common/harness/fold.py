@@ -26,6 +26,7 @@ from common.harness.evaluate import inference_throughput, predict_tta, search_on
 from common.harness.honesty import (
     DEFAULT_TARGETS,
     cross_fitted_score,
+    is_true,
     step_throughput,
     time_to_targets,
     timed_rows,
@@ -552,7 +553,7 @@ class FoldSession:
         return (val_sum / k).astype(np.float32), (test_sum / k).astype(np.float32)
 
     def history_best_epoch(self) -> int:
-        best = [r["epoch"] for r in self.history if str(r["best"]) in ("True", "true", "1")]
+        best = [r["epoch"] for r in self.history if is_true(r["best"])]
         return best[-1] if best else -1
 
 

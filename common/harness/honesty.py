@@ -37,13 +37,14 @@ def time_bare_steps(
     return {"images": images, "seconds": seconds, "steps": steps}
 
 
-def _is_true(value: Any) -> bool:
+def is_true(value: Any) -> bool:
+    """A history flag as written (bool) or read back from CSV ("True")."""
     return str(value) in ("True", "true", "1")
 
 
 def timed_rows(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The epochs a run's train images/s is computed over: all but warm-up epochs (all if none)."""
-    return [r for r in history if not _is_true(r["warmup"])] or list(history)
+    return [r for r in history if not is_true(r["warmup"])] or list(history)
 
 
 def step_throughput(
@@ -72,8 +73,11 @@ def step_throughput(
     }
 
 
-def loop_is_slow(loop_vs_step_pct: float) -> bool:
-    return bool(np.isfinite(loop_vs_step_pct) and loop_vs_step_pct < -LOOP_SLOWER_FLAG_PCT)
+def loop_is_slow(loop_vs_step_pct: float | None) -> bool:
+    """More than LOOP_SLOWER_FLAG_PCT below the bare step; False when not measured (None, NaN)."""
+    if loop_vs_step_pct is None or not np.isfinite(float(loop_vs_step_pct)):
+        return False
+    return float(loop_vs_step_pct) < -LOOP_SLOWER_FLAG_PCT
 
 
 def time_to_targets(history: list[dict[str, Any]], targets) -> list[dict[str, Any]]:

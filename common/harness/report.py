@@ -34,9 +34,7 @@ def _num(value: Any, pattern: str = "{:.1f}") -> str:
 def _loop_vs_step(pct: Any) -> str:
     from common.harness.honesty import loop_is_slow
 
-    if pct is None or not math.isfinite(float(pct)):
-        return "n/a"
-    return f"{pct:+.1f} %" + (" ⚠" if loop_is_slow(float(pct)) else "")
+    return _num(pct, "{:+.1f} %") + (" ⚠" if loop_is_slow(pct) else "")
 
 
 def _time_to(targets: list[dict[str, Any]], position: int) -> str:
@@ -56,7 +54,7 @@ def loop_flags(metrics: dict[str, Any]) -> str:
     lines = []
     for name, summary in metrics["frameworks"].items():
         pct = summary.get("loop_vs_step_pct")
-        if pct is not None and loop_is_slow(float(pct)):
+        if loop_is_slow(pct):
             lines.append(
                 f"⚠ {NAMES.get(name, name)}: the training loop runs {-pct:.1f} % below its own bare "
                 f"step (more than {LOOP_SLOWER_FLAG_PCT:g} %): its train images/s measure the "
