@@ -1,11 +1,13 @@
 """Shared end-to-end runs for the harness tests: one smoke compare on tiny synthetic data, both frameworks."""
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +35,20 @@ def saltbench(
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     return result
+
+
+def predict_submission(run_dir: Path, cache: Path, out: Path) -> pd.DataFrame:
+    """`saltbench predict` of a finished run onto its own data folder: checked valid and in
+    sample_submission order; returns the written CSV."""
+    data_dir = json.loads((run_dir / "config.json").read_text())["data_dir"]
+    result = saltbench(
+        "predict", "--run", str(run_dir), "--data", data_dir, "--out", str(out), cache=cache
+    )
+    assert "valid" in result.stdout
+    sample = pd.read_csv(f"{data_dir}/sample_submission.csv", dtype=str)
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["id"].tolist() == sample["id"].tolist()
+    return written
 
 
 def start_compare(args: list[str], cache: Path) -> subprocess.Popen:

@@ -8,7 +8,7 @@ import pytest
 
 from common.harness.aggregate import LEADERBOARD_COLUMNS
 from common.submission import validate_submission
-from tests.harness.conftest import saltbench
+from tests.harness.conftest import predict_submission, saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -153,13 +153,7 @@ def test_finished_run_is_never_resumed_over(smoke_run, smoke_cache):
 def test_predict_writes_a_valid_submission(smoke_run, smoke_cache, tmp_path):
     data_dir = json.loads((smoke_run / "config.json").read_text())["data_dir"]
     out = tmp_path / "sub.csv"
-    result = saltbench(
-        "predict", "--run", str(smoke_run), "--data", data_dir, "--out", str(out), cache=smoke_cache
-    )
-    assert "valid" in result.stdout
-    sample = pd.read_csv(f"{data_dir}/sample_submission.csv", dtype=str)
-    written = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert written["id"].tolist() == sample["id"].tolist()
+    written = predict_submission(smoke_run, smoke_cache, out)
     # the run's own ensemble submission came from the same models and threshold
     own = pd.read_csv(smoke_run / "submission_ensemble.csv", dtype=str, keep_default_na=False)
     assert written.equals(own)
