@@ -52,6 +52,14 @@ class SaltDataset:
         return self.masks.reshape(len(self.masks), -1).mean(axis=1)
 
 
+class ProblemLines(list):
+    """Printable problem lines; `total` counts the problems, including those a summary line stands for."""
+
+    def __init__(self, lines: list[str], total: int) -> None:
+        super().__init__(lines)
+        self.total = total
+
+
 class _Problems(list):
     """Problem lines, at most MAX_LINES_PER_KIND of one kind, then a count of the rest."""
 
@@ -64,13 +72,13 @@ class _Problems(list):
         if seen <= MAX_LINES_PER_KIND:
             self.append(line)
 
-    def summarise(self) -> list[str]:
+    def summarise(self) -> ProblemLines:
         extra = [
             f"... and {n - MAX_LINES_PER_KIND} more problems like: {kind}"
             for kind, n in self._kinds.items()
             if n > MAX_LINES_PER_KIND
         ]
-        return list(self) + extra
+        return ProblemLines(list(self) + extra, total=sum(self._kinds.values()))
 
 
 # ---------------------------------------------------------------- PNG decoding
@@ -237,7 +245,7 @@ def _decode_folder(root, folder, ids, reader, problems, progress) -> dict[str, n
     return decoded
 
 
-def _scan(root: Path, progress: bool) -> tuple[list[str], dict | None]:
+def _scan(root: Path, progress: bool) -> tuple[ProblemLines, dict | None]:
     """Validate the folder; (problems, raw arrays) with arrays None when anything is wrong."""
     problems = _Problems()
     if not _check_layout(root, problems):
@@ -271,7 +279,7 @@ def _scan(root: Path, progress: bool) -> tuple[list[str], dict | None]:
         "test_images": _stack([test_images[i] for i in test_ids], np.uint8),
         "test_depths": np.array([z[i] for i in test_ids], dtype=np.float32),
     }
-    return [], arrays
+    return ProblemLines([], total=0), arrays
 
 
 def _stack(arrays: list[np.ndarray], dtype) -> np.ndarray:
@@ -346,8 +354,8 @@ def to_float_images(images: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- public API
 
 
-def check_dataset(root, *, progress: bool = False) -> list[str]:
-    """Validate a Kaggle-layout folder; one line per problem, [] when clean."""
+def check_dataset(root, *, progress: bool = False) -> ProblemLines:
+    """Validate a Kaggle-layout folder; one line per problem (`.total` counts them), [] when clean."""
     problems, _ = _scan(Path(root), progress)
     return problems
 
@@ -362,13 +370,13 @@ def load_dataset(root, *, use_cache: bool = True, progress: bool = True) -> Salt
     if arrays is None:
         problems, arrays = _scan(root, progress)
         if problems:
-            raise DataError(f"{root}: {len(problems)} problem(s):\n" + "\n".join(problems))
+            raise DataError(f"{root}: {problems.total} problem(s):\n" + "\n".join(problems))
         if cached is not None:
             _save_cache(cached, arrays)
     return _to_dataset(root, arrays)
 
 
-def scan_and_cache(root, *, progress: bool = True) -> list[str]:
+def scan_and_cache(root, *, progress: bool = True) -> ProblemLines:
     """Validate like check_dataset, and cache the decoded arrays when the folder is clean."""
     root = Path(root)
     problems, arrays = _scan(root, progress)

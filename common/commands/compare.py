@@ -208,7 +208,7 @@ def resolve_data(data: Path | None, recipe: dict) -> tuple[Path, str]:
 
     problems = check_dataset(data)
     if problems:
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        more = f" (and {problems.total - 1} more problems)" if problems.total > 1 else ""
         first = problems[0] if str(data) in problems[0] else f"{data}: {problems[0]}"
         raise DataError(first + more)
     return data, "user"

@@ -61,7 +61,8 @@ def run_check(args: argparse.Namespace) -> int:
     if problems:
         for line in problems:
             print(line)
-        print(f"saltbench: error: {args.dir}: {len(problems)} problem(s)", file=sys.stderr)
+        shown = f" ({len(problems)} lines shown)" if len(problems) != problems.total else ""
+        print(f"saltbench: error: {args.dir}: {problems.total} problem(s){shown}", file=sys.stderr)
         return 1
     _print_summary(args.dir)
     return 0

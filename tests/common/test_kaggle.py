@@ -114,6 +114,24 @@ def test_missing_files_and_depths(clean_dir, tmp_path):
     assert check_dataset(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: not a folder"]
 
 
+def test_problem_count_is_of_problems_not_printed_lines(clean_dir, tmp_path, capsys):
+    """A train.csv holding only its header leaves 30 images and 30 masks without a row: 60
+    problems, printed as 20 lines of each kind plus one summary line per kind."""
+    from common.cli import main
+
+    root = copy_of(clean_dir, tmp_path)
+    (root / "train.csv").write_text("id,rle_mask\n")
+    problems = check_dataset(root)
+    assert problems.total == 60
+    assert len(problems) == 42  # 2 x 20 shown + 2 "... and 10 more" lines
+    assert sum("... and 10 more problems like" in p for p in problems) == 2
+    assert main(["data", "check", str(root), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"saltbench: error: {root}: 60 problem(s) (42 lines shown)"]
+    with pytest.raises(DataError, match="60 problem"):
+        load_dataset(root, progress=False)
+
+
 @pytest.mark.realdata
 def test_real_data_reads_clean(real_data_dir):
     data = load_dataset(real_data_dir, progress=False)
