@@ -25,6 +25,16 @@ class CorruptFileError(SaltbenchError):
         self.path = path
 
 
+class DamagedTableError(SaltbenchError):
+    """A CSV that saltbench appends to (the leaderboard) cannot be parsed; names file and line."""
+
+    def __init__(self, path: object, line: int | None, reason: str, text: str = "") -> None:
+        where = f"line {line}" if line else "somewhere"
+        quoted = f": {text[:80]!r}" if text else ""
+        super().__init__(f"{path}: damaged at {where} ({reason}){quoted}")
+        self.path, self.line = path, line
+
+
 class BusyError(SaltbenchError):
     """A run folder is held by another live process; a second writer is refused."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import filelock
 import numpy as np
 import pandas as pd
 
-from common.errors import CorruptFileError, OutputError
+from common.errors import CorruptFileError, DamagedTableError, OutputError
 
 # What a truncated, damaged or missing file raises when numpy, torch or json reads it.
 UNREADABLE = (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile)
@@ -75,6 +76,46 @@ def file_lock(path: str | os.PathLike) -> Iterator[None]:
         lock.release()
 
 
+def first_bad_csv_line(path: Path) -> tuple[int | None, str, str]:
+    """(1-based line, reason, its text) of the first record the csv module cannot read or whose
+    field count differs from the header's; (None, "", "") when every record reads."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    reader = csv.reader(io.StringIO("\n".join(lines) + "\n"), strict=True)
+    header: list[str] | None = None
+    start = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = record
+            elif record and len(record) != len(header):
+                reason = f"{len(record)} fields, the header has {len(header)}"
+                return start, reason, lines[start - 1]
+            start = reader.line_num + 1
+    except csv.Error as err:
+        return start, str(err), lines[start - 1] if start <= len(lines) else ""
+    return None, "", ""
+
+
+def read_csv_table(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV of text cells; DamagedTableError (one line naming the file and its bad line) when
+    it cannot be parsed."""
+    path = Path(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as err:
+        line, reason, text = first_bad_csv_line(path)
+        raise DamagedTableError(path, line, reason or str(err).strip(), text) from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def check_csv_table(path: str | os.PathLike) -> None:
+    """Raise DamagedTableError now if `path` exists and cannot be parsed (before an hour's work)."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size > 0:
+        read_csv_table(path)
+
+
 def append_csv_rows(
     path: str | os.PathLike,
     rows: pd.DataFrame,
@@ -87,7 +128,7 @@ def append_csv_rows(
     path = Path(path)
     with file_lock(path):
         if path.exists() and path.stat().st_size > 0:
-            existing = pd.read_csv(path, dtype=str, keep_default_na=False)
+            existing = read_csv_table(path)
             if unless is not None and unless(existing):
                 return path
             rows = pd.concat([existing, rows.astype(str)])

@@ -115,11 +115,13 @@ def parse_frameworks(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from common.harness import rundir
+    from common.harness.leaderboard import check_leaderboard, leaderboard_path
     from common.harness.locks import FolderLock
 
     if args.resume:
         run_dir = Path(args.resume)
         config = rundir.load_config(run_dir)
+        check_leaderboard(leaderboard_path(run_dir))
         with FolderLock(run_dir, "saltbench compare"):
             if rundir.is_finished(run_dir):
                 raise SaltbenchError(
@@ -130,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
             configure_resume(config, args.executor, args.address)
             return train_and_report(run_dir, config)
+    check_leaderboard(Path(args.out) / "leaderboard.csv")
     run_dir, config = new_run(args)
     with FolderLock(run_dir, "saltbench compare"):
         return train_and_report(run_dir, config)
@@ -150,6 +153,8 @@ def train_and_report(run_dir: Path, config: dict) -> int:
         print(summary_text(run_dir, failures=False))
     if metrics.get("failed"):
         raise DivergedError(failure_line(metrics, report))
+    if metrics.get("leaderboard_problem"):
+        raise SaltbenchError(metrics["leaderboard_problem"])
     return 0
 
 

@@ -11,6 +11,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report", help="rebuild report.md and plots/ of a compare run from its files"
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--leaderboard",
+        action="store_true",
+        help="also append the run's rows to the leaderboard beside it (RUN_DIR/../leaderboard.csv), "
+        "e.g. after mending a damaged one; rows already there are not added twice",
+    )
     parser.set_defaults(func=run)
 
 
@@ -19,5 +25,26 @@ def run(args: argparse.Namespace) -> int:
 
     path = write_report(args.run_dir)
     print(f"{path} rebuilt\n")
+    if args.leaderboard:
+        print(append_rows(args.run_dir) + "\n")
     print(summary_text(args.run_dir))
     return 0
+
+
+def append_rows(run_dir: Path) -> str:
+    """Append a finished run's leaderboard rows; says how many (none when already there)."""
+    import json
+
+    from common.errors import SaltbenchError
+    from common.harness import rundir
+    from common.harness.leaderboard import leaderboard_path, reappend_run_rows
+
+    if not rundir.is_finished(run_dir):
+        raise SaltbenchError(f"{run_dir}: the run has not finished; it has no leaderboard rows yet")
+    config = rundir.load_config(run_dir)
+    metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())
+    added = reappend_run_rows(run_dir, config, metrics)
+    board = leaderboard_path(run_dir)
+    if not added:
+        return f"{board}: already has the rows of run {config['run_id']}; nothing appended"
+    return f"{board}: appended {added} rows of run {config['run_id']}"

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from common.harness import rundir
 from common.harness.data import RunData
@@ -17,33 +16,10 @@ from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.fold import FOLD_METRICS
 from common.harness.guard import FAILED
 from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
+from common.harness.leaderboard import keep_and_append
 from common.harness.uncertainty import run_uncertainty
-from common.io import append_csv_rows, atomic_write_json, atomic_write_text, save_arrays
+from common.io import atomic_write_json, atomic_write_text, save_arrays
 from common.recipes import threshold_grid
-
-LEADERBOARD_COLUMNS = [
-    "run_id",
-    "date",
-    "framework",
-    "backend",
-    "model",
-    "recipe",
-    "profile",
-    "fold",
-    "score",
-    "score_std",
-    "threshold",
-    "train_img_s",
-    "infer_img_s",
-    "epochs",
-    "wall_s",
-    "versions",
-    "seed",  # appended (older rows have none): the unit's seed; empty on a framework's mean row
-    # issue 9 (appended, so older rows stay readable): bare-step speed, threshold honesty
-    "step_img_s",
-    "loop_vs_step_pct",
-    "score_cross_fitted",
-]
 
 
 def load_unit_outputs(run_dir: Path, framework: str, units: list[tuple[int, int]]):
@@ -178,13 +154,16 @@ def finish_run(
             "infer_img_s": k["infer_img_s"] / t["infer_img_s"],
         }
     atomic_write_json(run_dir / rundir.METRICS, metrics)
+    board_problem = None
     if frameworks:
-        append_leaderboard(run_dir.parent / "leaderboard.csv", config, metrics)
+        board_problem = keep_and_append(run_dir, config, metrics)
         write_tile_sample(run_dir, list(frameworks), data)
     from common.harness.report import write_report
 
     write_report(run_dir)
     atomic_write_text(run_dir / rundir.FINISHED, metrics["finished"] + "\n")
+    if board_problem:
+        metrics["leaderboard_problem"] = board_problem  # not in metrics.json: compare reports it
     return metrics
 
 
@@ -207,95 +186,6 @@ def write_ensemble(
     write_submission(path, test_ids, logit(mean_test) > result["threshold"])
     validate_submission(path, list(data.test_ids))
     return {"score": result["score"], "threshold": result["threshold"]}
-
-
-def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.DataFrame:
-    recipe = config["recipe"]
-    date = metrics["finished"][:10]
-    rows = []
-    for framework, summary in metrics["frameworks"].items():
-        versions = "; ".join(f"{k} {v}" for k, v in sorted(summary["versions"].items()))
-        common = {
-            "run_id": config["run_id"],
-            "date": date,
-            "framework": framework,
-            "backend": summary["backend"],
-            "model": recipe["model"]["name"],
-            "recipe": recipe["recipe"],
-            "profile": recipe["profile"],
-            "versions": versions,
-        }
-        for fold in summary["folds"]:
-            rows.append(
-                {
-                    **common,
-                    "fold": fold["fold"],
-                    "seed": str(fold.get("seed", "")),  # text: the mean row's is empty
-                    "score": round(fold["score"], 5),
-                    "score_std": "",
-                    "threshold": round(fold["threshold"], 3),
-                    "train_img_s": round(fold["train_img_s"], 2),
-                    "infer_img_s": round(fold["infer_img_s"], 2),
-                    "epochs": fold["epochs"],
-                    "wall_s": round(fold["wall_s"], 1),
-                    **_honesty_cells(fold, _fold_targets(fold)),
-                }
-            )
-        rows.append(
-            {
-                **common,
-                "fold": "mean",
-                "score": round(summary["score_mean"], 5),
-                "score_std": round(summary["score_std"], 5) if len(summary["folds"]) > 1 else "",
-                "threshold": round(summary["threshold"], 3),
-                "train_img_s": round(summary["train_img_s"], 2),
-                "infer_img_s": round(summary["infer_img_s"], 2),
-                "epochs": summary["epochs"],
-                "wall_s": round(summary["wall_s"], 1),
-                **_honesty_cells(summary, summary.get("time_to_target", [])),
-            }
-        )
-    extra = sorted({k for r in rows for k in r} - set(LEADERBOARD_COLUMNS), key=_target_order)
-    return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS + extra)
-
-
-def _fold_targets(fold: dict[str, Any]) -> list[dict[str, Any]]:
-    return summarize_time_to_targets([fold["time_to_target"]]) if "time_to_target" in fold else []
-
-
-def _target_order(column: str) -> tuple[float, str]:
-    """time_to_0.5_s, time_to_0.5_images, time_to_0.6_s, ... in target order."""
-    return float(column.split("_")[2]), column
-
-
-def _rounded(value: Any, digits: int) -> Any:
-    """A number rounded for the CSV; '' for a missing or NaN value."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    return round(float(value), digits)
-
-
-def _honesty_cells(metrics: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, Any]:
-    """Step speed, loop vs step, cross-fitted score, and one seconds/images pair per target
-    (columns time_to_<target>_s / _images, appended after the fixed ones; '' = not reached)."""
-    cells = {
-        "step_img_s": _rounded(metrics.get("step_img_s"), 2),
-        "loop_vs_step_pct": _rounded(metrics.get("loop_vs_step_pct"), 1),
-        "score_cross_fitted": _rounded(metrics.get("score_cross_fitted"), 5),
-    }
-    for t in targets:
-        cells[f"time_to_{t['target']:g}_s"] = _rounded(t["seconds"], 1)
-        cells[f"time_to_{t['target']:g}_images"] = _rounded(t["images"], 0)
-    return cells
-
-
-def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
-    """One row per framework x unit (fold, seed) and one per framework mean; skipped if this run is already there."""
-    append_csv_rows(
-        path,
-        leaderboard_rows(config, metrics),
-        unless=lambda existing: config["run_id"] in set(existing.get("run_id", [])),
-    )
 
 
 def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: int = 8) -> None:

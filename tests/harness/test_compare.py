@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.harness.aggregate import LEADERBOARD_COLUMNS
+from common.harness.leaderboard import LEADERBOARD_COLUMNS
 from common.submission import validate_submission
 from tests.harness.conftest import predict_submission, saltbench
 

@@ -3,8 +3,17 @@
 import multiprocessing as mp
 
 import pandas as pd
+import pytest
 
-from common.harness.aggregate import LEADERBOARD_COLUMNS, append_leaderboard
+from common.errors import DamagedTableError
+from common.harness.leaderboard import (
+    LEADERBOARD_COLUMNS,
+    ROWS_FILE,
+    append_leaderboard,
+    keep_and_append,
+    reappend_run_rows,
+)
+from tests.harness.conftest import SMOKE_ARGS, saltbench
 
 
 def fake_run(run_id: str) -> tuple[dict, dict]:
@@ -87,3 +96,73 @@ def test_new_columns_are_appended_after_the_rows_of_an_older_leaderboard(tmp_pat
     assert table.loc[table["run_id"] == "old-run", "score"].tolist() == ["x"]
     mean_rows = table[(table["run_id"] == "new-run") & (table["fold"] == "mean")]
     assert mean_rows["time_to_0.5_s"].tolist() == ["12.0", "12.0"]
+
+
+def damage(path) -> int:
+    """Append one line with an unbalanced quote (as an editor slip would); returns its number."""
+    with open(path, "a") as board:
+        board.write('bad-run,"2026-01-01,keras\n')
+    return len(path.read_text().splitlines())
+
+
+def test_a_damaged_board_is_one_line_naming_the_file_and_the_line(tmp_path):
+    path = tmp_path / "leaderboard.csv"
+    config, metrics = fake_run("first")
+    append_leaderboard(path, config, metrics)
+    line = damage(path)
+    with pytest.raises(DamagedTableError) as caught:
+        append_leaderboard(path, *fake_run("second"))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: damaged at line {line} (") and "bad-run" in message
+    assert "\n" not in message
+
+
+def test_a_damaged_board_keeps_the_run_rows_in_the_run_folder(tmp_path):
+    results = tmp_path / "results"
+    run_dir = results / "second"
+    run_dir.mkdir(parents=True)
+    board = results / "leaderboard.csv"
+    append_leaderboard(board, *fake_run("first"))
+    damage(board)
+    damaged = board.read_bytes()
+    config, metrics = fake_run("second")
+    problem = keep_and_append(run_dir, config, metrics)
+    assert problem is not None and f"{board}: damaged at line 6" in problem
+    assert f"saltbench report {run_dir} --leaderboard" in problem
+    assert board.read_bytes() == damaged  # nothing of the user's file is lost or rewritten
+    kept = pd.read_csv(run_dir / ROWS_FILE, dtype=str, keep_default_na=False)
+    assert kept["run_id"].tolist() == ["second"] * 4
+    board.write_bytes(damaged[: damaged.rindex(b"bad-run")])  # the user mends the line
+    assert reappend_run_rows(run_dir, config, metrics) == 4
+    assert reappend_run_rows(run_dir, config, metrics) == 0  # never twice
+    table = pd.read_csv(board, dtype=str, keep_default_na=False)
+    assert table["run_id"].tolist() == ["first"] * 4 + ["second"] * 4
+
+
+def test_compare_refuses_a_damaged_board_before_training(tmp_path):
+    board = tmp_path / "leaderboard.csv"
+    append_leaderboard(board, *fake_run("first"))
+    line = damage(board)
+    result = saltbench(
+        "compare", *SMOKE_ARGS, "--out", str(tmp_path), cache=tmp_path / "cache", check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"saltbench: error: {board}: damaged at line {line} (unexpected end of data): "
+        f"'bad-run,\"2026-01-01,keras'; mend or move it, then start again (nothing was run)"
+    ]
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == []  # no run folder, no cache
+
+
+def test_report_appends_a_finished_run_rows_once(smoke_run, smoke_cache, tmp_path):
+    """`saltbench report RUN --leaderboard` on a copy of a finished run beside an empty board."""
+    import shutil
+
+    run_dir = shutil.copytree(smoke_run, tmp_path / smoke_run.name)
+    (run_dir / ROWS_FILE).unlink()  # a run older than the kept copy: rows rebuilt from metrics
+    first = saltbench("report", str(run_dir), "--leaderboard", cache=smoke_cache)
+    assert f"appended 4 rows of run {smoke_run.name}" in first.stdout
+    again = saltbench("report", str(run_dir), "--leaderboard", cache=smoke_cache)
+    assert "nothing appended" in again.stdout
+    table = pd.read_csv(tmp_path / "leaderboard.csv", dtype=str, keep_default_na=False)
+    assert table["run_id"].tolist() == [smoke_run.name] * 4
