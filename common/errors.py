@@ -45,6 +45,13 @@ class DivergedError(SaltbenchError):
     exit_code = 3
 
 
+class WorkerCrashError(SaltbenchError):
+    """A worker process died (killed, out of memory, crashed): not a user error, and the run
+    can be resumed from its last checkpoint."""
+
+    exit_code = 4
+
+
 def warn(message: str) -> None:
     """A recoverable problem, in one line on stderr (the orchestrator relays workers' warnings)."""
     import sys

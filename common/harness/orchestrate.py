@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from common.errors import DivergedError, SaltbenchError
+from common.errors import DivergedError, SaltbenchError, WorkerCrashError
 from common.harness import rundir
 from common.harness.fold import STATE
 from common.harness.lifeline import PARENT_ENV
@@ -123,6 +125,7 @@ def run_worker_process(
     proc.log_path = log  # type: ignore[attr-defined]
     proc.framework = framework  # type: ignore[attr-defined]
     proc.log_offset = offset  # type: ignore[attr-defined]
+    proc.log_start = offset  # type: ignore[attr-defined]
     return proc
 
 
@@ -142,21 +145,62 @@ def relay_warnings(proc: subprocess.Popen, write=None) -> None:
                 write(f"{proc.framework}: {line}")
 
 
-def last_lines(path: Path, n: int = 3) -> str:
-    with contextlib.suppress(OSError):
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-        return " | ".join(lines[-n:])
-    return ""
+# A tqdm bar or fragment of one ("... epoch 29:   0%|          | 0/12 [00:00<?, ?it/s]").
+PROGRESS = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|\d+(\.\d+)?(it|s)/(s|it)\]")
 
 
-def check_exit(proc: subprocess.Popen) -> None:
-    """Raise on a crashed worker; a diverged one (failed.json written) is a result, not a crash."""
+def last_message(path: Path, start: int = 0) -> str:
+    """The log's last real line from byte `start` on: progress bars and command headers skipped."""
+    with contextlib.suppress(OSError), open(path, "rb") as log:
+        log.seek(start)
+        text = log.read().decode(errors="replace")
+        for line in reversed(re.split(r"[\r\n]+", text)):
+            line = line.strip()
+            if line and not PROGRESS.search(line) and not line.startswith("=== "):
+                return line
+    return "(nothing but progress bars)"
+
+
+def how_it_ended(returncode: int) -> str:
+    """'was killed by SIGKILL (exit -9)' or 'failed (exit 1)'."""
+    if returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-returncode).name} (exit {returncode})"
+    return f"failed (exit {returncode})"
+
+
+def running_unit(run_dir: Path, config: dict[str, Any], framework: str) -> str:
+    """The first unit of the framework not done yet (a worker trains its units in run order)."""
+    per_unit = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
+    for fold, seed in rundir.run_units(config):
+        done = epochs_done(run_dir, framework, fold, seed, per_unit)
+        if done < per_unit:
+            return f"{framework} seed {seed} fold {fold}, {done} of {per_unit} epochs committed"
+    return f"{framework}, after its last unit"
+
+
+def check_exit(
+    proc: subprocess.Popen, run_dir: Path | None = None, config: dict[str, Any] | None = None
+) -> None:
+    """Raise on a crashed worker; a diverged one (failed.json written) is a result, not a crash.
+
+    A worker's own user error (exit 2) stays a user error; anything else (a signal, a traceback)
+    is a WorkerCrashError naming the unit, the log's last real message and, for a training run
+    (`run_dir` given), the --resume that continues it.
+    """
     proc.log_handle.close()
-    if proc.returncode not in (0, DivergedError.exit_code):
-        raise SaltbenchError(
-            f"{proc.framework} worker failed (exit {proc.returncode}); see {proc.log_path}: "
-            f"{last_lines(proc.log_path, 1)}"
-        )
+    if proc.returncode in (0, DivergedError.exit_code):
+        return
+    message = last_message(proc.log_path, getattr(proc, "log_start", 0))
+    if proc.returncode == SaltbenchError.exit_code:
+        raise SaltbenchError(f"{proc.framework} worker: {message} (log: {proc.log_path})")
+    what = f"{proc.framework} worker {how_it_ended(proc.returncode)}"
+    if run_dir is not None and config is not None:
+        what += f" in unit {running_unit(run_dir, config, proc.framework)}"
+    text = f"{what}; last message in {proc.log_path}: {message}"
+    if run_dir is not None:
+        text += f"; continue the run with: saltbench compare --resume {run_dir}"
+    raise WorkerCrashError(text)
 
 
 def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
@@ -176,7 +220,7 @@ def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
     args = ["init", str(run_dir), "--seeds", join_ints(missing)]
     proc = run_worker_process(source, args, config, run_dir / "logs" / "init.log")
     proc.wait()
-    check_exit(proc)
+    check_exit(proc, run_dir)
 
 
 def join_ints(values) -> str:
@@ -240,7 +284,7 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
             for proc in [p for p in running if p.poll() is not None]:
                 running.remove(proc)
                 relay_warnings(proc, show)
-                check_exit(proc)
+                check_exit(proc, run_dir, config)
             done = sum(
                 epochs_done(run_dir, fw, fold, seed, per_unit)
                 for fw in config["frameworks"]

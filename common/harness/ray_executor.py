@@ -204,7 +204,7 @@ def check_storage(run_dir: Path, config: dict[str, Any]) -> None:
 
 def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]:
     """The Ray task: train one unit with the run's worker command; raises so Ray can retry."""
-    from common.harness.orchestrate import last_lines, run_worker_process
+    from common.harness.orchestrate import how_it_ended, last_message, run_worker_process
 
     check_storage(Path(run_dir), config)
     log = unit.log(Path(run_dir))
@@ -221,11 +221,14 @@ def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]
     if proc.returncode == DivergedError.exit_code:  # a result: failed.json says where it blew up
         return {"unit": unit.name, "host": socket.gethostname(), "diverged": True}
     if proc.returncode == 2:
-        raise UnitFailed(f"{unit.name} failed; see {log}: {last_lines(log, 1)}")
+        raise UnitFailed(f"{unit.name} failed; see {log}: {last_message(log, proc.log_start)}")
     if proc.returncode != 0:
         with open(log, "a") as handle:
             handle.write(f"=== worker exited {proc.returncode}; Ray retries the task if it may\n")
-        raise WorkerDied(f"{unit.name} worker exited {proc.returncode}; see {log}")
+        raise WorkerDied(
+            f"{unit.name} worker {how_it_ended(proc.returncode)}; last message in {log}: "
+            f"{last_message(log, proc.log_start)}"
+        )
     return {"unit": unit.name, "host": socket.gethostname()}
 
 

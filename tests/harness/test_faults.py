@@ -158,6 +158,43 @@ def busy_line(directory: Path, pid: int) -> str:
 
 
 @pytest.mark.torch
+def test_a_killed_worker_is_one_line_naming_unit_last_message_and_resume(smoke_cache, tmp_path):
+    """SIGKILL the worker alone (as the OOM killer would): compare ends with exit 4 (not a user
+    error) and one line naming the unit, the log's last real message (not a progress-bar
+    fragment) and the --resume that continues the run."""
+    out = tmp_path / "results"
+    long = ["--set", "stages.bce.epochs=40", "--set", "stages.bce.early_stopping_patience=100"]
+    env = {**os.environ, "SALTBENCH_CACHE": str(smoke_cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    compare = subprocess.Popen(
+        [sys.executable, "-m", "common.cli", "compare", *SMOKE_ARGS, "--frameworks", "torch",
+         *long, "--out", str(out)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: out.is_dir() and any(out.iterdir()), "the run folder")
+        run_dir = only_run(out)
+        fold = run_dir / "torch" / "seed0" / "fold0"
+        wait_for(lambda: (fold / "state.json").is_file(), "the first committed epoch")
+        os.kill(holder(fold)["pid"], signal.SIGKILL)
+        _, stderr = compare.communicate(timeout=120)
+    finally:
+        compare.kill()
+    assert compare.returncode == 4
+    line = last_line(stderr)
+    log = run_dir / "logs" / "torch.log"
+    pattern = (
+        rf"saltbench: error: torch worker was killed by SIGKILL \(exit -9\) in unit torch seed 0 "
+        rf"fold 0, (\d+) of 41 epochs committed; last message in {re.escape(str(log))}: "
+        rf"(.+); continue the run with: saltbench compare --resume {re.escape(str(run_dir))}"
+    )
+    match = re.fullmatch(pattern, line)
+    assert match, line
+    committed = json.loads((fold / "state.json").read_text())["next_epoch"]
+    assert int(match[1]) == committed >= 1
+    assert match[2].startswith("torch fold 0 epoch ") and "it/s]" not in match[2]
+
+
+@pytest.mark.torch
 def test_sigkilled_orchestrator_takes_its_worker_along_and_a_live_run_is_never_resumed_twice(
     smoke_cache, tmp_path
 ):
