@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.conftest import SMOKE_ARGS, saltbench
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -18,3 +20,19 @@ def real_data_dir() -> Path:
     if not (REAL_DATA_DIR / "train.csv").is_file():
         pytest.skip(f"real TGS data not found at {REAL_DATA_DIR}")
     return REAL_DATA_DIR
+
+
+# The one smoke compare run (keras + torch) that harness and export tests share; its helpers live
+# in tests/harness/conftest.py.
+@pytest.fixture(scope="session")
+def smoke_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, smoke_cache) -> Path:
+    """One uninterrupted smoke compare (keras + torch); returns its run directory."""
+    out = tmp_path_factory.mktemp("results")
+    saltbench("compare", *SMOKE_ARGS, "--out", str(out), cache=smoke_cache)
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir

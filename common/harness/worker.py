@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", type=Path)
     predict.add_argument("--data", type=Path, required=True)
     predict.add_argument("--out", type=Path, required=True)
+    export = sub.add_parser(
+        "export", help="best models as native/ONNX files, with reference logits (saltbench export)"
+    )
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--formats", default="reference,native,onnx")
+    export.add_argument("--tiles", type=int, default=0, help="validation tiles (0 = all)")
     return parser
 
 
@@ -90,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             _init(make_trainer, args, config, threads)
         elif args.action == "train":
             return _train(make_trainer, args, config, threads)
+        elif args.action == "export":
+            from common.export.write import export_units
+
+            make = lambda seed: _make(make_trainer, config, threads, seed)  # noqa: E731
+            formats = [f for f in args.formats.split(",") if f]
+            export_units(make, args.run_dir, config, args.out, formats, args.tiles)
         else:
             _predict(make_trainer, args, config, threads)
     except SaltbenchError as err:

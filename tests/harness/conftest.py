@@ -89,20 +89,6 @@ def gone_within(pid: int, seconds: float) -> bool:
 
 
 @pytest.fixture(scope="session")
-def smoke_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory, smoke_cache) -> Path:
-    """One uninterrupted smoke compare (keras + torch); returns its run directory."""
-    out = tmp_path_factory.mktemp("results")
-    saltbench("compare", *SMOKE_ARGS, "--out", str(out), cache=smoke_cache)
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
-    return run_dir
-
-
-@pytest.fixture(scope="session")
 def smoke_run_two_seeds(tmp_path_factory, smoke_cache) -> tuple[Path, str]:
     """A smoke compare with --seeds 0,1 (one stage, to stay cheap); (run directory, its stdout)."""
     out = tmp_path_factory.mktemp("results_seeds")

@@ -1,0 +1,175 @@
+"""`saltbench export`: drive the twins' workers to write each unit's best model, then check
+every file in a fresh process that has only that format's loader, and write export.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from common.errors import SaltbenchError
+from common.export.write import NATIVE_FILE, ONNX_FILE, REFERENCE_FILE, export_dir
+from common.harness import rundir
+from common.io import atomic_write_json
+
+TOLERANCE = 1e-4  # largest |logit difference| between a loaded file and saltbench's prediction
+MANIFEST = "export.json"
+CHECKS = Path(__file__).resolve().parent
+FORMAT_CHOICES = {"all": ("native", "onnx"), "native": ("native",), "onnx": ("onnx",)}
+
+
+class ExportCheckError(SaltbenchError):
+    """An exported file failed its fresh-process check: not the user's input, and exit 1."""
+
+    exit_code = 1
+
+
+def planned_files(out: Path, subject: str, units, formats) -> list[tuple[str, int, int, Path]]:
+    """(format, fold, seed, path) of every file the export writes for one subject."""
+    names = {"native": NATIVE_FILE[subject], "onnx": ONNX_FILE}
+    return [
+        (fmt, fold, seed, export_dir(out, subject, fold, seed) / names[fmt])
+        for fold, seed in units
+        for fmt in formats
+    ]
+
+
+def check_arguments(run_dir: Path, subjects: list[str], out: Path, force: bool) -> dict[str, Any]:
+    """The run's config, after refusing an unfinished run, an unknown subject or an old export."""
+    config = rundir.load_config(run_dir)
+    if not rundir.is_finished(run_dir):
+        raise SaltbenchError(
+            f"{run_dir}: the run has not finished; continue it with saltbench compare --resume {run_dir}"
+        )
+    trained = json.loads((run_dir / rundir.METRICS).read_text())["frameworks"]
+    unknown = [s for s in subjects if s not in trained]
+    if unknown:
+        raise SaltbenchError(
+            f"--subject {','.join(unknown)}: not in run {config['run_id']} "
+            f"(it has {', '.join(trained) or 'no trained subject'})"
+        )
+    existing = [out / s for s in subjects if (out / s).exists()]
+    if existing and not force:
+        raise SaltbenchError(
+            f"{existing[0]} already exists; pass --force to replace that export or choose --out"
+        )
+    return config
+
+
+def run_export_worker(
+    subject: str, config: dict[str, Any], run_dir: Path, out: Path, formats, tiles
+):
+    """One worker process writes the subject's files for every unit of the run."""
+    from common.harness.orchestrate import check_exit, run_worker_process
+
+    args = ["export", str(run_dir), "--out", str(out), "--formats", ",".join(formats)]
+    log = run_dir / "logs" / f"export_{subject}.log"
+    proc = run_worker_process(subject, [*args, "--tiles", str(tiles)], config, log)
+    proc.wait()
+    check_exit(proc)
+
+
+def write_files(subject: str, config: dict[str, Any], run_dir: Path, out: Path, formats, tiles):
+    """Reference logits and native file on the run's own backend; Keras's ONNX exporter needs
+    TensorFlow, so a Keras run on another backend exports ONNX from a TensorFlow worker that
+    loads the same weights (and is then checked against the run backend's logits)."""
+    on_run_backend = ["reference", *formats]
+    if subject == "keras" and "onnx" in formats and config["keras_backend"] != "tensorflow":
+        on_run_backend.remove("onnx")
+        run_export_worker(
+            subject, {**config, "keras_backend": "tensorflow"}, run_dir, out, ["onnx"], tiles
+        )
+    run_export_worker(subject, config, run_dir, out, on_run_backend, tiles)
+
+
+def check_command(subject: str, fmt: str, path: Path) -> tuple[list[str], dict[str, str]]:
+    """The fresh process of one check: ONNX in isolated mode (no saltbench at all), a native
+    file with the repository importable for its twin's module and nothing else of saltbench."""
+    from common.harness.orchestrate import REPO_ROOT
+
+    reference = str(path.parent / REFERENCE_FILE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    if fmt == "onnx":
+        return [sys.executable, "-I", str(CHECKS / "onnx_check.py"), str(path), reference], env
+    env.update(PYTHONPATH=str(REPO_ROOT), KERAS_BACKEND=os.environ.get("KERAS_BACKEND", ""))
+    return [sys.executable, str(CHECKS / "native_check.py"), subject, str(path), reference], env
+
+
+def run_check(subject: str, fmt: str, path: Path, keras_backend: str) -> dict[str, Any]:
+    """Load `path` in a fresh process; its logits against the reference, and a pass/fail."""
+    command, env = check_command(subject, fmt, path)
+    if fmt == "native" and subject == "keras":
+        env["KERAS_BACKEND"] = keras_backend
+    done = subprocess.run(command, env=env, cwd=path.parent, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = [ln for ln in done.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+        return {"ok": False, "error": f"loader exited {done.returncode}: {tail[0][:200]}"}
+    result = json.loads(lines[-1])
+    leaked = fmt == "onnx" and result["saltbench_modules"]
+    diff = result["max_abs_diff"]
+    result["ok"] = bool(
+        result["shape_ok"] and diff is not None and diff <= TOLERANCE and not leaked
+    )
+    if not result["ok"]:
+        result["error"] = (
+            f"imported saltbench ({', '.join(leaked)})"
+            if leaked
+            else f"max |Δ| {diff} > {TOLERANCE}"
+        )
+    return result
+
+
+def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, force: bool):
+    """Write and check every subject's files; returns the manifest (also written to export.json)."""
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir / "export"
+    config = rundir.load_config(run_dir)
+    subjects = list(subjects or config["frameworks"])
+    config = check_arguments(run_dir, subjects, out, force)
+    formats = FORMAT_CHOICES[fmt]
+    units = rundir.run_units(config)
+    entries = []
+    for subject in subjects:
+        print(f"{subject}: writing {', '.join(formats)} for {len(units)} unit(s)", file=sys.stderr)
+        write_files(subject, config, run_dir, out, formats, tiles)
+        files = planned_files(out, subject, units, formats)
+        for kind, fold, seed, path in tqdm(files, desc=f"{subject} checks", file=sys.stderr):
+            check = run_check(subject, kind, path, config["keras_backend"])
+            entries.append({"subject": subject, "format": kind, "fold": fold, "seed": seed,
+                            "path": str(path.relative_to(out)), "bytes": path.stat().st_size,
+                            **check})  # fmt: skip
+    manifest = {
+        "run_id": config["run_id"],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "tolerance": TOLERANCE,
+        "reference": "TwinTrainer.predict_logits of model_best.npz (no TTA) on the unit's "
+        "validation tiles, the run's Keras backend",
+        "keras_backend": config["keras_backend"],
+        "files": entries,
+    }
+    atomic_write_json(out / MANIFEST, manifest)
+    return out, manifest
+
+
+def export_table(out: Path, manifest: dict[str, Any]) -> str:
+    """The Markdown table `saltbench export` prints."""
+    rows = [
+        "| subject | seed | fold | file | MiB | loaded by (fresh process) | max abs Δ vs saltbench | check |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for e in manifest["files"]:
+        diff = "" if e.get("max_abs_diff") is None else f"{e['max_abs_diff']:.1e}"
+        verdict = "ok" if e["ok"] else f"FAILED: {e['error']}"
+        rows.append(
+            f"| {e['subject']} | {e['seed']} | {e['fold']} | {e['path']} | {e['bytes'] / 2**20:.2f} "
+            f"| {e.get('loader', '')} | {diff} | {verdict} |"
+        )
+    return "\n".join(rows) + f"\n\n{out / MANIFEST}: tolerance {manifest['tolerance']:g}"
