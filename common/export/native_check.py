@@ -59,17 +59,34 @@ def main(framework: str, model_path: str, reference_path: str) -> dict:
 
     with np.load(reference_path) as reference:
         images, expected = reference["images"], reference["logits"]
+        exact = reference.get("logits_float64")
     got, loader = (keras_logits if framework == "keras" else torch_logits)(model_path, images)
     return {
         "loader": loader,
         "tiles": int(len(images)),
-        "shape_ok": list(got.shape) == list(expected.shape),
-        "max_abs_diff": float(np.abs(got - expected).max())
-        if got.shape == expected.shape
-        else None,
+        **differences(got, expected, exact),
         "saltbench_modules": sorted(
             m for m in sys.modules if m.split(".")[0] in ("common", "keras_impl", "torch_impl")
         ),
+    }
+
+
+def differences(got, expected, exact) -> dict:
+    """Largest |Δ| of the file's logits from saltbench's (float32) and from the float64 function,
+    and saltbench's own distance from float64 (its round-off). Written out here as in the other
+    check: neither check may import saltbench code to compute its verdict."""
+    import numpy as np
+
+    same = got.shape == expected.shape
+    return {
+        "shape_ok": same,
+        "max_abs_diff": float(np.abs(got - expected).max()) if same else None,
+        "max_abs_diff_float64": float(np.abs(got - exact).max())
+        if same and exact is not None
+        else None,
+        "saltbench_diff_float64": float(np.abs(expected - exact).max())
+        if exact is not None
+        else None,
     }
 
 

@@ -114,17 +114,35 @@ def run_check(subject: str, fmt: str, path: Path, keras_backend: str) -> dict[st
         return {"ok": False, "error": f"loader exited {done.returncode}: {tail[0][:200]}"}
     result = json.loads(lines[-1])
     leaked = fmt == "onnx" and result["saltbench_modules"]
-    diff = result["max_abs_diff"]
-    result["ok"] = bool(
-        result["shape_ok"] and diff is not None and diff <= TOLERANCE and not leaked
-    )
+    result["rule"] = passing_rule(result)
+    result["ok"] = bool(result["shape_ok"] and result["rule"] and not leaked)
     if not result["ok"]:
+        diff = result["max_abs_diff"]
         result["error"] = (
             f"imported saltbench ({', '.join(leaked)})"
             if leaked
-            else f"max |Δ| {diff} > {TOLERANCE}"
+            else f"max |Δ| {diff} > {TOLERANCE} (and {result['max_abs_diff_float64']} from the "
+            f"float64 function, farther than saltbench's own {result['saltbench_diff_float64']})"
         )
     return result
+
+
+def passing_rule(result: dict[str, Any]) -> str | None:
+    """Which rule the file passes, or None.
+
+    - "1e-4": within TOLERANCE of saltbench's own (float32) logits;
+    - "float64": farther than that, but no farther from the float64 function of the same weights
+      than saltbench's float32 prediction is (both are round-off of one function: a trained
+      model's float32 conv stack can be 2e-4 off float64 in torch itself, see the README).
+    """
+    diff, exact, own = (
+        result.get(k) for k in ("max_abs_diff", "max_abs_diff_float64", "saltbench_diff_float64")
+    )
+    if diff is not None and diff <= TOLERANCE:
+        return "1e-4"
+    if exact is not None and own is not None and exact <= max(TOLERANCE, own):
+        return "float64"
+    return None
 
 
 def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, force: bool):
@@ -159,17 +177,25 @@ def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, 
     return out, manifest
 
 
+RULES = {"1e-4": "≤ 1e-4", "float64": "round-off: no farther from float64 than saltbench"}
+
+
+def _sci(value: float | None) -> str:
+    return "" if value is None else f"{value:.1e}"
+
+
 def export_table(out: Path, manifest: dict[str, Any]) -> str:
     """The Markdown table `saltbench export` prints."""
     rows = [
-        "| subject | seed | fold | file | MiB | loaded by (fresh process) | max abs Δ vs saltbench | check |",
-        "|---|---|---|---|---|---|---|---|",
+        "| subject | seed | fold | file | MiB | loaded by (fresh process) | max abs Δ vs saltbench "
+        "| vs float64 (saltbench's own) | check |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for e in manifest["files"]:
-        diff = "" if e.get("max_abs_diff") is None else f"{e['max_abs_diff']:.1e}"
-        verdict = "ok" if e["ok"] else f"FAILED: {e['error']}"
+        exact = f"{_sci(e.get('max_abs_diff_float64'))} ({_sci(e.get('saltbench_diff_float64'))})"
+        verdict = f"ok ({RULES[e['rule']]})" if e["ok"] else f"FAILED: {e['error']}"
         rows.append(
             f"| {e['subject']} | {e['seed']} | {e['fold']} | {e['path']} | {e['bytes'] / 2**20:.2f} "
-            f"| {e.get('loader', '')} | {diff} | {verdict} |"
+            f"| {e.get('loader', '')} | {_sci(e.get('max_abs_diff'))} | {exact} | {verdict} |"
         )
     return "\n".join(rows) + f"\n\n{out / MANIFEST}: tolerance {manifest['tolerance']:g}"

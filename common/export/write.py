@@ -33,6 +33,40 @@ def validation_tiles(run_dir: Path, config: dict[str, Any], data, fold: int, lim
     return [data.train_ids[i] for i in val_idx], data.images[val_idx]
 
 
+def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
+    """The same weights evaluated in float64 (inference mode): the exact function both saltbench's
+    float32 prediction and an exported file approximate, to tell round-off from a wrong file."""
+    weights = trainer.get_weights()
+    if trainer.framework == "torch":
+        import copy
+
+        import torch
+
+        model = copy.deepcopy(trainer.model).double().eval()
+        with torch.no_grad():
+            nchw = torch.from_numpy(np.asarray(images, np.float64)).permute(0, 3, 1, 2)
+            out = torch.cat([model(nchw[i : i + 32]) for i in range(0, len(nchw), 32)])
+        return out.permute(0, 2, 3, 1).numpy()
+    import keras
+
+    from keras_impl.model import build_model
+    from keras_impl.weights import import_weights
+
+    policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
+    keras.config.set_dtype_policy("float64")
+    keras.config.set_floatx("float64")
+    try:
+        model = build_model(trainer.spec)
+        import_weights(model, weights)
+        x = np.asarray(images, np.float64)
+        out = [keras.ops.convert_to_numpy(model(x[i : i + 32], training=False))
+               for i in range(0, len(x), 32)]  # fmt: skip
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
+    return np.concatenate(out).astype(np.float64)
+
+
 def write_native(trainer, path: Path) -> None:
     """The twin's own save_model: `.keras` for Keras, the spec and state_dict for torch."""
     importlib.import_module(f"{trainer.framework}_impl.weights").save_model(trainer.model, path)
@@ -68,7 +102,9 @@ def export_units(make_trainer, run_dir: Path, config: dict[str, Any], out: Path,
         if "reference" in formats:
             ids, images = validation_tiles(run_dir, config, data, fold, tiles)
             logits = trainer.predict_logits(images, eval_batch)
-            save_arrays(target / REFERENCE_FILE, ids=np.array(ids), images=images, logits=logits)
+            exact = float64_logits(trainer, images)
+            save_arrays(target / REFERENCE_FILE, ids=np.array(ids), images=images, logits=logits,
+                        logits_float64=exact)  # fmt: skip
         if "native" in formats:
             write_native(trainer, target / NATIVE_FILE[trainer.framework])
         if "onnx" in formats:

@@ -36,6 +36,7 @@ def test_every_subject_gets_native_and_onnx_files_that_pass_fresh_process_checks
         assert (out / entry["path"]).is_file()
         assert entry["ok"], (key, entry)
         assert entry["tiles"] > 0 and 0 <= entry["max_abs_diff"] <= TOLERANCE, key
+        assert entry["rule"] == "1e-4", key  # the smoke model is small: no round-off excuse
         assert entry["path"] in stdout
     # the ONNX files ran in a process that could not import saltbench, and did not
     assert found["keras", "onnx"]["saltbench_modules"] == []
@@ -66,16 +67,36 @@ def test_the_exported_files_hold_the_best_weights(exported, smoke_run):
 
 @pytest.mark.parametrize("key", list(FILES))
 def test_a_check_fails_when_the_file_does_not_compute_the_reference(exported, tmp_path, key):
-    """Moving the reference logits by 1e-3 must fail each check: the checks can fail."""
+    """A file computing another function fails: the reference (float32 and float64 logits
+    alike) moved by 1e-3 stands for a file that is 1e-3 off saltbench's function."""
     out, _, _ = exported
     unit = shutil.copytree((out / FILES[key]).parent, tmp_path / "unit")
     with np.load(unit / "reference.npz") as npz:
         arrays = dict(npz)
     arrays["logits"] = arrays["logits"] + np.float32(1e-3)
+    arrays["logits_float64"] = arrays["logits_float64"] + 1e-3
     np.savez(unit / "reference.npz", **arrays)
     result = run_check(key[0], key[1], unit / FILES[key].rsplit("/", 1)[1], "tensorflow")
     assert not result["ok"] and result["error"].startswith("max |Δ|")
     assert result["max_abs_diff"] == pytest.approx(1e-3, rel=0.1)
+    assert result["max_abs_diff_float64"] == pytest.approx(1e-3, rel=0.1)
+
+
+def test_the_round_off_rule_passes_only_files_as_exact_as_saltbench():
+    from common.export.run import passing_rule
+
+    close = {"max_abs_diff": 5e-5, "max_abs_diff_float64": 9e-5, "saltbench_diff_float64": 6e-5}
+    assert passing_rule(close) == "1e-4"
+    # torch's own float32 is 2.3e-4 off float64 and the ONNX file 5.5e-5: round-off, passes
+    rounded = {
+        "max_abs_diff": 2.6e-4,
+        "max_abs_diff_float64": 5.5e-5,
+        "saltbench_diff_float64": 2.3e-4,
+    }
+    assert passing_rule(rounded) == "float64"
+    # farther from float64 than saltbench itself: a different function, fails
+    wrong = {"max_abs_diff": 2.6e-4, "max_abs_diff_float64": 3e-4, "saltbench_diff_float64": 5e-5}
+    assert passing_rule(wrong) is None
 
 
 def test_an_earlier_export_is_never_replaced_silently(exported, smoke_run, smoke_cache):
