@@ -38,6 +38,11 @@ SEED000: dict[str, Any] = {
         "keras_backend": "tensorflow",
         "init_from": "torch",
         "executor": "local",
+        # Device and numerics, identical for every subject (common/device.py): auto | cpu | cuda;
+        # TF32 off so float32 is float32 on every framework; torch's cuDNN autotuner off.
+        "device": "auto",
+        "tf32": False,
+        "cudnn_benchmark": False,
     },
     # channels_last: both twins compute in NHWC memory (Keras always does; torch switches to
     # torch.channels_last). Same weights; outputs agree to float round-off; only speed changes.
@@ -47,6 +52,8 @@ SEED000: dict[str, Any] = {
         "hflip": True,
         "optimizer": "adam",
         "channels_last": False,
+        # fp32 | bf16 (mixed precision for every subject: bfloat16 compute, float32 weights/loss)
+        "precision": "fp32",
     },
     "stages": [
         {
@@ -170,6 +177,9 @@ SEED002: dict[str, Any] = {
         "init_from": "torch",
         "encoder_weights": None,
         "executor": "local",
+        "device": "auto",
+        "tf32": False,
+        "cudnn_benchmark": False,
     },
     "train": copy.deepcopy(SEED000["train"]),
     "stages": [
@@ -355,6 +365,9 @@ def validate_recipe(recipe: dict[str, Any]) -> None:
         raise SaltbenchError(
             f"recipe key run.executor must be local or ray, got {recipe['run']['executor']!r}"
         )
+    from common.device import numerics, validate
+
+    validate(numerics(recipe))
     seeds = recipe["run"]["seeds"]
     if (
         not isinstance(seeds, list)

@@ -22,15 +22,31 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(self, spec, *, seed: int, threads: int, channels_last: bool = False) -> None:
+    def __init__(
+        self,
+        spec,
+        *,
+        seed: int,
+        threads: int,
+        channels_last: bool = False,
+        device: str = "cpu",
+        precision: str = "fp32",
+        tf32: bool = False,
+        cudnn_benchmark: bool = False,
+    ) -> None:
         # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
         # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
         _pin_backend_threads(threads)
+        from keras_impl.device import configure, precision_policy
+
+        self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
+        self.numerics["precision"] = self.precision = precision
         keras.utils.set_random_seed(seed)
         from keras_impl.model import build_model
 
         self.spec = spec
-        self.model = build_model(spec)
+        with precision_policy(precision):  # mixed_bfloat16: float32 variables, bf16 compute
+            self.model = build_model(spec)
         self.trainer = None
 
     def backend(self) -> str:
@@ -68,7 +84,10 @@ class TwinTrainer:
         """Set every dropout seed generator from `seed`, so an epoch's masks depend on the epoch alone."""
         states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
         for index, variable in enumerate(states):
-            variable.assign(np.array([seed, index], dtype=variable.dtype))
+            # The state's integer type is the backend's (uint32 on TensorFlow and JAX, int32 on
+            # torch): fold the seed into its range, or a seed above 2**31 overflows on torch.
+            top = np.iinfo(np.dtype(variable.dtype)).max
+            variable.assign(np.array([seed % (top + 1), index], dtype=variable.dtype))
 
     def set_learning_rate(self, learning_rate: float) -> None:
         self.trainer.learning_rate = learning_rate
@@ -82,7 +101,7 @@ class TwinTrainer:
         2-core CPU (the loop ran at half the bare step's speed; issue 9).
         """
         dataset = StreamDataset(stream, first)
-        callback = SessionCallback(session, stream)
+        callback = SessionCallback(session, stream, self.device)
         self.model.fit(
             dataset,
             initial_epoch=first,
@@ -96,6 +115,12 @@ class TwinTrainer:
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         """One bare optimiser step of the current stage (the harness's overhead probe)."""
         return self.trainer.train_step(x, y)
+
+    def device_peak_mib(self) -> float | None:
+        """Allocator-level peak device memory of this process (None on the CPU)."""
+        from keras_impl.device import peak_memory_mib
+
+        return peak_memory_mib(self.device)
 
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Inference-mode logits, NHWC (the stage's Trainer when there is one)."""
@@ -162,10 +187,11 @@ class StreamDataset(keras.utils.PyDataset):
 class SessionCallback(keras.callbacks.Callback):
     """Hands each epoch to the fold session: LR and dropout seeds, progress, validation, stop."""
 
-    def __init__(self, session, stream) -> None:
+    def __init__(self, session, stream, device: str = "cpu") -> None:
         super().__init__()
         self.session = session
         self.stream = stream
+        self.device = device
 
     def on_epoch_begin(self, epoch, logs=None):
         self.session.begin_epoch(epoch, self.stream.num_batches)
@@ -174,6 +200,9 @@ class SessionCallback(keras.callbacks.Callback):
         self.session.batch_done(float((logs or {}).get("loss", np.nan)))
 
     def on_epoch_end(self, epoch, logs=None):
+        from keras_impl.device import synchronize
+
+        synchronize(self.device)  # the epoch's clock stops on finished device work
         loss = float((logs or {}).get("loss", np.nan))
         if self.session.end_epoch(epoch, loss, self.stream.images_per_epoch):
             self.model.stop_training = True

@@ -63,7 +63,14 @@ class Trainer:
     """A plain training loop step; torch.compile only when jit_compile=True."""
 
     def __init__(
-        self, model, loss="bce", optimizer="adam", learning_rate=1e-3, *, jit_compile=False
+        self,
+        model,
+        loss="bce",
+        optimizer="adam",
+        learning_rate=1e-3,
+        *,
+        jit_compile=False,
+        precision="fp32",
     ):
         self.model = model
         self.loss_name = loss
@@ -71,6 +78,7 @@ class Trainer:
         self.optimizer = make_optimizer(optimizer, model.parameters(), learning_rate)
         self.forward = torch.compile(model) if jit_compile else model
         self.memory_format = model_memory_format(model)  # inputs follow the model's layout
+        self.precision = precision  # "bf16": autocast compute, float32 weights, loss and logits
 
     @property
     def device(self) -> torch.device:
@@ -91,10 +99,18 @@ class Trainer:
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         """One optimiser step on an NHWC batch (training mode); returns the batch loss."""
+        x_t, y_t = (to_nchw(a, self.device, self.dtype, self.memory_format) for a in (x, y))
+        return self.train_step_nchw(x_t, y_t)
+
+    def train_step_nchw(self, x_t: torch.Tensor, y_t: torch.Tensor) -> float:
+        """One optimiser step on an NCHW batch already on the model's device."""
+        from torch_impl.device import autocast
+
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        x_t, y_t = (to_nchw(a, self.device, self.dtype, self.memory_format) for a in (x, y))
-        loss = self.loss_fn(y_t, self.forward(x_t))
+        with autocast(x_t.device, self.precision):
+            logits = self.forward(x_t)
+        loss = self.loss_fn(y_t, logits.float())
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
@@ -102,16 +118,16 @@ class Trainer:
     @torch.no_grad()
     def predict_logits(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Logits (N, H, W, 1) in inference mode."""
+        from torch_impl.device import autocast
+
         self.model.eval()
         x = np.asarray(x, np.float32)
-        chunks = [
-            to_nhwc(
-                self.forward(
-                    to_nchw(x[i : i + batch_size], self.device, self.dtype, self.memory_format)
-                )
-            )
-            for i in range(0, len(x), batch_size)
-        ]
+        chunks = []
+        for i in range(0, len(x), batch_size):
+            batch = to_nchw(x[i : i + batch_size], self.device, self.dtype, self.memory_format)
+            with autocast(self.device, self.precision):
+                logits = self.forward(batch)
+            chunks.append(to_nhwc(logits.float()))
         return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)
 
 

@@ -16,13 +16,28 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(self, spec, *, seed: int, threads: int, channels_last: bool = False) -> None:
+    def __init__(
+        self,
+        spec,
+        *,
+        seed: int,
+        threads: int,
+        channels_last: bool = False,
+        device: str = "cpu",
+        precision: str = "fp32",
+        tf32: bool = False,
+        cudnn_benchmark: bool = False,
+    ) -> None:
         _pin_backend_threads(threads)
+        from torch_impl.device import configure
+
+        self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
+        self.numerics["precision"] = self.precision = precision
         torch.manual_seed(seed)
         from torch_impl.model import build_model
 
         self.spec = spec
-        self.model = build_model(spec)
+        self.model = build_model(spec).to(self.device)
         if channels_last:  # NHWC memory, as Keras computes; same weights, round-off apart
             self.model = self.model.to(memory_format=torch.channels_last)
         self.trainer = None
@@ -47,7 +62,13 @@ class TwinTrainer:
         """A fresh optimiser and loss for a recipe stage."""
         from torch_impl.steps import Trainer
 
-        self.trainer = Trainer(self.model, loss=loss, optimizer="adam", learning_rate=learning_rate)
+        self.trainer = Trainer(
+            self.model,
+            loss=loss,
+            optimizer="adam",
+            learning_rate=learning_rate,
+            precision=self.precision,
+        )
 
     def reseed(self, seed: int) -> None:
         """Seed torch's generator (dropout) from `seed`, so an epoch's masks depend on the epoch alone."""
@@ -57,15 +78,35 @@ class TwinTrainer:
         self.trainer.learning_rate = learning_rate
 
     def fit_epochs(self, stream, first: int, stop: int, session) -> None:
-        """Epochs first..stop-1 of the stream, one optimiser step per batch; the session may stop early."""
+        """Epochs first..stop-1 of the stream, one optimiser step per batch; the session may stop early.
+
+        On a GPU the stage's tiles go to the device once (DeviceBatches) and batches are
+        gathered there; on the CPU the NumPy batches are used as they are.
+        """
+        from torch_impl.device import DeviceBatches, synchronize
+
+        on_device = None
+        if self.device.type != "cpu":
+            on_device = DeviceBatches(stream, self.device, self.trainer.memory_format)
         for epoch in range(first, stop):
             session.begin_epoch(epoch, stream.num_batches)
             losses = []
-            for x, y in stream.epoch(epoch):
-                losses.append(self.trainer.train_step(x, y))
+            if on_device is None:
+                batches = ((x, y, self.trainer.train_step) for x, y in stream.epoch(epoch))
+            else:
+                batches = ((x, y, self.trainer.train_step_nchw) for x, y in on_device.epoch(epoch))
+            for x, y, step in batches:
+                losses.append(step(x, y))
                 session.batch_done(float(np.mean(losses)))
+            synchronize(self.device)  # the epoch's clock stops on finished device work
             if session.end_epoch(epoch, float(np.mean(losses)), stream.images_per_epoch):
                 break
+
+    def device_peak_mib(self) -> float | None:
+        """Allocator-level peak device memory of this unit (None on the CPU)."""
+        from torch_impl.device import peak_memory_mib
+
+        return peak_memory_mib(self.device)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         """One bare optimiser step of the current stage (the harness's overhead probe)."""
@@ -76,7 +117,7 @@ class TwinTrainer:
         if self.trainer is None:
             from torch_impl.steps import Trainer
 
-            self.trainer = Trainer(self.model)
+            self.trainer = Trainer(self.model, precision=self.precision)
         return np.asarray(self.trainer.predict_logits(images, batch_size=batch_size), np.float32)
 
     def save_checkpoint(self, path: Path) -> None:

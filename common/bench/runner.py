@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from common.bench.variants import Variant, group_by_process, parse_variants
+from common.device import device_env
 from common.errors import SaltbenchError
 from common.io import atomic_write_json
 from common.runtime import THREAD_VARS
@@ -42,6 +43,7 @@ class BenchConfig:
     compare: str | None = None
     fail_regression: float | None = None  # percent slower (median) that fails the run
     parallel_startup: bool | None = None  # None: with --quick (see run_processes)
+    device: str = "auto"  # auto | cpu | cuda (common/device.py), every variant alike
     extra_pytest_args: list[str] = field(default_factory=list)
 
     def resolved_rounds(self) -> tuple[int, int, int]:
@@ -109,6 +111,7 @@ def process_env(process: str, config: BenchConfig) -> dict[str, str]:
     env["KERAS_BACKEND"] = process.split("-", 1)[1] if process.startswith("keras-") else "torch"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(device_env(config.device), SALTBENCH_DEVICE=config.device)
     if config.threads:  # the same variables common.runtime.pin_threads sets, before any import
         env.update({var: str(config.threads) for var in THREAD_VARS})
         env["TF_NUM_INTEROP_THREADS"] = "1"

@@ -37,6 +37,7 @@ class ModelRunner:
         self.device = device
         self._context = context
         self._sync = _synchronizer(variant, device)
+        self.numerics: dict = {}  # TF32 / cuDNN / matmul precision as the framework reads them
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
         """One optimiser step; the loss comes back to the host, which waits for the device."""
@@ -63,10 +64,17 @@ def _synchronizer(variant: Variant, device: str) -> Callable[[], None]:
 
 
 # --- torch twin -------------------------------------------------------------------------------
+def _asked_device() -> str:
+    """`saltbench bench --device` (the runner passes it on): auto | cpu | cuda."""
+    return os.environ.get("SALTBENCH_DEVICE", "auto")
+
+
 def _torch_device() -> str:
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    from common.device import resolve
+
+    return resolve(_asked_device(), torch.cuda.is_available(), "torch")
 
 
 def _torch_autocast(variant: Variant, device: str) -> Callable:
@@ -82,12 +90,14 @@ def _torch_autocast(variant: Variant, device: str) -> Callable:
 def build_torch_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
     import torch
 
+    from torch_impl.device import configure
     from torch_impl.model import build_model
     from torch_impl.steps import Trainer
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     device = _torch_device()
+    _, numerics = configure(device, tf32=False, cudnn_benchmark=False)  # as compare runs it
     model = build_model(spec).to(device)
     if variant.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -97,7 +107,9 @@ def build_torch_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> Mod
         trainer.forward = lambda inputs: forward(inputs).float()  # NumPy has no bf16: fp32 logits
     if variant.precision == "fp16":
         trainer = ScaledTrainer(trainer)
-    return ModelRunner(variant, trainer, device, _torch_autocast(variant, device))
+    runner = ModelRunner(variant, trainer, device, _torch_autocast(variant, device))
+    runner.numerics = numerics
+    return runner
 
 
 class ScaledTrainer:
@@ -127,15 +139,17 @@ class ScaledTrainer:
 
 # --- Keras twin -------------------------------------------------------------------------------
 def _keras_device(backend: str) -> str:
+    from common.device import resolve
+
     if backend == "tensorflow":
         import tensorflow as tf
 
-        gpus = tf.config.list_physical_devices("GPU")
-        return "cuda" if gpus else "cpu"
+        visible = bool(tf.config.list_physical_devices("GPU"))
+        return resolve(_asked_device(), visible, "Keras on tensorflow")
     if backend == "jax":
         import jax
 
-        return "cuda" if jax.default_backend() == "gpu" else jax.default_backend()
+        return resolve(_asked_device(), jax.default_backend() == "gpu", "Keras on jax")
     return _torch_device()
 
 
@@ -165,6 +179,10 @@ def build_keras_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> Mod
     policy = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[
         variant.precision
     ]
+    from keras_impl.device import configure
+
+    device = _keras_device(variant.backend)
+    _, numerics = configure(device, tf32=False, cudnn_benchmark=False)  # as compare runs it
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
@@ -172,7 +190,9 @@ def build_keras_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> Mod
         trainer = Trainer(model, jit_compile=variant.jit_compile)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    return ModelRunner(variant, trainer, _keras_device(variant.backend))
+    runner = ModelRunner(variant, trainer, device)
+    runner.numerics = numerics
+    return runner
 
 
 def build_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
@@ -231,6 +251,7 @@ class RunnerCache:
             self.report.builds[variant.name] = {
                 "build_s": time.perf_counter() - start,
                 "device": runner.device,
+                "numerics": getattr(runner, "numerics", {}),
                 **(runner.trainer.describe() if variant.runtime == "onnxruntime" else {}),
             }
             self._runners[variant.name] = runner
@@ -360,6 +381,12 @@ def real_twin_trainer(runner: ModelRunner):
         return None
     twin = object.__new__(TwinTrainer)  # share the already built and traced model
     twin.spec, twin.model, twin.trainer = None, runner.trainer.model, runner.trainer
+    if runner.variant.framework == "torch":  # the device the runner built its model on
+        import torch
+
+        twin.device, twin.precision = torch.device(runner.device), runner.variant.precision
+    else:
+        twin.device, twin.precision = runner.device, runner.variant.precision
     return twin
 
 

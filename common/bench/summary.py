@@ -193,6 +193,8 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
         f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
         f"Machine: {meta['device']}; {meta['cpu']}. Versions: {meta['versions']}.\n",
+        f"Numerics (set the same way in every process, as `compare` sets them): "
+        f"{meta.get('numerics', 'n/a')}.\n",
         f"Roofline, measured once per run by the first benchmark process with the same threads "
         f"(the others read it): fp32 matmul "
         f"{meta['peak']} GFLOP/s ({meta['peak_how']}); conv-shaped reference (3x3 conv, 25x25x64→64, "

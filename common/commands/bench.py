@@ -86,6 +86,13 @@ def register(subparsers) -> None:
         metavar="RUN_DIR",
         help="finish an interrupted run (reuses its config)",
     )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where every variant runs (default auto: CUDA when its framework sees one); "
+        "cuda without a visible device is an error",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show each pytest process's output")
     p.set_defaults(func=run)
 
@@ -117,7 +124,20 @@ def config_from_args(args: argparse.Namespace):
         compare=check_previous(args.compare),
         fail_regression=parse_percent(args.fail_regression) if args.fail_regression else None,
         parallel_startup=None if args.startup is None else args.startup == "parallel",
+        device=args.device,
     )
+
+
+def check_bench_device(config) -> None:
+    """--device cuda: each backend process's framework must see a device (one line, before any run)."""
+    from common.bench.runner import ordered_processes, process_env
+    from common.harness.probe import check_device
+
+    subjects = [
+        ("torch" if name == "torch" else "keras", process_env(name, config))
+        for name, _ in ordered_processes(config)
+    ]
+    check_device(subjects, config.device)
 
 
 def _resume_config(run_dir: Path):
@@ -149,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         run_id = run_dir.name
     else:
         config = config_from_args(args)
+        check_bench_device(config)
         run_id, run_dir = _new_run_dir(args.out)
         atomic_write_json(run_dir / "config.json", config.to_dict())
     out = run_dir.parent.parent
@@ -285,6 +306,7 @@ def _meta(
         "infer_batch": config.infer_batch,
         "threads": threads,
         "device": ", ".join(devices),
+        "numerics": _numerics_line(procs),
         "cpu": first.get("cpu", "?"),
         "versions": ", ".join(f"{k} {v}" for k, v in first.get("versions", {}).items()),
         "peak": _range(peaks),
@@ -296,6 +318,18 @@ def _meta(
         "command": command,
         "json": str(json_path),
     }
+
+
+def _numerics_line(procs: list[dict]) -> str:
+    """Each process's TF32 / cuDNN settings, as its framework read them back after setting them."""
+    from common.harness.report import numerics_flags
+
+    seen: dict[str, list[str]] = {}
+    for proc in procs:
+        for name, build in proc.get("builds", {}).items():
+            if build.get("numerics"):
+                seen.setdefault(numerics_flags(build["numerics"]), []).append(name)
+    return "; ".join(f"{', '.join(names)}: {cell}" for cell, names in seen.items()) or "n/a"
 
 
 def _range(values: list[float]) -> str:

@@ -64,6 +64,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Keras backend (default: the recipe's, tensorflow)",
     )
     parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        help="where every subject trains (recipe key run.device; default auto: CUDA when the "
+        "subject's framework sees one, else the CPU); cuda without a visible device is an error",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        help="train.precision for every subject alike: fp32, or bf16 mixed precision "
+        "(bfloat16 compute, float32 weights and loss)",
+    )
+    parser.add_argument(
         "--executor",
         choices=("local", "ray"),
         help="where the framework x fold x seed units run: local subprocesses or Ray tasks "
@@ -98,6 +110,10 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         overrides["run.keras_backend"] = args.keras_backend
     if args.executor:
         overrides["run.executor"] = args.executor
+    if args.device:
+        overrides["run.device"] = args.device
+    if args.precision:
+        overrides["train.precision"] = args.precision
     return overrides
 
 
@@ -179,8 +195,19 @@ def new_run(args: argparse.Namespace) -> tuple[Path, dict]:
         sys.argv[1:],
     )
     configure_executor(config, args)
+    check_run_device(config)  # --device cuda that a subject cannot see: one line, nothing written
     run_dir = rundir.create_run_dir(args.out, config)
     return run_dir, config
+
+
+def check_run_device(config: dict) -> None:
+    """Probe each subject's framework for the run's device (only `cuda` can fail)."""
+    from common.device import numerics
+    from common.harness.orchestrate import worker_env
+    from common.harness.probe import check_device
+
+    device = numerics(config["recipe"])["device"]
+    check_device([(fw, worker_env(config)) for fw in config["frameworks"]], device)
 
 
 def configure_executor(config: dict, args: argparse.Namespace) -> None:

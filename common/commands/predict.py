@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--force", action="store_true", help="replace an existing --out file")
     parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        help="where the models predict (default: the run's run.device); cuda needs a visible one",
+    )
+    parser.add_argument(
         "--check",
         type=Path,
         metavar="CSV",
@@ -54,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
     frameworks = args.frameworks.split(",") if args.frameworks else list(config["frameworks"])
+    if args.device:  # predicting elsewhere than the run trained changes nothing but the device
+        from common.harness.orchestrate import worker_env
+        from common.harness.probe import check_device
+
+        config["recipe"].setdefault("run", {})["device"] = args.device
+        check_device([(fw, worker_env(config)) for fw in frameworks], args.device)
     with tempfile.TemporaryDirectory() as scratch:
         rows = predict_submission(args.run, config, args.data, frameworks, out, Path(scratch))
     print(f"{out}: {rows} rows, valid Kaggle submission", file=sys.stdout)

@@ -55,6 +55,12 @@ def _mean_of(fold_metrics: list[dict[str, Any]], key: str) -> float:
     return float(np.mean([m.get(key, np.nan) for m in fold_metrics]))
 
 
+def _max_of(fold_metrics: list[dict[str, Any]], key: str) -> float | None:
+    """Largest value of a fold metric over units; None when no unit measured it (the CPU)."""
+    values = [m[key] for m in fold_metrics if m.get(key) is not None]
+    return float(max(values)) if values else None
+
+
 def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
     scores = np.array([m["score"] for m in fold_metrics])
     first = fold_metrics[0]
@@ -67,6 +73,8 @@ def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "backend": first["backend"],
         "versions": first["versions"],
+        "numerics": first.get("numerics", {}),
+        "device_peak_mib": _max_of(fold_metrics, "device_peak_mib"),
         "score_mean": float(scores.mean()),
         "score_std": float(scores.std()),
         "threshold_mean": float(np.mean([m["threshold"] for m in fold_metrics])),

@@ -518,6 +518,8 @@ class FoldSession:
             "wall_s": float(self.state["wall_s"]),
             "threads": self.config.get("threads"),
             "versions": self.trainer.versions(),
+            "numerics": getattr(self.trainer, "numerics", {}),
+            "device_peak_mib": getattr(self.trainer, "device_peak_mib", lambda: None)(),
         }
         atomic_write_json(self.dir / FOLD_METRICS, metrics)
         self.state["done"] = True

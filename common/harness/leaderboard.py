@@ -34,6 +34,11 @@ LEADERBOARD_COLUMNS = [
     "step_img_s",
     "loop_vs_step_pct",
     "score_cross_fitted",
+    # issue 23 (appended): where and in what numerics the unit trained, allocator peak memory
+    "device",
+    "precision",
+    "tf32",
+    "device_peak_mib",
 ]
 
 
@@ -52,6 +57,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
             "recipe": recipe["recipe"],
             "profile": recipe["profile"],
             "versions": versions,
+            **_numerics_cells(summary.get("numerics") or {}),
         }
         for fold in summary["folds"]:
             rows.append(
@@ -66,6 +72,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                     "infer_img_s": round(fold["infer_img_s"], 2),
                     "epochs": fold["epochs"],
                     "wall_s": round(fold["wall_s"], 1),
+                    "device_peak_mib": _rounded(fold.get("device_peak_mib"), 0),
                     **_honesty_cells(fold, _fold_targets(fold)),
                 }
             )
@@ -80,11 +87,28 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 "infer_img_s": round(summary["infer_img_s"], 2),
                 "epochs": summary["epochs"],
                 "wall_s": round(summary["wall_s"], 1),
+                "device_peak_mib": _rounded(summary.get("device_peak_mib"), 0),
                 **_honesty_cells(summary, summary.get("time_to_target", [])),
             }
         )
     extra = sorted({k for r in rows for k in r} - set(LEADERBOARD_COLUMNS), key=_target_order)
     return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS + extra)
+
+
+def _numerics_cells(settings: dict[str, Any]) -> dict[str, Any]:
+    """device / precision / tf32 as the framework read them back ('' for older runs)."""
+    if not settings:
+        return {"device": "", "precision": "", "tf32": ""}
+    tf32 = any(
+        v is True or v == "tensorfloat32"
+        for k, v in settings.items()
+        if "tf32" in k or "tensor_float_32" in k or k.endswith("matmul_precision")
+    )
+    return {
+        "device": settings.get("device", ""),
+        "precision": settings.get("precision", "fp32"),
+        "tf32": "on" if tf32 else "off",
+    }
 
 
 def _fold_targets(fold: dict[str, Any]) -> list[dict[str, Any]]:

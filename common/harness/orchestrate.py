@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from common.device import device_env, numerics
 from common.errors import DivergedError, SaltbenchError, WorkerCrashError
 from common.harness import rundir
 from common.harness.fold import STATE
@@ -89,6 +90,8 @@ def worker_env(config: dict[str, Any]) -> dict[str, str]:
     env.update({var: str(config["threads"]) for var in THREAD_VARS})
     env["TF_NUM_INTEROP_THREADS"] = "1"
     env["KERAS_BACKEND"] = config["keras_backend"]
+    device = numerics(config["recipe"])["device"]
+    env.update(device_env(device), SALTBENCH_DEVICE=device)  # predict --device may differ
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
     env[PARENT_ENV] = str(os.getpid())  # the worker stops when this process dies

@@ -139,6 +139,11 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row("epochs (all units)", [str(fws[n]["epochs"]) for n in names])
     row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
     row("backend", [fws[n]["backend"] for n in names])
+    row("device, numerics", [numerics_cell(fws[n].get("numerics")) for n in names])
+    row(
+        "peak device memory MiB (allocator)",
+        [_num(fws[n].get("device_peak_mib"), "{:.0f}") for n in names],
+    )
     row(
         "versions",
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
@@ -146,6 +151,26 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     if diff:
         lines += ["", verdict_line(diff)]
     return "\n".join(lines)
+
+
+def numerics_flags(settings: dict[str, Any]) -> str:
+    """'TF32 off, cuDNN benchmark off' from the flags a framework read back after setting them."""
+    tf32 = [v for k, v in settings.items() if "tf32" in k or "tensor_float_32" in k]
+    tf32 += [v == "tensorfloat32" for k, v in settings.items() if k.endswith("matmul_precision")]
+    bench = [v for k, v in settings.items() if k.endswith("benchmark") and isinstance(v, bool)]
+    return (
+        f"TF32 {'on' if any(tf32) else 'off'}, "
+        f"cuDNN benchmark {'on' if any(bench) else ('off' if bench else 'n/a')}"
+    )
+
+
+def numerics_cell(settings: dict[str, Any] | None) -> str:
+    """'cpu, fp32, TF32 off, cuDNN benchmark off' (device, precision, then numerics_flags)."""
+    if not settings:
+        return "n/a (run made before device settings)"
+    name = settings.get("device_name", "")
+    device = settings.get("device", "?") + (f" ({name})" if name and name != "cpu" else "")
+    return f"{device}, {settings.get('precision', 'fp32')}, {numerics_flags(settings)}"
 
 
 def _plain(interval: dict[str, Any]) -> dict[str, Any]:
@@ -320,7 +345,16 @@ def write_report(run_dir: Path) -> Path:
             f"(continue it with saltbench compare --resume {run_dir})"
         )
     metrics = json.loads(metrics_path.read_text())
-    plots = write_plots(run_dir, config, metrics)
+    try:
+        plots = write_plots(run_dir, config, metrics)
+    except ImportError as err:  # a minimal install (the GPU machine carries no matplotlib)
+        from common.errors import warn
+
+        warn(
+            f"plots not drawn ({err}); run `saltbench report {run_dir}` where matplotlib is "
+            "installed to draw them"
+        )
+        plots = []
     return atomic_write_text(run_dir / "report.md", render_report(config, metrics, plots))
 
 

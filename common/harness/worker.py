@@ -125,11 +125,16 @@ def parse_ints(text: str | None, default: list[int], what: str) -> list[int]:
 
 def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, seed: int):
     """A fresh twin whose framework RNG (and so its initial weights) derives from the unit's seed."""
+    from common.device import numerics
+
+    settings = numerics(config["recipe"])
+    settings["device"] = os.environ.get("SALTBENCH_DEVICE") or settings["device"]
     return make_trainer(
         build_spec(config["recipe"]),
         seed=derive_seed(int(seed), 1234),
         threads=threads,
         channels_last=bool(config["recipe"]["train"].get("channels_last", False)),
+        **settings,
     )
 
 

@@ -32,6 +32,8 @@ def tiny_stream() -> BatchStream:
 
 @pytest.mark.torch
 def test_torch_loop_trains_on_the_stream_batches_and_stops_when_told():
+    import torch
+
     from torch_impl.train import TwinTrainer
 
     seen = []
@@ -43,6 +45,7 @@ def test_torch_loop_trains_on_the_stream_batches_and_stops_when_told():
 
     twin = TwinTrainer.__new__(TwinTrainer)
     twin.trainer = RecordingTrainer()
+    twin.device = torch.device("cpu")  # on the CPU the stream's NumPy batches are fed as they are
     stream, session = tiny_stream(), FakeSession(stop_after=2)
     twin.fit_epochs(stream, 3, 6, session)
     assert session.begun == [(3, 3), (4, 3)] and session.ended == [(3, 12), (4, 12)]
@@ -77,6 +80,7 @@ def test_keras_fit_trains_on_the_stream_batches_and_stops_when_told():
     model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
     twin = TwinTrainer.__new__(TwinTrainer)
     twin.model = model
+    twin.device = "cpu"
     stream, session = tiny_stream(), FakeSession(stop_after=2)
     twin.fit_epochs(stream, 3, 6, session)
     assert session.begun == [(3, 3), (4, 3)] and session.ended == [(3, 12), (4, 12)]
