@@ -85,6 +85,11 @@ SEED000: dict[str, Any] = {
         # Time to target: training seconds and images until the per-epoch validation score
         # (logit 0, no TTA) first reaches each of these.
         "targets": [0.5, 0.6, 0.7, 0.8],
+        # Verdicts: two subjects are "equivalent" when the 90 % interval of their paired score
+        # difference lies inside +-equivalence_margin (TOST), and their speeds when the 90 %
+        # interval of the throughput ratio lies inside 1 +- speed_margin.
+        "equivalence_margin": 0.01,
+        "speed_margin": 0.05,
     },
 }
 

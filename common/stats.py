@@ -158,3 +158,84 @@ def format_interval(interval: Interval, digits: int = 4, signed: bool = False) -
     if interval.low is not None:
         text += f" [{interval.low:{sign}.{digits}f}, {interval.high:{sign}.{digits}f}]"
     return f"{text} n={interval.n}"
+
+
+# ---- three-way verdicts: equivalent, one higher, or inconclusive (with the n that would settle it)
+TOST_CONFIDENCE = 0.90  # two one-sided tests at alpha 0.05 <=> the 90 % interval inside the margin
+
+
+def units_needed(interval: Interval, center: float, margin: float, units: int) -> int | None:
+    """About how many units (seeds x folds) would narrow `interval` enough, assuming it narrows
+    with sqrt(n): to fit inside +-margin around 0 when |estimate - center| < margin, else to
+    exclude `center`. An estimate, not a promise; None without an interval."""
+    if interval.low is None or units < 1:
+        return None
+    half = (interval.high - interval.low) / 2
+    offset = abs(interval.estimate - center)
+    room = margin - offset if offset < margin else offset
+    if half <= 0 or room <= 0:
+        return None
+    return max(units + 1, math.ceil(units * (half / room) ** 2))
+
+
+def three_way_verdict(
+    ci95: Interval,
+    ci90: Interval,
+    margin: float,
+    units: int,
+    first: str = "Keras",
+    second: str = "PyTorch",
+) -> dict:
+    """'equivalent within +-m (TOST ...)', 'X scores higher by d [a, b]' or 'inconclusive: ...'.
+
+    Equivalence (TOST at alpha 0.05): the 90 % interval lies inside +-margin. Otherwise a 95 %
+    interval that excludes 0 names the higher one; otherwise the run cannot tell, and the line
+    estimates how many units (seeds x folds) would.
+    """
+    if ci95.low is None or ci90.low is None:
+        return {"kind": "no interval", "line": f"no interval (n={ci95.n}): cannot tell "
+                f"{first} and {second} apart"}  # fmt: skip
+    tost = f"TOST, 90 % CI [{ci90.low:+.4f}, {ci90.high:+.4f}]"
+    if -margin < ci90.low and ci90.high < margin:
+        note = ""
+        if not ci95.contains(0.0):
+            note = f"; the difference {ci95.estimate:+.4f} is significant but inside the margin"
+        return {"kind": "equivalent", "line": f"equivalent within ±{margin:g} ({tost} inside "
+                f"±{margin:g}){note}"}  # fmt: skip
+    if ci95.low > 0:
+        return {"kind": "higher", "line": f"{first} scores higher by {ci95.estimate:.4f} "
+                f"[{ci95.low:.4f}, {ci95.high:.4f}]"}  # fmt: skip
+    if ci95.high < 0:
+        return {"kind": "higher", "line": f"{second} scores higher by {-ci95.estimate:.4f} "
+                f"[{-ci95.high:.4f}, {-ci95.low:.4f}]"}  # fmt: skip
+    needed = units_needed(ci90, 0.0, margin, units)
+    estimate = (
+        f"; about {needed} seeds × folds would be needed (estimate: the interval narrows with √n)"
+        if needed
+        else ""
+    )
+    return {"kind": "inconclusive", "line": f"inconclusive: [{ci95.low:+.4f}, {ci95.high:+.4f}] "
+            f"is wider than ±{margin:g}{estimate}", "units_needed": needed}  # fmt: skip
+
+
+def ratio_verdict(
+    ci95: Interval, ci90: Interval, margin: float, first: str, second: str, what: str = "trains"
+) -> dict:
+    """The same reading for a speed ratio first/second: equivalent within +-margin (90 % interval
+    inside [1 - m, 1 + m]), one faster (95 % interval excludes 1), or inconclusive."""
+    if ci95.low is None or ci90.low is None:
+        return {"kind": "no interval", "line": f"ratio {ci95.estimate:.2f}, n={ci95.n}: "
+                "no interval, too few values"}  # fmt: skip
+    if 1 - margin < ci90.low and ci90.high < 1 + margin:
+        return {"kind": "equivalent", "line": f"as fast within ±{margin:.0%} (90 % CI "
+                f"[{ci90.low:.3f}, {ci90.high:.3f}] inside [{1 - margin:.2f}, {1 + margin:.2f}])"}  # fmt: skip
+    if ci95.low > 1 or ci95.high < 1:
+        faster, ratio = (first, ci95) if ci95.low > 1 else (second, None)
+        if ratio is None:
+            ratio = Interval(1 / ci95.estimate, 1 / ci95.high, 1 / ci95.low, ci95.n, ci95.method)
+        return {"kind": "faster", "line": f"{faster} {what} {ratio.estimate:.2f}× as fast "
+                f"[{ratio.low:.2f}, {ratio.high:.2f}]"}  # fmt: skip
+    needed = units_needed(ci90, 1.0, margin, ci90.n)
+    more = f"; about {needed} values a side would settle it (estimate)" if needed else ""
+    return {"kind": "inconclusive", "line": f"inconclusive: [{ci95.low:.3f}, {ci95.high:.3f}] "
+            f"is wider than ±{margin:.0%}{more}"}  # fmt: skip

@@ -105,21 +105,54 @@ def time_to_targets(history: list[dict[str, Any]], targets) -> list[dict[str, An
 
 
 def summarize_time_to_targets(per_fold: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per target over folds: mean seconds and images where reached, and how many folds reached it."""
+    """Per target over units: how many reached it; the mean seconds and images where reached (as
+    before); and the spread: median, range and, from 5 units on, the MLPerf olympic mean (the
+    fastest and the slowest dropped). `per_unit` keeps every unit's seconds (None: not reached)."""
     if not per_fold:
         return []
     out = []
     for position, first in enumerate(per_fold[0]):
+        per_unit = [fold[position]["seconds"] for fold in per_fold]
         hits = [fold[position] for fold in per_fold if fold[position]["seconds"] is not None]
+        seconds = np.sort([h["seconds"] for h in hits])
         out.append(
             {
                 "target": first["target"],
                 "reached": len(hits),
                 "folds": len(per_fold),
-                "seconds": float(np.mean([h["seconds"] for h in hits])) if hits else None,
+                "seconds": float(np.mean(seconds)) if hits else None,
                 "images": float(np.mean([h["images"] for h in hits])) if hits else None,
+                "median_s": float(np.median(seconds)) if hits else None,
+                "min_s": float(seconds[0]) if hits else None,
+                "max_s": float(seconds[-1]) if hits else None,
+                "olympic_mean_s": float(np.mean(seconds[1:-1])) if len(hits) >= 5 else None,
+                "per_unit": per_unit,
             }
         )
+    return out
+
+
+def time_to_target_ratios(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict]:
+    """Per target, the paired ratio first/second of time to target over the units both reached it
+    in: geometric mean with a Student-t 95 % interval on the log ratios (none below 2 pairs)."""
+    from common.stats import mean_ci
+
+    out = []
+    for a, b in zip(first, second, strict=False):
+        pairs = [
+            (x, y)
+            for x, y in zip(a.get("per_unit", []), b.get("per_unit", []), strict=False)
+            if x is not None and y is not None and x > 0 and y > 0
+        ]
+        entry: dict[str, Any] = {"target": a["target"], "pairs": len(pairs)}
+        if pairs:
+            logs = mean_ci([np.log(x / y) for x, y in pairs])
+            entry.update(
+                ratio=float(np.exp(logs.estimate)),
+                low=None if logs.low is None else float(np.exp(logs.low)),
+                high=None if logs.high is None else float(np.exp(logs.high)),
+            )
+        out.append(entry)
     return out
 
 

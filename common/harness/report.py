@@ -38,13 +38,32 @@ def _loop_vs_step(pct: Any) -> str:
 
 
 def _time_to(targets: list[dict[str, Any]], position: int) -> str:
+    """'184 s / 3584, n=1', or over units 'median 184 s [120–250], 3/3 reached, olympic mean 180 s'."""
     if position >= len(targets):
         return "n/a"
     t = targets[position]
     if t["seconds"] is None:
         return f"not reached (0/{t['folds']})"
-    folds = f", {t['reached']}/{t['folds']} folds" if t["folds"] > 1 else ""
-    return f"{t['seconds']:.0f} s / {t['images']:.0f}{folds}"
+    if t["folds"] == 1:
+        return f"{t['seconds']:.0f} s / {t['images']:.0f}, n=1"
+    if "median_s" not in t:  # a run made before the spread was kept
+        return f"{t['seconds']:.0f} s / {t['images']:.0f}, {t['reached']}/{t['folds']} folds"
+    text = (
+        f"median {t['median_s']:.0f} s [{t['min_s']:.0f}–{t['max_s']:.0f}], "
+        f"{t['reached']}/{t['folds']} reached"
+    )
+    if t.get("olympic_mean_s") is not None:
+        text += f", olympic mean {t['olympic_mean_s']:.0f} s"
+    return text
+
+
+def _time_ratio(ratios: list[dict[str, Any]], position: int) -> str:
+    """The paired Keras/PyTorch time-to-target ratio cell ('' when no unit reached it in both)."""
+    if position >= len(ratios) or not ratios[position]["pairs"]:
+        return ""
+    r = ratios[position]
+    interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
+    return f"time ratio {r['ratio']:.2f}{interval} n={r['pairs']} paired units"
 
 
 def loop_flags(metrics: dict[str, Any]) -> str:
@@ -131,10 +150,12 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
             ["" for _ in names],
             f"{last['weights_total']:.4f}, {last['mask_iou']:.4f}",
         )
+    time_ratios = metrics.get("time_to_target_ratio_keras_torch", [])
     for position, target in enumerate(fws[names[0]].get("time_to_target", [])):
         row(
-            f"time to {target['target']:g} (train s / images)",
+            f"time to {target['target']:g} (train s incl. tracing / images)",
             [_time_to(fws[n].get("time_to_target", []), position) for n in names],
+            _time_ratio(time_ratios, position),
         )
     row("epochs (all units)", [str(fws[n]["epochs"]) for n in names])
     row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
@@ -149,7 +170,8 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
     )
     if diff:
-        lines += ["", verdict_line(diff)]
+        lines += ["", verdict_line(diff, metrics.get("margins"))]
+        lines += speed_lines(metrics)
     return "\n".join(lines)
 
 
@@ -178,15 +200,47 @@ def _plain(interval: dict[str, Any]) -> dict[str, Any]:
     return {k: interval[k] for k in ("estimate", "low", "high", "n", "method")}
 
 
-def verdict_line(diff: dict[str, Any]) -> str:
-    """'Verdict (Keras − PyTorch, ...): no significant difference (CI [a, b] contains 0)'."""
-    from common.stats import Interval, difference_verdict
+def verdict_line(diff: dict[str, Any], margins: dict[str, float] | None = None) -> str:
+    """'Verdict (Keras − PyTorch, ...): equivalent within ±0.01 (TOST ...)' or '... higher by' or
+    'inconclusive: ... about n seeds × folds'. A run made before TOST keeps its two-way line."""
+    from common.stats import Interval, difference_verdict, three_way_verdict
 
     seeds = diff.get("n_seeds", 1)
-    return (
+    what = (
         f"Verdict (Keras − PyTorch pooled OOF score, paired 95 % bootstrap over {diff['n']} tiles"
-        f" × {seeds} seed{'s' * (seeds > 1)}): {difference_verdict(Interval(**_plain(diff)))}"
+        f" × {seeds} seed{'s' * (seeds > 1)}"
     )
+    interval = Interval(**_plain(diff))
+    if "tost" not in diff or margins is None:
+        return f"{what}): {difference_verdict(interval)}"
+    margin = margins["score"]
+    verdict = three_way_verdict(
+        interval, Interval(**_plain(diff["tost"])), margin, int(diff.get("units", seeds))
+    )
+    return f"{what}; equivalence margin ±{margin:g}): {verdict['line']}"
+
+
+def speed_lines(metrics: dict[str, Any]) -> list[str]:
+    """The three-way reading of each Keras/PyTorch throughput ratio (runs with 90 % intervals)."""
+    from common.stats import Interval, ratio_verdict
+
+    ci95, ci90 = metrics.get("ratio_ci_keras_torch"), metrics.get("ratio_ci90_keras_torch")
+    margins = metrics.get("margins")
+    if not (ci95 and ci90 and margins):
+        return []
+    lines = []
+    for key, what, verb in (
+        ("train_img_s", "training", "trains"),
+        ("infer_img_s", "inference", "infers"),
+    ):
+        verdict = ratio_verdict(
+            Interval(**ci95[key]), Interval(**ci90[key]), margins["speed"], "Keras", "PyTorch", verb
+        )
+        lines.append(
+            f"Speed, {what} (Keras / PyTorch images/s, n={ci95[key]['n']}; margin "
+            f"±{margins['speed']:.0%}): {verdict['line']}"
+        )
+    return lines
 
 
 def fold_table(metrics: dict[str, Any]) -> str:

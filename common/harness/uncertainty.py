@@ -18,7 +18,19 @@ import pandas as pd
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.metric import image_scores
-from common.stats import mean_ci, paired_difference_ci, ratio_of_means_ci
+from common.stats import TOST_CONFIDENCE, mean_ci, paired_difference_ci, ratio_of_means_ci
+
+DEFAULT_EQUIVALENCE_MARGIN = 0.01  # eval.equivalence_margin: score points
+DEFAULT_SPEED_MARGIN = 0.05  # eval.speed_margin: a fraction of the ratio
+
+
+def margins(config: dict[str, Any]) -> dict[str, float]:
+    """The run's equivalence margins (defaults for runs made before the keys existed)."""
+    evaluation = config["recipe"].get("eval", {})
+    return {
+        "score": float(evaluation.get("equivalence_margin", DEFAULT_EQUIVALENCE_MARGIN)),
+        "speed": float(evaluation.get("speed_margin", DEFAULT_SPEED_MARGIN)),
+    }
 
 
 def tile_scores(
@@ -54,7 +66,13 @@ def score_difference(
     keras = tile_scores(truth, logits_k, thresholds["keras"], n_seeds)
     torch = tile_scores(truth, logits_t, thresholds["torch"], n_seeds)
     interval = paired_difference_ci(keras - torch)
-    return {**interval.to_dict(), "n_seeds": n_seeds, "confidence": 0.95}
+    tost = paired_difference_ci(keras - torch, confidence=TOST_CONFIDENCE)
+    return {
+        **interval.to_dict(),
+        "n_seeds": n_seeds,
+        "confidence": 0.95,
+        "tost": {**tost.to_dict(), "confidence": TOST_CONFIDENCE},
+    }
 
 
 def run_uncertainty(
@@ -76,9 +94,25 @@ def run_uncertainty(
     if {"keras", "torch"} <= set(frameworks):
         thresholds = {fw: frameworks[fw]["threshold"] for fw in ("keras", "torch")}
         result["difference_keras_torch"] = score_difference(oof, truth, thresholds, n_seeds)
+        result["difference_keras_torch"]["units"] = len(rundir.run_units(config))
         infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in frameworks}
         result["ratio_ci_keras_torch"] = {
             "train_img_s": ratio_of_means_ci(rates["keras"], rates["torch"]).to_dict(),
             "infer_img_s": ratio_of_means_ci(infer["keras"], infer["torch"]).to_dict(),
         }
+        result["ratio_ci90_keras_torch"] = {
+            "train_img_s": ratio_of_means_ci(
+                rates["keras"], rates["torch"], confidence=TOST_CONFIDENCE
+            ).to_dict(),
+            "infer_img_s": ratio_of_means_ci(
+                infer["keras"], infer["torch"], confidence=TOST_CONFIDENCE
+            ).to_dict(),
+        }
+        result["margins"] = margins(config)
+        from common.harness.honesty import time_to_target_ratios
+
+        result["time_to_target_ratio_keras_torch"] = time_to_target_ratios(
+            frameworks["keras"].get("time_to_target", []),
+            frameworks["torch"].get("time_to_target", []),
+        )
     return result

@@ -85,3 +85,86 @@ def test_ratio_interval_contains_the_ratio_of_means():
     assert ratio.low > 0.4 and ratio.high < 0.6
     too_few = ratio_of_means_ci([10.0, 11.0], [20.0, 21.0, 19.0, 22.0, 20.5])
     assert too_few.low is None and too_few.n == 2  # 2 values cannot give an honest interval
+
+
+# ---- three-way verdicts (TOST) -------------------------------------------------------------
+def _verdict(diff, margin=0.01):
+    from common.stats import TOST_CONFIDENCE, three_way_verdict
+
+    diff = np.atleast_2d(diff)
+    ci95 = paired_difference_ci(diff, n_resamples=2000)
+    ci90 = paired_difference_ci(diff, confidence=TOST_CONFIDENCE, n_resamples=2000)
+    return three_way_verdict(ci95, ci90, margin, units=diff.shape[0]), ci90
+
+
+def fabricated_tiles(n_tiles: int, shift: float, seed: int = 0) -> np.ndarray:
+    """Per-tile score differences as a comparison makes them: most tiles 0, some +-0.1 steps."""
+    rng = np.random.default_rng(seed)
+    steps = rng.choice([-0.2, -0.1, 0.0, 0.0, 0.0, 0.1, 0.2], size=n_tiles)
+    return steps - steps.mean() + shift
+
+
+def test_tost_says_equivalent_with_many_tiles_and_no_true_difference():
+    verdict, ci90 = _verdict(fabricated_tiles(20000, 0.0))
+    assert verdict["kind"] == "equivalent", verdict
+    assert verdict["line"].startswith("equivalent within ±0.01 (TOST, 90 % CI [")
+    assert -0.01 < ci90.low and ci90.high < 0.01
+
+
+def test_tost_is_inconclusive_with_few_tiles_and_says_how_many_units():
+    verdict, _ = _verdict(fabricated_tiles(60, 0.0))
+    assert verdict["kind"] == "inconclusive", verdict
+    assert "is wider than ±0.01; about" in verdict["line"] and verdict["units_needed"] > 1
+
+
+def test_a_large_shift_is_higher_not_equivalent():
+    verdict, _ = _verdict(fabricated_tiles(2000, 0.05))
+    assert verdict["kind"] == "higher" and verdict["line"].startswith("Keras scores higher by 0.05")
+    verdict, _ = _verdict(-fabricated_tiles(2000, 0.05))
+    assert verdict["line"].startswith("PyTorch scores higher by 0.05")
+
+
+def test_units_needed_narrows_the_interval_to_the_margin_within_a_factor_of_1_5():
+    """Run-to-run noise dominates (each seed shifts every tile alike, sd 0.02): from 6 seeds the
+    estimate says how many seeds bring the 90 % interval's half-width down to the margin;
+    fabricating that many seeds from the same process does, within a factor of 1.5."""
+    from common.stats import TOST_CONFIDENCE, units_needed
+
+    def seeds(n: int, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        offsets = rng.normal(0.0, 0.02, size=(n, 1))
+        return offsets + rng.normal(0.0, 0.01, size=(n, 400))
+
+    margin = 0.01
+    first = paired_difference_ci(seeds(6, 1), confidence=TOST_CONFIDENCE, n_resamples=2000)
+    needed = units_needed(first, 0.0, margin, units=6)
+    assert needed is not None and needed > 6
+    later = paired_difference_ci(seeds(needed, 2), confidence=TOST_CONFIDENCE, n_resamples=2000)
+    room = margin - abs(later.estimate)
+    half = (later.high - later.low) / 2
+    assert room / 1.5 <= half <= room * 1.5, (needed, half, room)
+
+
+def test_speed_ratio_reads_three_ways():
+    from common.stats import Interval, ratio_verdict
+
+    same = ratio_verdict(
+        Interval(1.0, 0.98, 1.02, 30, "b"),
+        Interval(1.0, 0.985, 1.015, 30, "b"),
+        0.05,
+        "Keras",
+        "PyTorch",
+    )
+    assert same["kind"] == "equivalent" and same["line"].startswith("as fast within ±5%")
+    slower = ratio_verdict(
+        Interval(0.9, 0.88, 0.91, 30, "b"),
+        Interval(0.9, 0.885, 0.905, 30, "b"),
+        0.05,
+        "Keras",
+        "PyTorch",
+    )
+    assert slower["line"].startswith("PyTorch trains 1.11× as fast [1.10, 1.14]")
+    wide = ratio_verdict(
+        Interval(1.0, 0.8, 1.2, 5, "b"), Interval(1.0, 0.85, 1.15, 5, "b"), 0.05, "Keras", "PyTorch"
+    )
+    assert wide["kind"] == "inconclusive" and "values a side" in wide["line"]
