@@ -54,6 +54,10 @@ SEED000: dict[str, Any] = {
         "channels_last": False,
         # fp32 | bf16 (mixed precision for every subject: bfloat16 compute, float32 weights/loss)
         "precision": "fp32",
+        # Exact-twin mode: both twins update with one Adam rule (torch's order) and drop the same
+        # units (shared dropout masks), so only float arithmetic is left to differ. Off by
+        # default: users get each framework's own Adam and dropout out of the box.
+        "exact_twins": False,
     },
     "stages": [
         {

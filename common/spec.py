@@ -37,6 +37,9 @@ __all__ = [
 ]
 
 
+DROPOUT_MASKS = ("framework", "shared")
+
+
 @dataclass(frozen=True)
 class ResUNetSpec(LayerSpec):
     """The ResUNet of DESIGN.md §4; batch-norm momentum/epsilon stated once, in the Keras convention."""
@@ -51,9 +54,15 @@ class ResUNetSpec(LayerSpec):
     bn_momentum: float = 0.99
     bn_epsilon: float = 1e-3
     input_size: int = 101
+    # "framework": each twin's own dropout (its own random masks); "shared": both twins drop the
+    # same units, from a counter-based hash of (epoch seed, batch, layer, element) computed with
+    # the same int32 ops in keras.ops and torch (exact-twin mode, recipe train.exact_twins).
+    dropout_masks: str = "framework"
 
     def __post_init__(self) -> None:
         problems = []
+        if self.dropout_masks not in DROPOUT_MASKS:
+            problems.append(f"dropout_masks {self.dropout_masks!r} not in {DROPOUT_MASKS}")
         if self.activation not in ACTIVATIONS:
             problems.append(f"activation {self.activation!r} not in {ACTIVATIONS}")
         if self.attention not in ATTENTIONS:

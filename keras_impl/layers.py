@@ -147,3 +147,68 @@ def make_attention(kind: str, channels: int, hidden: int, name: str) -> layers.L
         return None
     cls = SqueezeExcite if kind == "se" else SCSE
     return cls(channels, hidden, name=name)
+
+
+# ---- exact-twin dropout: the same masks as torch_impl.layers.SharedMaskDropout -----------------
+# A counter-based hash rather than masks drawn outside and fed in: each twin stays an ordinary
+# model (a layer with a step counter, no extra inputs to `fit`), and the mask is a pure function
+# of (counter, layer, element) computed with int32 ops whose results the frameworks define alike:
+# wrapping multiply, arithmetic right shift, xor, and. Constants stay below 2**31.
+HASH_MULTIPLIER = 0x045D9F3B
+LAYER_MULTIPLIER = 0x0019660D
+MASK_BITS = 23
+
+
+def mask_counter_start(seed: int) -> int:
+    """The epoch seed as the counter's first value (int32, non-negative), alike in both twins."""
+    return int(seed) % 2**31
+
+
+def mix32(x):
+    """A 32-bit integer hash (xor-shift-multiply), on int32 tensors."""
+    for _ in range(2):
+        x = ops.bitwise_xor(x, ops.right_shift(x, 16))
+        x = ops.multiply(x, HASH_MULTIPLIER)
+    return ops.bitwise_xor(x, ops.right_shift(x, 16))
+
+
+def keep_mask(shape, counter, layer_index: int, rate: float):
+    """1 where an NHWC element is kept: hash(counter, layer, element index) >= rate * 2**23."""
+    count = 1
+    for dim in shape:
+        count = count * dim
+    index = ops.reshape(ops.arange(count, dtype="int32"), shape)
+    key = mix32(ops.add(ops.multiply(ops.cast(counter, "int32"), LAYER_MULTIPLIER), layer_index))
+    bits = ops.bitwise_and(mix32(ops.bitwise_xor(index, key)), (1 << MASK_BITS) - 1)
+    return ops.greater_equal(bits, int(rate * (1 << MASK_BITS)))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SharedMaskDropout(layers.Layer):
+    """Dropout whose mask both twins compute identically (see keep_mask); `counter` advances by one
+    per training call and is set from the epoch's seed by TwinTrainer.reseed."""
+
+    def __init__(self, rate: float, layer_index: int, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.layer_index = int(layer_index)
+        self.counter = self.add_weight(
+            shape=(), dtype="int32", initializer="zeros", trainable=False, name="mask_counter"
+        )
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        keep = keep_mask(ops.shape(x), self.counter, self.layer_index, self.rate)
+        self.counter.assign(self.counter + 1)
+        return x * ops.cast(keep, x.dtype) * (1.0 / (1.0 - self.rate))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "layer_index": self.layer_index}
+
+
+def dropout(rate: float, masks: str, layer_index: int, name: str) -> layers.Layer:
+    """The spec's dropout: Keras's own, or the exact twins' shared masks."""
+    if masks == "shared":
+        return SharedMaskDropout(rate, layer_index, name=name)
+    return layers.Dropout(rate, name=name)

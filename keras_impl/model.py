@@ -6,7 +6,14 @@ import keras
 from keras import layers
 
 from common.spec import LEVELS, ResUNetSpec
-from keras_impl.layers import ResidualBlock, batch_norm, conv3x3, make_activation, make_attention
+from keras_impl.layers import (
+    ResidualBlock,
+    batch_norm,
+    conv3x3,
+    dropout,
+    make_activation,
+    make_attention,
+)
 from keras_impl.resnet34_unet import build_resnet34_unet
 
 
@@ -37,7 +44,7 @@ def build_resunet(spec: ResUNetSpec) -> keras.Model:
             x = attention(x)
         skips[level] = x
         x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
-        x = layers.Dropout(spec.dropout_rate(level), name=f"enc{level}_drop")(x)
+        x = dropout(spec.dropout_rate(level), spec.dropout_masks, level - 1, f"enc{level}_drop")(x)
     x = _stage(x, spec, "mid", spec.filters(5))
     for level in reversed(LEVELS):
         f = spec.filters(level)
@@ -45,7 +52,7 @@ def build_resunet(spec: ResUNetSpec) -> keras.Model:
             f, 3, strides=2, padding=spec.up_padding(level), name=f"dec{level}_up"
         )(x)
         x = layers.Concatenate(name=f"dec{level}_cat")([up, skips[level]])
-        x = layers.Dropout(spec.dropout, name=f"dec{level}_drop")(x)
+        x = dropout(spec.dropout, spec.dropout_masks, 8 - level, f"dec{level}_drop")(x)
         x = _stage(x, spec, f"dec{level}", f)
     logits = layers.Conv2D(1, 1, name="head")(x)
     return keras.Model(inputs, logits, name=spec.model)

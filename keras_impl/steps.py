@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+from keras import ops
 
 from common.errors import SaltbenchError
 from common.weights import Weights
@@ -15,13 +16,51 @@ ADAM_EPSILON = (
 )
 
 
+@keras.saving.register_keras_serializable(package="saltbench")
+class MatchedAdam(keras.optimizers.Adam):
+    """Adam in torch's order, for exact-twin mode (recipe train.exact_twins).
+
+    Why it exists: Keras's Adam folds the bias corrections into the step size and adds epsilon to
+    the uncorrected sqrt(v), torch adds epsilon after correcting v, so with the same epsilon Keras's
+    effective epsilon is eps / sqrt(1 - beta2**t), about 30x torch's at step 1 (DESIGN.md section 6).
+    This is torch.optim.Adam's rule, written with keras.ops:
+        m <- m + (1 - b1) (g - m);  v <- b2 v + (1 - b2) g^2
+        p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        step = ops.cast(self.iterations + 1, dtype)
+        # convert_to_tensor with the dtype: a cast of the Python float would pass through float32
+        # (0.999 -> 0.99900001), which alone moves a float64 update by 6e-6 relative.
+        beta_1 = ops.convert_to_tensor(self.beta_1, dtype=dtype)
+        beta_2 = ops.convert_to_tensor(self.beta_2, dtype=dtype)
+        correction1 = 1 - ops.power(beta_1, step)
+        correction2 = 1 - ops.power(beta_2, step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        self.assign(
+            v,
+            ops.add(
+                ops.multiply(v, self.beta_2), ops.multiply(ops.square(gradient), 1 - self.beta_2)
+            ),
+        )
+        denom = ops.add(ops.divide(ops.sqrt(v), ops.sqrt(correction2)), self.epsilon)
+        self.assign_sub(variable, ops.multiply(ops.divide(m, denom), ops.divide(lr, correction1)))
+
+
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """'adam' or 'sgd' (plain, no momentum)."""
+    """'adam' (Keras's own), 'adam_matched' (torch's order, exact-twin mode) or 'sgd' (plain)."""
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate, epsilon=ADAM_EPSILON)
+    if name == "adam_matched":
+        return MatchedAdam(learning_rate=learning_rate, epsilon=ADAM_EPSILON)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=learning_rate)
-    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
+    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, adam_matched, sgd")
 
 
 class Trainer:

@@ -33,6 +33,7 @@ class TwinTrainer:
         precision: str = "fp32",
         tf32: bool = False,
         cudnn_benchmark: bool = False,
+        exact_twins: bool = False,
     ) -> None:
         # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
         # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
@@ -41,6 +42,9 @@ class TwinTrainer:
 
         self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
         self.numerics["precision"] = self.precision = precision
+        # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
+        self.optimizer = "adam_matched" if exact_twins else "adam"
+        self.numerics["exact_twins"] = bool(exact_twins)
         keras.utils.set_random_seed(seed)
         from keras_impl.model import build_model
 
@@ -78,7 +82,9 @@ class TwinTrainer:
         """A fresh optimiser and loss for a recipe stage (recompiles the model)."""
         from keras_impl.steps import Trainer
 
-        self.trainer = Trainer(self.model, loss=loss, optimizer="adam", learning_rate=learning_rate)
+        self.trainer = Trainer(
+            self.model, loss=loss, optimizer=self.optimizer, learning_rate=learning_rate
+        )
 
     def reseed(self, seed: int) -> None:
         """Set every dropout seed generator from `seed`, so an epoch's masks depend on the epoch alone."""
@@ -88,6 +94,11 @@ class TwinTrainer:
             # torch): fold the seed into its range, or a seed above 2**31 overflows on torch.
             top = np.iinfo(np.dtype(variable.dtype)).max
             variable.assign(np.array([seed % (top + 1), index], dtype=variable.dtype))
+        from keras_impl.layers import SharedMaskDropout, mask_counter_start
+
+        for layer in self.model.layers:  # exact-twin dropout: the counter starts at the seed
+            if isinstance(layer, SharedMaskDropout):
+                layer.counter.assign(np.int32(mask_counter_start(seed)))
 
     def set_learning_rate(self, learning_rate: float) -> None:
         self.trainer.learning_rate = learning_rate

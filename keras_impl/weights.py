@@ -12,6 +12,7 @@ import numpy as np
 from common.errors import SaltbenchError
 from common.weights import BN_PARAMS, CONV_PARAMS, Weights, check_compatible, neutral_dtype
 from keras_impl import layers as _custom_layers  # noqa: F401  (registers the custom objects)
+from keras_impl.layers import SharedMaskDropout
 
 
 def _walk(layer, prefix: str):
@@ -19,7 +20,7 @@ def _walk(layer, prefix: str):
     if hasattr(layer, "sublayers"):
         for name, sub in layer.sublayers().items():
             yield from _walk(sub, f"{prefix}/{name}")
-    elif layer.weights:
+    elif layer.weights and not isinstance(layer, SharedMaskDropout):  # a step counter, no weights
         yield prefix, layer
 
 
@@ -63,7 +64,8 @@ def import_weights(model: keras.Model, weights: Weights) -> None:
 def parameter_counts(model: keras.Model) -> tuple[int, int]:
     """(all weights incl. BN running statistics, trainable weights)."""
     trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
-    return model.count_params(), trainable
+    total = sum(int(np.prod(v.shape)) for v in canonical_variables(model).values())
+    return total, trainable
 
 
 def save_model(model: keras.Model, path: str | os.PathLike) -> Path:

@@ -135,3 +135,63 @@ def make_attention(kind: str, channels: int, hidden: int) -> nn.Module | None:
         return None
     cls = SqueezeExcite if kind == "se" else SCSE
     return cls(channels, hidden)
+
+
+# ---- exact-twin dropout: the same masks as keras_impl.layers.SharedMaskDropout -----------------
+# A counter-based hash rather than masks drawn outside and fed in: each twin stays an ordinary
+# module (a step-counter buffer, no extra inputs), and the mask is a pure function of
+# (counter, layer, element) computed with int32 ops whose results the frameworks define alike:
+# wrapping multiply, arithmetic right shift, xor, and. Constants stay below 2**31.
+HASH_MULTIPLIER = 0x045D9F3B
+LAYER_MULTIPLIER = 0x0019660D
+MASK_BITS = 23
+
+
+def mask_counter_start(seed: int) -> int:
+    """The epoch seed as the counter's first value (int32, non-negative), alike in both twins."""
+    return int(seed) % 2**31
+
+
+def mix32(x: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer hash (xor-shift-multiply), on int32 tensors."""
+    for _ in range(2):
+        x = torch.bitwise_xor(x, torch.bitwise_right_shift(x, 16))
+        x = x * HASH_MULTIPLIER
+    return torch.bitwise_xor(x, torch.bitwise_right_shift(x, 16))
+
+
+def keep_mask(shape_nhwc, counter: torch.Tensor, layer_index: int, rate: float, device):
+    """1 where an NHWC element is kept: hash(counter, layer, element index) >= rate * 2**23."""
+    count = 1
+    for dim in shape_nhwc:
+        count *= int(dim)
+    index = torch.arange(count, dtype=torch.int32, device=device).reshape(shape_nhwc)
+    key = mix32(counter.to(torch.int32) * LAYER_MULTIPLIER + layer_index)
+    bits = torch.bitwise_and(mix32(torch.bitwise_xor(index, key)), (1 << MASK_BITS) - 1)
+    return bits >= int(rate * (1 << MASK_BITS))
+
+
+class SharedMaskDropout(nn.Module):
+    """Dropout whose mask both twins compute identically (see keep_mask); `counter` advances by one
+    per training call and is set from the epoch's seed by TwinTrainer.reseed."""
+
+    def __init__(self, rate: float, layer_index: int):
+        super().__init__()
+        self.rate = float(rate)
+        self.layer_index = int(layer_index)
+        self.register_buffer("counter", torch.zeros((), dtype=torch.int32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        n, c, h, w = x.shape
+        keep = keep_mask((n, h, w, c), self.counter, self.layer_index, self.rate, x.device)
+        self.counter += 1
+        return x * keep.permute(0, 3, 1, 2).to(x.dtype) * (1.0 / (1.0 - self.rate))
+
+
+def dropout(rate: float, masks: str, layer_index: int) -> nn.Module:
+    """The spec's dropout: torch's own, or the exact twins' shared masks."""
+    if masks == "shared":
+        return SharedMaskDropout(rate, layer_index)
+    return nn.Dropout(rate)

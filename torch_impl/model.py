@@ -11,6 +11,7 @@ from torch_impl.layers import (
     ResidualBlock,
     batch_norm,
     conv3x3,
+    dropout,
     make_activation,
     make_attention,
 )
@@ -31,7 +32,8 @@ class ResUNet(nn.Module):
             if attention is not None:
                 setattr(self, f"enc{level}_att", attention)
             setattr(self, f"enc{level}_pool", nn.MaxPool2d(2))
-            setattr(self, f"enc{level}_drop", nn.Dropout(spec.dropout_rate(level)))
+            rate = spec.dropout_rate(level)
+            setattr(self, f"enc{level}_drop", dropout(rate, spec.dropout_masks, level - 1))
             cin = f
         self._add_stage("mid", cin, spec.filters(5))
         cin = spec.filters(5)
@@ -39,7 +41,7 @@ class ResUNet(nn.Module):
             f = spec.filters(level)
             up = ConvTranspose2dTF(cin, f, 3, stride=2, tf_padding=spec.up_padding(level))
             setattr(self, f"dec{level}_up", up)
-            setattr(self, f"dec{level}_drop", nn.Dropout(spec.dropout))
+            setattr(self, f"dec{level}_drop", dropout(spec.dropout, spec.dropout_masks, 8 - level))
             self._add_stage(f"dec{level}", 2 * f, f)
             cin = f
         self.head = nn.Conv2d(cin, 1, 1)

@@ -16,12 +16,16 @@ ADAM_EPSILON = (
 
 
 def make_optimizer(name: str, params, learning_rate: float) -> torch.optim.Optimizer:
-    """'adam' or 'sgd' (plain, no momentum)."""
-    if name == "adam":
+    """'adam' (torch's own), 'adam_matched' (exact-twin mode) or 'sgd' (plain, no momentum).
+
+    adam_matched is torch.optim.Adam itself: the Keras twin's MatchedAdam follows torch's order
+    (epsilon after the bias correction), so in exact-twin mode both run this rule.
+    """
+    if name in ("adam", "adam_matched"):
         return torch.optim.Adam(params, lr=learning_rate, eps=ADAM_EPSILON)
     if name == "sgd":
         return torch.optim.SGD(params, lr=learning_rate)
-    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, sgd")
+    raise SaltbenchError(f"unknown optimizer {name!r}; choose from adam, adam_matched, sgd")
 
 
 def to_nchw(
@@ -110,7 +114,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         with autocast(x_t.device, self.precision):
             logits = self.forward(x_t)
-        loss = self.loss_fn(y_t, logits.float())
+        loss = self.loss_fn(y_t, logits.to(self.dtype))  # bf16 logits -> the weights' dtype
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
@@ -127,7 +131,7 @@ class Trainer:
             batch = to_nchw(x[i : i + batch_size], self.device, self.dtype, self.memory_format)
             with autocast(self.device, self.precision):
                 logits = self.forward(batch)
-            chunks.append(to_nhwc(logits.float()))
+            chunks.append(to_nhwc(logits.to(self.dtype)))
         return np.concatenate(chunks) if chunks else np.zeros((0, *x.shape[1:3], 1), np.float32)
 
 

@@ -27,12 +27,16 @@ class TwinTrainer:
         precision: str = "fp32",
         tf32: bool = False,
         cudnn_benchmark: bool = False,
+        exact_twins: bool = False,
     ) -> None:
         _pin_backend_threads(threads)
         from torch_impl.device import configure
 
         self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
         self.numerics["precision"] = self.precision = precision
+        # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
+        self.optimizer = "adam_matched" if exact_twins else "adam"
+        self.numerics["exact_twins"] = bool(exact_twins)
         torch.manual_seed(seed)
         from torch_impl.model import build_model
 
@@ -65,7 +69,7 @@ class TwinTrainer:
         self.trainer = Trainer(
             self.model,
             loss=loss,
-            optimizer="adam",
+            optimizer=self.optimizer,
             learning_rate=learning_rate,
             precision=self.precision,
         )
@@ -73,6 +77,11 @@ class TwinTrainer:
     def reseed(self, seed: int) -> None:
         """Seed torch's generator (dropout) from `seed`, so an epoch's masks depend on the epoch alone."""
         torch.manual_seed(seed)
+        from torch_impl.layers import SharedMaskDropout, mask_counter_start
+
+        for module in self.model.modules():  # exact-twin dropout: the counter starts at the seed
+            if isinstance(module, SharedMaskDropout):
+                module.counter.fill_(mask_counter_start(seed))
 
     def set_learning_rate(self, learning_rate: float) -> None:
         self.trainer.learning_rate = learning_rate

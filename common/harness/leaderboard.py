@@ -39,6 +39,7 @@ LEADERBOARD_COLUMNS = [
     "precision",
     "tf32",
     "device_peak_mib",
+    "exact_twins",  # issue 21 (appended): the twins shared one Adam rule and dropout masks
 ]
 
 
@@ -98,7 +99,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
 def _numerics_cells(settings: dict[str, Any]) -> dict[str, Any]:
     """device / precision / tf32 as the framework read them back ('' for older runs)."""
     if not settings:
-        return {"device": "", "precision": "", "tf32": ""}
+        return {"device": "", "precision": "", "tf32": "", "exact_twins": ""}
     tf32 = any(
         v is True or v == "tensorfloat32"
         for k, v in settings.items()
@@ -108,6 +109,7 @@ def _numerics_cells(settings: dict[str, Any]) -> dict[str, Any]:
         "device": settings.get("device", ""),
         "precision": settings.get("precision", "fp32"),
         "tf32": "on" if tf32 else "off",
+        "exact_twins": str(bool(settings.get("exact_twins", False))).lower(),
     }
 
 

@@ -161,6 +161,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
     row("backend", [fws[n]["backend"] for n in names])
     row("device, numerics", [numerics_cell(fws[n].get("numerics")) for n in names])
+    row("twin mode", [twin_mode((fws[n].get("numerics") or {}).get("exact_twins")) for n in names])
     row(
         "peak device memory MiB (allocator)",
         [_num(fws[n].get("device_peak_mib"), "{:.0f}") for n in names],
@@ -173,6 +174,13 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         lines += ["", verdict_line(diff, metrics.get("margins"))]
         lines += speed_lines(metrics)
     return "\n".join(lines)
+
+
+def twin_mode(exact: bool | None) -> str:
+    """What the twins share beyond weights and batches (train.exact_twins)."""
+    if exact:
+        return "exact twins: one Adam rule (torch's order), shared dropout masks"
+    return "each framework's own Adam and dropout (default)"
 
 
 def numerics_flags(settings: dict[str, Any]) -> str:

@@ -43,6 +43,13 @@ def build_spec(recipe: dict[str, Any]):
     from common.spec import spec_from_dict
 
     model = dict(recipe["model"])
+    if recipe.get("train", {}).get("exact_twins"):
+        if model["name"] != "resunet":
+            raise SaltbenchError(
+                f"train.exact_twins supports model resunet, not {model['name']!r} (its shared "
+                "dropout masks are written for the ResUNet's dropout layers)"
+            )
+        model["dropout_masks"] = "shared"
     return spec_from_dict({"model": model.pop("name"), **model})
 
 
@@ -134,6 +141,7 @@ def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, se
         seed=derive_seed(int(seed), 1234),
         threads=threads,
         channels_last=bool(config["recipe"]["train"].get("channels_last", False)),
+        exact_twins=bool(config["recipe"]["train"].get("exact_twins", False)),
         **settings,
     )
 

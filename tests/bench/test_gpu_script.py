@@ -17,7 +17,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
 
 def test_the_device_script_rehearses_on_the_cpu(tmp_path):
-    pytest.importorskip("jax", reason="the device run is Keras on JAX: pip install 'saltbench[jax]'")
+    pytest.importorskip(
+        "jax", reason="the device run is Keras on JAX: pip install 'saltbench[jax]'"
+    )
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
     done = subprocess.run(
