@@ -94,6 +94,9 @@ SEED000: dict[str, Any] = {
         # interval of the throughput ratio lies inside 1 +- speed_margin.
         "equivalence_margin": 0.01,
         "speed_margin": 0.05,
+        # Noise floor: each unit also trains a copy of the reference subject from initial weights
+        # moved one ulp (a round-off-sized change), for the drift and score floor in the report.
+        "noise_floor": False,
     },
 }
 

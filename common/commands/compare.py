@@ -76,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(bfloat16 compute, float32 weights and loss)",
     )
     parser.add_argument(
+        "--noise-floor",
+        action="store_true",
+        help="eval.noise_floor: each unit also trains a copy of the reference (torch) whose "
+        "initial weights are one ulp up, so the report can set the twins' drift and score "
+        "difference beside what round-off alone produces",
+    )
+    parser.add_argument(
         "--executor",
         choices=("local", "ray"),
         help="where the framework x fold x seed units run: local subprocesses or Ray tasks "
@@ -114,6 +121,8 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         overrides["run.device"] = args.device
     if args.precision:
         overrides["train.precision"] = args.precision
+    if args.noise_floor:
+        overrides["eval.noise_floor"] = True
     return overrides
 
 

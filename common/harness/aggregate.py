@@ -11,8 +11,9 @@ import numpy as np
 
 from common.harness import rundir
 from common.harness.data import RunData
-from common.harness.drift import drift_summary, finish_drift
+from common.harness.drift import drift_summary, finish_drift, floor_reference
 from common.harness.evaluate import logit, search_on_logits, sigmoid
+from common.harness.floor import noise_floor
 from common.harness.fold import FOLD_METRICS
 from common.harness.guard import FAILED
 from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
@@ -149,6 +150,11 @@ def finish_run(
         **run_uncertainty(run_dir, config, frameworks, oof_rows, truth),
         "drift": drift_summary(finish_drift(run_dir, config)),
     }
+    floor = noise_floor(
+        run_dir, config, oof_rows.get(floor_reference(config) or ""), truth, grid, load_unit_outputs
+    ) if truth is not None else None  # fmt: skip
+    if floor:
+        metrics["noise_floor"] = floor
     if failed:
         metrics["failed"] = failed
     if len(frameworks) >= 2:

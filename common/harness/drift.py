@@ -24,16 +24,44 @@ from common.weights import is_trainable, relative_distance
 
 DRIFT_DIR = "drift"
 DRIFT_CSV = "drift.csv"
+# The noise floor (eval.noise_floor): the reference subject against its own copy whose initial
+# weights were moved by one ulp, recorded the same way beside the twins' drift.
+FLOOR_DIR = "drift_floor"
+FLOOR_CSV = "drift_floor.csv"
+FLOOR_SUFFIX = "_ulp"
+
+
+def drift_pairs(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(folder, first, second) of every pair whose drift the run records: the twins, and with
+    eval.noise_floor the reference against its one-ulp copy."""
+    frameworks = list(config.get("frameworks", []))
+    pairs = [(DRIFT_DIR, frameworks[0], frameworks[1])] if len(frameworks) >= 2 else []
+    reference = floor_reference(config)
+    if reference:
+        pairs.append((FLOOR_DIR, reference, reference + FLOOR_SUFFIX))
+    return pairs
+
+
+def floor_reference(config: dict[str, Any]) -> str | None:
+    """The subject the noise floor copies (torch when compared, else the first), or None."""
+    if not config.get("recipe", {}).get("eval", {}).get("noise_floor"):
+        return None
+    frameworks = list(config.get("frameworks", []))
+    return "torch" if "torch" in frameworks else (frameworks[0] if frameworks else None)
+
+
 MASK_KEY = "__val_masks_packed__"
 SHAPE_KEY = "__val_masks_shape__"
 
 
-def unit_drift_dir(run_dir: Path, fold: int, seed: int) -> Path:
-    return Path(run_dir) / DRIFT_DIR / f"seed{int(seed)}_fold{int(fold)}"
+def unit_drift_dir(run_dir: Path, fold: int, seed: int, folder: str = DRIFT_DIR) -> Path:
+    return Path(run_dir) / folder / f"seed{int(seed)}_fold{int(fold)}"
 
 
-def epoch_file(run_dir: Path, framework: str, fold: int, seed: int, epoch: int) -> Path:
-    return unit_drift_dir(run_dir, fold, seed) / f"{framework}_e{int(epoch)}.npz"
+def epoch_file(
+    run_dir: Path, framework: str, fold: int, seed: int, epoch: int, folder: str = DRIFT_DIR
+) -> Path:
+    return unit_drift_dir(run_dir, fold, seed, folder) / f"{framework}_e{int(epoch)}.npz"
 
 
 def record_epoch(
@@ -45,10 +73,12 @@ def record_epoch(
     stage: str,
     weights: dict[str, np.ndarray],
     val_logits: np.ndarray,
-    frameworks: list[str],
+    pairs: list[tuple[str, str, str]],
 ) -> None:
-    """Save this twin's epoch; if the other twin already saved the same epoch, compute the drift."""
-    if len(frameworks) < 2:
+    """Save this subject's epoch for every pair it is in; a pair whose other side already saved
+    the same epoch gets its drift computed."""
+    mine = [pair for pair in pairs if framework in pair[1:]]
+    if not mine:
         return
     masks = np.asarray(val_logits) > 0
     arrays = {k: np.asarray(v, np.float32) for k, v in weights.items() if is_trainable(k)}
@@ -56,22 +86,31 @@ def record_epoch(
     arrays[SHAPE_KEY] = np.array(masks.shape)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    directory = unit_drift_dir(run_dir, fold, seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    with file_lock(directory):
-        atomic_write_bytes(epoch_file(run_dir, framework, fold, seed, epoch), buffer.getvalue())
-        _pair_if_ready(run_dir, fold, seed, epoch, stage, frameworks)
+    for folder, first, second in mine:
+        directory = unit_drift_dir(run_dir, fold, seed, folder)
+        directory.mkdir(parents=True, exist_ok=True)
+        with file_lock(directory):
+            target = epoch_file(run_dir, framework, fold, seed, epoch, folder)
+            atomic_write_bytes(target, buffer.getvalue())
+            _pair_if_ready(run_dir, fold, seed, epoch, stage, (first, second), folder)
 
 
 def _pair_if_ready(
-    run_dir: Path, fold: int, seed: int, epoch: int, stage: str, frameworks: list[str]
+    run_dir: Path,
+    fold: int,
+    seed: int,
+    epoch: int,
+    stage: str,
+    frameworks,
+    folder: str = DRIFT_DIR,
 ) -> None:
-    first, second = (epoch_file(run_dir, fw, fold, seed, epoch) for fw in frameworks[:2])
+    first, second = (epoch_file(run_dir, fw, fold, seed, epoch, folder) for fw in frameworks[:2])
     if not (first.is_file() and second.is_file()):
         return
     row = {"seed": seed, "fold": fold, "epoch": epoch, "stage": stage}
     row.update(epoch_drift(_load(first), _load(second)))
-    append_csv_rows(unit_drift_dir(run_dir, fold, seed).with_suffix(".csv"), pd.DataFrame([row]))
+    csv = unit_drift_dir(run_dir, fold, seed, folder).with_suffix(".csv")
+    append_csv_rows(csv, pd.DataFrame([row]))
     first.unlink()
     second.unlink()
 
@@ -106,19 +145,23 @@ def epoch_drift(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str,
     return row
 
 
-def finish_drift(run_dir: Path, config: dict[str, Any]) -> pd.DataFrame | None:
-    """Pair leftover epochs, write drift.csv (one row per unit x epoch), delete the epoch files."""
-    frameworks = list(config["frameworks"])
-    if len(frameworks) < 2:
+def finish_drift(run_dir: Path, config: dict[str, Any], floor: bool = False) -> pd.DataFrame | None:
+    """Pair leftover epochs, write drift.csv (or, `floor`, drift_floor.csv: the reference against
+    its one-ulp copy), one row per unit x epoch, and delete the epoch files."""
+    wanted = FLOOR_DIR if floor else DRIFT_DIR
+    pair = next((p for p in drift_pairs(config) if p[0] == wanted), None)
+    if pair is None:
         return None
+    folder, *frameworks = pair
+    csv_name = FLOOR_CSV if floor else DRIFT_CSV
     run_dir = Path(run_dir)
     tables = []
     for fold, seed in rundir.run_units(config):
-        directory = unit_drift_dir(run_dir, fold, seed)
+        directory = unit_drift_dir(run_dir, fold, seed, folder)
         if directory.is_dir():
             with file_lock(directory):
-                for epoch, stage in _pending_epochs(run_dir, frameworks[0], fold, seed):
-                    _pair_if_ready(run_dir, fold, seed, epoch, stage, frameworks)
+                for epoch, stage in _pending_epochs(run_dir, frameworks[0], fold, seed, folder):
+                    _pair_if_ready(run_dir, fold, seed, epoch, stage, frameworks, folder)
                 for leftover in directory.glob("*.npz"):  # epochs only one twin reached
                     leftover.unlink()
             with contextlib.suppress(OSError):
@@ -126,18 +169,20 @@ def finish_drift(run_dir: Path, config: dict[str, Any]) -> pd.DataFrame | None:
         path = directory.with_suffix(".csv")
         if path.is_file() and path.stat().st_size:
             tables.append(pd.read_csv(path))
-    if not tables:  # aggregated before (the per-unit files are gone): reuse drift.csv
-        path = run_dir / DRIFT_CSV
+    if not tables:  # aggregated before (the per-unit files are gone): reuse the CSV
+        path = run_dir / csv_name
         return pd.read_csv(path) if path.is_file() and path.stat().st_size else None
     table = pd.concat(tables, ignore_index=True)
     table = table.drop_duplicates(["seed", "fold", "epoch"], keep="last")
     table = table.sort_values(["seed", "fold", "epoch"], kind="stable").reset_index(drop=True)
-    atomic_write_csv(run_dir / DRIFT_CSV, table)
-    shutil.rmtree(run_dir / DRIFT_DIR, ignore_errors=True)
+    atomic_write_csv(run_dir / csv_name, table)
+    shutil.rmtree(run_dir / folder, ignore_errors=True)
     return table
 
 
-def _pending_epochs(run_dir: Path, framework: str, fold: int, seed: int) -> list[tuple[int, str]]:
+def _pending_epochs(
+    run_dir: Path, framework: str, fold: int, seed: int, folder: str = DRIFT_DIR
+) -> list[tuple[int, str]]:
     """Epochs this framework saved that were not paired yet, with their stage from its history."""
     history = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
     stage_of = {}
@@ -145,7 +190,7 @@ def _pending_epochs(run_dir: Path, framework: str, fold: int, seed: int) -> list
         h = pd.read_csv(history)
         stage_of = dict(zip(h["epoch"].astype(int), h["stage"].astype(str), strict=True))
     epochs = []
-    for path in unit_drift_dir(run_dir, fold, seed).glob(f"{framework}_e*.npz"):
+    for path in unit_drift_dir(run_dir, fold, seed, folder).glob(f"{framework}_e*.npz"):
         epoch = int(path.stem.rsplit("_e", 1)[1])
         epochs.append((epoch, stage_of.get(epoch, "")))
     return sorted(epochs)

@@ -87,8 +87,10 @@ class FoldSession:
         *,
         seed: int | None = None,
         progress: bool = True,
+        perturb_init=None,
     ) -> None:
         self.run_dir = Path(run_dir)
+        self.perturb_init = perturb_init  # the noise-floor copy: initial weights moved one ulp
         self.config = config
         self.recipe = config["recipe"]
         self.fold = fold
@@ -256,9 +258,8 @@ class FoldSession:
         elif self.state["stage_best"]:
             self.trainer.set_weights(load_neutral(self.dir / self.state["stage_best"][-1]))
         else:
-            self.trainer.set_weights(
-                load_neutral(rundir.init_weights_path(self.run_dir, self.seed))
-            )
+            weights = load_neutral(rundir.init_weights_path(self.run_dir, self.seed))
+            self.trainer.set_weights(self.perturb_init(weights) if self.perturb_init else weights)
 
     def _run_stage(self, index: int, stage: dict[str, Any]) -> None:
         if self.control is None:
@@ -451,7 +452,7 @@ class FoldSession:
 
     def _record_drift(self, epoch: int, val_logits: np.ndarray) -> None:
         """Leave this epoch's weights and validation masks for the twin drift (common.harness.drift)."""
-        from common.harness.drift import record_epoch
+        from common.harness.drift import drift_pairs, record_epoch
 
         record_epoch(
             self.run_dir,
@@ -462,7 +463,7 @@ class FoldSession:
             self.recipe["stages"][self.state["stage"]]["name"],
             self.trainer.get_weights(),
             val_logits,
-            list(self.config.get("frameworks", [])),
+            drift_pairs(self.config),
         )
 
     def _close_bar(self) -> None:

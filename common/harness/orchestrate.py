@@ -240,11 +240,33 @@ def epochs_done(run_dir: Path, framework: str, fold: int, seed: int, per_unit: i
     return 0
 
 
+def training_subjects(config: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(subject, framework, extra worker args) of every training process: the frameworks, then
+    with eval.noise_floor the reference's one-ulp copy (common.harness.drift)."""
+    from common.harness.drift import FLOOR_SUFFIX, floor_reference
+
+    subjects = [(fw, fw, []) for fw in config["frameworks"]]
+    reference = floor_reference(config)
+    if reference:
+        subjects.append((reference + FLOOR_SUFFIX, reference, ["--noise-floor"]))
+    return subjects
+
+
+def parallel_slots(config: dict[str, Any]) -> int:
+    """How many workers train at once: the frameworks together (as always when parallel), and an
+    extra subject (the noise-floor copy) only where the cores have room at the run's threads;
+    otherwise it waits for a framework to finish."""
+    if not config["parallel"]:
+        return 1
+    room = (os.cpu_count() or 1) // max(1, int(config["threads"]))
+    return max(len(config["frameworks"]), room)
+
+
 def ensure_no_other_writer(run_dir: Path, config: dict[str, Any]) -> None:
     """Refuse, naming the holder, when a live process (say a worker left over) holds a unit folder."""
-    for framework in config["frameworks"]:
+    for subject, _, _ in training_subjects(config):
         for fold, seed in rundir.run_units(config):
-            ensure_free(rundir.unit_dir(run_dir, framework, fold, seed), "unit")
+            ensure_free(rundir.unit_dir(run_dir, subject, fold, seed), "unit")
 
 
 def train_all(run_dir: Path, config: dict[str, Any]) -> None:
@@ -262,8 +284,10 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
         join_ints(rundir.run_seeds(config)),
     ]
     per_unit = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
-    total = per_unit * len(units) * len(config["frameworks"])
-    pending = list(config["frameworks"])
+    pending = training_subjects(config)
+    subjects = [subject for subject, _, _ in pending]
+    total = per_unit * len(units) * len(subjects)
+    slots = parallel_slots(config)
     running: list[subprocess.Popen] = []
     bar = tqdm(total=total, desc="compare", unit="epoch", file=sys.stderr, mininterval=1.0)
     shown = ""
@@ -273,14 +297,13 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
 
     try:
         while pending or running:
-            if pending and (config["parallel"] or not running):
-                framework = pending.pop(0)
-                args = ["train", str(run_dir), *unit_args]
-                running.append(
-                    run_worker_process(
-                        framework, args, config, run_dir / "logs" / f"{framework}.log"
-                    )
-                )
+            if pending and len(running) < slots:
+                subject, framework, extra = pending.pop(0)
+                args = ["train", str(run_dir), *unit_args, *extra]
+                log = run_dir / "logs" / f"{subject}.log"
+                proc = run_worker_process(framework, args, config, log)
+                proc.framework = subject  # type: ignore[attr-defined]
+                running.append(proc)
             time.sleep(0.5)
             for proc in running:
                 relay_warnings(proc, show)
@@ -289,8 +312,8 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
                 relay_warnings(proc, show)
                 check_exit(proc, run_dir, config)
             done = sum(
-                epochs_done(run_dir, fw, fold, seed, per_unit)
-                for fw in config["frameworks"]
+                epochs_done(run_dir, subject, fold, seed, per_unit)
+                for subject in subjects
                 for fold, seed in units
             )
             status = " ".join(f"{p.framework}:running" for p in running)

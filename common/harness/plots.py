@@ -202,6 +202,13 @@ def twin_drift(run_dir: Path) -> Path | None:
     ax_w.plot(
         epochs, per_epoch["weights_total"], color="black", linewidth=2.2, marker="o", label="total"
     )
+    floor_path = run_dir / "drift_floor.csv"  # the noise floor: one framework against itself
+    if floor_path.is_file() and floor_path.stat().st_size:
+        floor = pd.read_csv(floor_path).groupby("epoch", sort=True).mean(numeric_only=True)
+        ax_w.plot(floor.index + 1, floor["weights_total"], color="tab:red", linewidth=2.0,
+                  linestyle="--", marker="s", label="noise floor: PyTorch vs +1 ulp")  # fmt: skip
+        ax_m.plot(floor.index + 1, floor["mask_iou"], color="tab:red", linestyle="--", marker="s",
+                  label="noise floor")  # fmt: skip
     if (per_epoch[["weights_total", *groups]] > 0).any().any():
         ax_w.set_yscale("log")
     ax_w.set(xlabel="epoch", ylabel="relative L2 distance", title="Twin weights: Keras vs PyTorch")

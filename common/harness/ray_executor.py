@@ -124,6 +124,8 @@ def configure_new_run(
     threads: int | None,
 ) -> None:
     """Record a new Ray run's settings in its config; worker threads = the task's CPU request."""
+    if config["recipe"].get("eval", {}).get("noise_floor"):
+        raise SaltbenchError("--noise-floor runs with the local executor (not yet on Ray)")
     import_ray(joining=bool(address))  # without the extra: one line, before anything is written
     if threads and cpus_per_task and threads != cpus_per_task:
         raise SaltbenchError(

@@ -171,8 +171,11 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
     )
     if diff:
+        from common.harness.floor import floor_reading
+
         lines += ["", verdict_line(diff, metrics.get("margins"))]
         lines += speed_lines(metrics)
+        lines += floor_reading(metrics)
     return "\n".join(lines)
 
 
@@ -293,11 +296,13 @@ def failure_section(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def drift_section(drift: dict[str, Any] | None) -> list[str]:
+def drift_section(drift: dict[str, Any] | None, floor: dict[str, Any] | None = None) -> list[str]:
     """Per epoch (mean over units): relative L2 distance of the twins' weights, in total and per
-    layer group, and the mean IoU of their validation masks."""
+    layer group, and the mean IoU of their validation masks; with a noise floor, its total and
+    mask IoU beside them."""
     if not drift:
         return []
+    floor_at = {e["epoch"]: e for e in (floor or {}).get("epochs", [])}
     groups = [k for k in drift["epochs"][0] if k.startswith("weights_") and k != "weights_total"]
     lines = [
         "## Twin drift",
@@ -309,15 +314,25 @@ def drift_section(drift: dict[str, Any] | None) -> list[str]:
         "",
         "| epoch | stage | units | weights total | "
         + " | ".join(g.removeprefix("weights_") for g in groups)
-        + " | mask IoU |",
-        "|---" * (len(groups) + 5) + "|",
+        + " | mask IoU |"
+        + (" noise floor: weights total | noise floor: mask IoU |" if floor_at else ""),
+        "|---" * (len(groups) + 5 + 2 * bool(floor_at)) + "|",
     ]
     for e in drift["epochs"]:
+        own = floor_at.get(e["epoch"])
+        extra = ""
+        if floor_at:
+            extra = f" {own['weights_total']:.2e} | {own['mask_iou']:.4f} |" if own else " | |"
         lines.append(
             f"| {e['epoch'] + 1} | {e['stage']} | {e['units']} | {e['weights_total']:.2e} | "
             + " | ".join(f"{e[g]:.2e}" for g in groups)
             + f" | {e['mask_iou']:.4f} |"
+            + extra
         )
+    if floor:
+        lines += ["", "Noise floor: PyTorch against its own copy whose initial trainable weights "
+                  "were moved one ulp (one float32 rounding error), same code, batches and dropout: "
+                  "the drift round-off alone produces."]  # fmt: skip
     return [*lines, ""]
 
 
@@ -378,7 +393,7 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         "",
         fold_table(metrics),
         "",
-        *drift_section(metrics.get("drift")),
+        *drift_section(metrics.get("drift"), (metrics.get("noise_floor") or {}).get("drift")),
         "## Files",
         "",
         "`config.json` (rerun settings), `metrics.json`, `<framework>/seed<s>/fold<k>/history.csv`, "

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import DivergedError, SaltbenchError
+from common.harness.drift import FLOOR_SUFFIX
 from common.harness.evaluate import predict_tta
 from common.harness.fold import BEST_MODEL, FoldSession
 from common.harness.rundir import (
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--folds", required=True)
     train.add_argument("--seeds", help="comma-separated seeds (default: the run's)")
     train.add_argument("--no-progress", action="store_true")
+    train.add_argument(
+        "--noise-floor",
+        action="store_true",
+        help="train the subject's noise-floor copy (<framework>_ulp: initial weights +1 ulp)",
+    )
     predict = sub.add_parser(
         "predict", help="TTA logits of a dataset's test tiles, mean over folds"
     )
@@ -167,9 +173,14 @@ def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threa
     for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
         for fold in folds:
             trainer = _make(make_trainer, config, threads, seed)
+            perturb = None
+            if args.noise_floor:  # same twin, same batches and masks; only the start moves
+                trainer.framework = trainer.framework + FLOOR_SUFFIX
+                perturb = one_ulp_up
             session = FoldSession(
-                args.run_dir, config, fold, trainer, data, seed=seed, progress=not args.no_progress
-            )
+                args.run_dir, config, fold, trainer, data, seed=seed,
+                progress=not args.no_progress, perturb_init=perturb,
+            )  # fmt: skip
             try:
                 metrics = session.run()
             except DivergedError as err:  # this unit failed; the others still run
@@ -178,6 +189,22 @@ def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threa
                 continue
             print(json.dumps({"unit_done": [fold, seed], "score": metrics["score"]}), flush=True)
     return DivergedError.exit_code if diverged else 0
+
+
+def one_ulp_up(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every trainable float32 weight moved to the next float32 up (one unit in the last place).
+
+    Round-off only: each value changes by the size of one float32 rounding error, the least any
+    arithmetic on it already perturbs it by; BN running statistics stay as they are.
+    """
+    from common.weights import is_trainable
+
+    return {
+        key: np.nextafter(value, np.float32(np.inf)).astype(value.dtype)
+        if is_trainable(key)
+        else value
+        for key, value in weights.items()
+    }
 
 
 def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:

@@ -45,15 +45,16 @@ def test_mask_agreement_is_iou_with_empty_pairs_agreeing():
 def test_epochs_are_paired_once_both_twins_reach_them_then_deleted(tmp_path):
     logits = np.random.default_rng(0).normal(size=(5, 8, 8)).astype(np.float32)
     frameworks = ["keras", "torch"]
+    pairs = drift.drift_pairs({"frameworks": frameworks})
     w = fake_weights()
-    drift.record_epoch(tmp_path, "keras", 0, 1, 0, "bce", w, logits, frameworks)
+    drift.record_epoch(tmp_path, "keras", 0, 1, 0, "bce", w, logits, pairs)
     assert drift.epoch_file(tmp_path, "keras", 0, 1, 0).is_file()
-    drift.record_epoch(tmp_path, "torch", 0, 1, 0, "bce", w, logits, frameworks)
+    drift.record_epoch(tmp_path, "torch", 0, 1, 0, "bce", w, logits, pairs)
     assert not list(drift.unit_drift_dir(tmp_path, 0, 1).glob("*.npz"))  # paired, deleted
     perturbed = {k: v + 0.05 for k, v in w.items()}
-    drift.record_epoch(tmp_path, "torch", 0, 1, 1, "bce", perturbed, -logits, frameworks)
-    drift.record_epoch(tmp_path, "keras", 0, 1, 1, "bce", w, logits, frameworks)
-    drift.record_epoch(tmp_path, "keras", 0, 1, 2, "lovasz", w, logits, frameworks)  # unpaired
+    drift.record_epoch(tmp_path, "torch", 0, 1, 1, "bce", perturbed, -logits, pairs)
+    drift.record_epoch(tmp_path, "keras", 0, 1, 1, "bce", w, logits, pairs)
+    drift.record_epoch(tmp_path, "keras", 0, 1, 2, "lovasz", w, logits, pairs)  # unpaired
     config = {"frameworks": frameworks, "folds": [0], "seeds": [1], "recipe": {}}
     table = drift.finish_drift(tmp_path, config)
     assert (tmp_path / drift.DRIFT_CSV).is_file() and not (tmp_path / drift.DRIFT_DIR).exists()
@@ -66,7 +67,27 @@ def test_epochs_are_paired_once_both_twins_reach_them_then_deleted(tmp_path):
 
 
 def test_a_single_framework_run_records_nothing(tmp_path):
-    drift.record_epoch(
-        tmp_path, "torch", 0, 0, 0, "bce", fake_weights(), np.zeros((2, 4, 4)), ["torch"]
-    )
+    drift.record_epoch(tmp_path, "torch", 0, 0, 0, "bce", fake_weights(), np.zeros((2, 4, 4)), [])
     assert not (tmp_path / drift.DRIFT_DIR).exists()
+
+
+def test_the_noise_floor_pair_is_recorded_beside_the_twins(tmp_path):
+    """With eval.noise_floor, torch's epochs pair with keras (drift.csv) and with its one-ulp
+    copy (drift_floor.csv); each file is deleted once its own pair is done."""
+    config = {"frameworks": ["keras", "torch"], "folds": [0], "seeds": [0],
+              "recipe": {"eval": {"noise_floor": True}}}  # fmt: skip
+    pairs = drift.drift_pairs(config)
+    assert pairs == [(drift.DRIFT_DIR, "keras", "torch"), (drift.FLOOR_DIR, "torch", "torch_ulp")]
+    logits = np.random.default_rng(1).normal(size=(3, 8, 8)).astype(np.float32)
+    w = fake_weights()
+    nudged = {k: np.nextafter(v, np.inf) for k, v in w.items()}
+    drift.record_epoch(tmp_path, "torch", 0, 0, 0, "bce", w, logits, pairs)
+    drift.record_epoch(tmp_path, "torch_ulp", 0, 0, 0, "bce", nudged, logits, pairs)
+    assert not list(drift.unit_drift_dir(tmp_path, 0, 0, drift.FLOOR_DIR).glob("*.npz"))
+    assert drift.epoch_file(tmp_path, "torch", 0, 0, 0).is_file()  # still waits for keras
+    drift.record_epoch(tmp_path, "keras", 0, 0, 0, "bce", w, logits, pairs)
+    twins = drift.finish_drift(tmp_path, config)
+    floor = drift.finish_drift(tmp_path, config, floor=True)
+    assert twins["weights_total"].tolist() == [0.0]
+    assert 0 < floor.loc[0, "weights_total"] < 1e-6 and floor.loc[0, "mask_iou"] == 1.0
+    assert (tmp_path / drift.FLOOR_CSV).is_file() and not (tmp_path / drift.FLOOR_DIR).exists()

@@ -1,0 +1,88 @@
+"""The noise floor of a run (eval.noise_floor): the reference subject against its own copy whose
+initial weights were moved one ulp. Same code, batches and dropout masks; only round-off differs.
+
+Its score difference (paired over the same out-of-fold tiles, like the twins') is the floor a
+framework difference must clear, and its weight drift per epoch is what round-off alone does to
+one framework: set beside the twins' drift, it says how much of that drift is the frameworks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.harness import rundir
+from common.harness.drift import FLOOR_SUFFIX, drift_summary, finish_drift, floor_reference
+from common.harness.evaluate import search_on_logits
+from common.harness.uncertainty import tile_scores
+from common.stats import TOST_CONFIDENCE, paired_difference_ci
+
+PERTURBATION = (
+    "initial trainable weights moved to the next float32 up (one ulp): a change the size of one "
+    "float32 rounding error, with the same code, batches, dropout seeds and threads"
+)
+
+
+def noise_floor(
+    run_dir: Path, config: dict[str, Any], reference_oof, truth: np.ndarray, grid, load_outputs
+) -> dict[str, Any] | None:
+    """metrics.json's noise_floor: score difference reference - copy and the copy's drift."""
+    reference = floor_reference(config)
+    if reference is None or reference_oof is None:
+        return None
+    copy = reference + FLOOR_SUFFIX
+    _, ids, _, oof, _, _ = load_outputs(run_dir, copy, rundir.run_units(config))
+    ref_ids, _, ref_logits = reference_oof
+    if list(ids) != list(ref_ids):
+        return None
+    n_seeds = len(rundir.run_seeds(config))
+    ref_threshold = search_on_logits(truth, ref_logits, grid)["threshold"]
+    copy_pooled = search_on_logits(truth, oof, grid)
+    diff = tile_scores(truth, ref_logits, ref_threshold, n_seeds) - tile_scores(
+        truth, oof, copy_pooled["threshold"], n_seeds
+    )
+    ci95 = paired_difference_ci(diff)
+    ci90 = paired_difference_ci(diff, confidence=TOST_CONFIDENCE)
+    return {
+        "reference": reference,
+        "copy": copy,
+        "perturbation": PERTURBATION,
+        "copy_pooled_score": copy_pooled["score"],
+        "score_difference": {**ci95.to_dict(), "tost": ci90.to_dict(), "n_seeds": n_seeds},
+        "drift": drift_summary(finish_drift(run_dir, config, floor=True)),
+    }
+
+
+def floor_reading(metrics: dict[str, Any]) -> list[str]:
+    """The report's lines: the twins' drift beside the floor's, and the score floor."""
+    from common.stats import Interval, format_interval
+
+    floor, twins = metrics.get("noise_floor"), metrics.get("drift")
+    if not floor:
+        return []
+    lines = []
+    names = {"keras": "Keras", "torch": "PyTorch"}
+    ref = names.get(floor["reference"], floor["reference"])
+    if floor.get("drift") and twins:
+        cross, self_drift = twins["last"]["weights_total"], floor["drift"]["last"]["weights_total"]
+        if self_drift > 0 and cross <= 1.5 * self_drift:
+            reading = "the frameworks differ about as much as round-off alone makes one framework differ from itself"
+        elif self_drift > 0:
+            reading = f"the frameworks differ {cross / self_drift:.1f}× more than round-off alone makes {ref} differ from itself"
+        else:
+            reading = "round-off alone left no drift, so all of it is the frameworks"
+        lines.append(
+            f"Noise floor: Keras–PyTorch weight drift {cross:.4g} at epoch "
+            f"{twins['last_epoch'] + 1} vs {ref}–{ref} (+1 ulp) {self_drift:.4g} at epoch "
+            f"{floor['drift']['last_epoch'] + 1}: {reading}."
+        )
+    diff = floor["score_difference"]
+    plain = {k: diff[k] for k in ("estimate", "low", "high", "n", "method")}
+    lines.append(
+        f"Score floor ({ref} − {ref} +1 ulp, paired over the same tiles): "
+        f"{format_interval(Interval(**plain), 4, signed=True)} tiles: the difference a framework "
+        "comparison must clear to mean more than round-off."
+    )
+    return lines
