@@ -33,7 +33,13 @@ def noise_floor(
     if reference is None or reference_oof is None:
         return None
     copy = reference + FLOOR_SUFFIX
-    _, ids, _, oof, _, _ = load_outputs(run_dir, copy, rundir.run_units(config))
+    try:
+        _, ids, _, oof, _, _ = load_outputs(run_dir, copy, rundir.run_units(config))
+    except FileNotFoundError as err:  # the copy diverged (failed.json): no floor, said loudly
+        from common.errors import warn
+
+        warn(f"no noise floor: the {copy} copy left no results ({err.filename})")
+        return None
     ref_ids, _, ref_logits = reference_oof
     if list(ids) != list(ref_ids):
         return None
