@@ -208,14 +208,20 @@ def three_way_verdict(
     if ci95.high < 0:
         return {"kind": "higher", "line": f"{second} scores higher by {-ci95.estimate:.4f} "
                 f"[{-ci95.high:.4f}, {-ci95.low:.4f}]"}  # fmt: skip
-    needed = units_needed(ci90, 0.0, margin, units)
+    wide = f"inconclusive: [{ci95.low:+.4f}, {ci95.high:+.4f}] is wider than ±{margin:g}"
+    if abs(ci95.estimate) < margin:  # could be equivalent: how many units would show it
+        needed = units_needed(ci90, 0.0, margin, units)
+        goal = f"to show equivalence within ±{margin:g}"
+    else:  # the estimate is outside the margin: how many units would tell whether it is real
+        needed = units_needed(ci95, 0.0, margin, units)
+        goal = f"to tell whether the {ci95.estimate:+.4f} (outside ±{margin:g}) is real"
     estimate = (
-        f"; about {needed} seeds × folds would be needed (estimate: the interval narrows with √n)"
+        f"; about {needed} seeds × folds would be needed {goal} (estimate: the interval "
+        "narrows with √n)"
         if needed
         else ""
     )
-    return {"kind": "inconclusive", "line": f"inconclusive: [{ci95.low:+.4f}, {ci95.high:+.4f}] "
-            f"is wider than ±{margin:g}{estimate}", "units_needed": needed}  # fmt: skip
+    return {"kind": "inconclusive", "line": wide + estimate, "units_needed": needed}
 
 
 def ratio_verdict(

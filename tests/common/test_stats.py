@@ -168,3 +168,9 @@ def test_speed_ratio_reads_three_ways():
         Interval(1.0, 0.8, 1.2, 5, "b"), Interval(1.0, 0.85, 1.15, 5, "b"), 0.05, "Keras", "PyTorch"
     )
     assert wide["kind"] == "inconclusive" and "values a side" in wide["line"]
+
+
+def test_an_estimate_outside_the_margin_asks_for_units_to_tell_whether_it_is_real():
+    verdict, _ = _verdict(fabricated_tiles(40, 0.03))
+    assert verdict["kind"] == "inconclusive", verdict
+    assert "would be needed to tell whether the +0.0300 (outside ±0.01) is real" in verdict["line"]
