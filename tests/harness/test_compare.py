@@ -77,7 +77,7 @@ def test_each_run_reports_its_step_speed_time_to_target_and_threshold_honesty(sm
         assert [t["target"] for t in summary["time_to_target"]] == targets
     report = (smoke_run / "report.md").read_text()
     assert "train step images/s (bare burst)" in report and "loop vs step" in report
-    assert f"time to {targets[0]:g} (train s / images)" in report
+    assert f"time to {targets[0]:g} (train s incl. tracing / images)" in report
 
 
 def test_leaderboard_and_report(smoke_run):
