@@ -33,7 +33,7 @@ if [ "$MODE" = "--rehearse" ]; then
   "$PY" -m common.cli data synth --out "$WORK/data" --n-train 40 --n-test 8 --seed 0 || exit 2
   DATA="$WORK/data"
   COMPARE=(--profile smoke --threads 1)
-  BENCH=(--variants torch-eager,torch-bf16,torch-fp16,keras-jax --rounds 1 --warmup 0 --width 4
+  BENCH=(--variants torch-eager,torch-fp16,keras-jax --rounds 1 --warmup 0 --width 4
          --train-batch 4 --infer-batch 4 --threads 1)
   LIMIT_COMPARE=600
   LIMIT_BENCH=300

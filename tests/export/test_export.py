@@ -130,22 +130,3 @@ def test_an_unfinished_run_or_unknown_subject_is_one_line(smoke_run, smoke_cache
     assert unknown.stderr.strip() == (
         f"saltbench: error: --subject jax: not in run {smoke_run.name} (it has keras, torch)"
     )
-
-
-def test_keras_on_jax_exports_onnx_through_tensorflow_and_still_matches(smoke_cache, tmp_path):
-    """A Keras run on JAX: .keras and the reference on JAX, ONNX from a TensorFlow worker holding
-    the same weights, checked against the JAX logits."""
-    pytest.importorskip("jax", reason="pip install 'saltbench[jax]'")
-    pytest.importorskip("onnxruntime", reason="pip install 'saltbench[onnx]'")
-    out = tmp_path / "results"
-    saltbench(
-        "compare", "--profile", "smoke", "--threads", "1", "--frameworks", "keras",
-        "--keras-backend", "jax", "--set", "stages.lovasz.epochs=0", "--out", str(out),
-        cache=smoke_cache,
-    )  # fmt: skip
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
-    saltbench("export", "--run", str(run_dir), cache=smoke_cache)
-    manifest = json.loads((run_dir / "export" / "export.json").read_text())
-    assert manifest["keras_backend"] == "jax"
-    assert [(e["format"], e["ok"]) for e in manifest["files"]] == [("native", True), ("onnx", True)]
-    assert "(jax)" in manifest["files"][0]["loader"]

@@ -101,7 +101,8 @@ def wait_for(condition, what: str, timeout: float = 300) -> None:
 @pytest.mark.keras
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_keras_on_another_backend_trains_resumes_and_predicts(backend, smoke_cache, tmp_path):
-    """The GPU machine has no TensorFlow: Keras on JAX (and on torch) must run the whole harness."""
+    """The GPU machine has no TensorFlow: Keras on JAX (and on torch) must run the whole harness;
+    a JAX run's models also export (ONNX through a TensorFlow worker) and pass their checks."""
     if backend == "jax":
         pytest.importorskip("jax", reason="pip install 'saltbench[jax]'")
     out = tmp_path / "results"
@@ -128,6 +129,14 @@ def test_keras_on_another_backend_trains_resumes_and_predicts(backend, smoke_cac
     assert metrics["frameworks"]["keras"]["epochs"] == 5
     written = predict_submission(run_dir, smoke_cache, tmp_path / "sub.csv")
     assert len(written) == 8
+    if backend == "jax":  # export: .keras and reference on JAX, ONNX from a TensorFlow worker
+        pytest.importorskip("onnxruntime", reason="pip install 'saltbench[onnx]'")
+        saltbench("export", "--run", str(run_dir), cache=smoke_cache)
+        manifest = json.loads((run_dir / "export" / "export.json").read_text())
+        assert manifest["keras_backend"] == "jax"
+        found = [(e["format"], e["ok"]) for e in manifest["files"]]
+        assert found == [("native", True), ("onnx", True)]
+        assert "(jax)" in manifest["files"][0]["loader"]
 
 
 def test_a_report_without_matplotlib_is_written_without_plots(smoke_run, tmp_path):
