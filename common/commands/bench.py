@@ -322,7 +322,7 @@ def _meta(
 
 def _numerics_line(procs: list[dict]) -> str:
     """Each process's TF32 / cuDNN settings, as its framework read them back after setting them."""
-    from common.harness.report import numerics_flags
+    from common.harness.table import numerics_flags
 
     seen: dict[str, list[str]] = {}
     for proc in procs:

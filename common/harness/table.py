@@ -1,0 +1,249 @@
+"""The side-by-side table of a run and its verdict lines: one column per framework, the
+Keras-vs-PyTorch column, the three-way verdicts (score and speed) and the numerics cells."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NAMES = {"keras": "Keras", "torch": "PyTorch"}
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def _interval(summary: dict[str, Any], key: str, fallback: str, digits: int) -> str:
+    """'mean [low, high] n=N' from a stored interval (older runs: the plain value)."""
+    from common.stats import Interval, format_interval
+
+    if key in summary:
+        return format_interval(Interval(**summary[key]), digits)
+    return _fmt(summary[fallback], digits)
+
+
+def _num(value: Any, pattern: str = "{:.1f}") -> str:
+    return "n/a" if value is None or not math.isfinite(float(value)) else pattern.format(value)
+
+
+def _loop_vs_step(pct: Any) -> str:
+    from common.harness.honesty import loop_is_slow
+
+    return _num(pct, "{:+.1f} %") + (" ⚠" if loop_is_slow(pct) else "")
+
+
+def _time_to(targets: list[dict[str, Any]], position: int) -> str:
+    """'184 s / 3584, n=1', or over units 'median 184 s [120–250], 3/3 reached, olympic mean 180 s'."""
+    if position >= len(targets):
+        return "n/a"
+    t = targets[position]
+    if t["seconds"] is None:
+        return f"not reached (0/{t['folds']})"
+    if t["folds"] == 1:
+        return f"{t['seconds']:.0f} s / {t['images']:.0f}, n=1"
+    if "median_s" not in t:  # a run made before the spread was kept
+        return f"{t['seconds']:.0f} s / {t['images']:.0f}, {t['reached']}/{t['folds']} folds"
+    text = (
+        f"median {t['median_s']:.0f} s [{t['min_s']:.0f}–{t['max_s']:.0f}], "
+        f"{t['reached']}/{t['folds']} reached"
+    )
+    if t.get("olympic_mean_s") is not None:
+        text += f", olympic mean {t['olympic_mean_s']:.0f} s"
+    return text
+
+
+def _time_ratio(ratios: list[dict[str, Any]], position: int) -> str:
+    """The paired Keras/PyTorch time-to-target ratio cell ('' when no unit reached it in both)."""
+    if position >= len(ratios) or not ratios[position]["pairs"]:
+        return ""
+    r = ratios[position]
+    interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
+    return f"time ratio {r['ratio']:.2f}{interval} n={r['pairs']} paired units"
+
+
+def loop_flags(metrics: dict[str, Any]) -> str:
+    """One line per framework whose training loop is more than 5 % below its own bare step."""
+    from common.harness.honesty import LOOP_SLOWER_FLAG_PCT, loop_is_slow
+
+    lines = []
+    for name, summary in metrics["frameworks"].items():
+        pct = summary.get("loop_vs_step_pct")
+        if loop_is_slow(pct):
+            lines.append(
+                f"⚠ {NAMES.get(name, name)}: the training loop runs {-pct:.1f} % below its own bare "
+                f"step (more than {LOOP_SLOWER_FLAG_PCT:g} %): its train images/s measure the "
+                "harness, not the framework."
+            )
+    return "\n".join(lines)
+
+
+def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """The markdown table: one column per framework, a Keras-vs-PyTorch column when both ran,
+    then the verdict line on the paired score difference."""
+    from common.stats import Interval, format_interval
+
+    fws = metrics["frameworks"]
+    names = list(fws)
+    ratio = metrics.get("ratio_keras_torch")
+    ratio_ci = metrics.get("ratio_ci_keras_torch", {})
+    diff = metrics.get("difference_keras_torch")
+    header = (
+        "| | "
+        + " | ".join(NAMES.get(n, n) for n in names)
+        + (" | Keras vs PyTorch |" if ratio else " |")
+    )
+    lines = [header, "|---" * (len(names) + 1 + bool(ratio)) + "|"]
+
+    def row(label: str, cells: list[str], ratio_cell: str = "") -> None:
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + (f" | {ratio_cell} |" if ratio else " |")
+        )
+
+    def ratio_cell(key: str) -> str:
+        if key in ratio_ci:
+            return "ratio " + format_interval(Interval(**ratio_ci[key]), 2)
+        return f"ratio {ratio[key]:.2f}" if ratio else ""
+
+    nunits = len(next(iter(fws.values()))["folds"])
+    row(
+        f"score, mean [95 % CI] n = units (seeds × folds: {nunits})",
+        [_interval(fws[n], "score_ci", "score_mean", 4) for n in names],
+    )
+    row(
+        "score, pooled OOF",
+        [f"{fws[n]['pooled_score']:.4f}" for n in names],
+        f"diff {format_interval(Interval(**_plain(diff)), 4, signed=True)} tiles (paired)"
+        if diff
+        else "",
+    )
+    row(
+        "score, pooled OOF, threshold cross-fitted",
+        [_num(fws[n].get("pooled_score_cross_fitted"), "{:.4f}") for n in names],
+    )
+    row("threshold (logit)", [f"{fws[n]['threshold']:+.2f}" for n in names])
+    row("all-empty baseline", [f"{fws[n]['empty_baseline']:.4f}" for n in names])
+    row(
+        "train images/s, mean [95 % CI] n = timed epochs",
+        [_interval(fws[n], "train_img_s_ci", "train_img_s", 1) for n in names],
+        ratio_cell("train_img_s"),
+    )
+    row("train step images/s (bare burst)", [_num(fws[n].get("step_img_s")) for n in names])
+    row(
+        "loop vs step",
+        [_loop_vs_step(fws[n].get("loop_vs_step_pct")) for n in names],
+    )
+    row(
+        "inference images/s, mean [95 % CI] n = units",
+        [_interval(fws[n], "infer_img_s_ci", "infer_img_s", 1) for n in names],
+        ratio_cell("infer_img_s"),
+    )
+    drift = metrics.get("drift")
+    if drift and ratio:
+        last = drift["last"]
+        row(
+            f"twin drift at epoch {drift['last_epoch'] + 1}: weights rel. L2, mask IoU",
+            ["" for _ in names],
+            f"{last['weights_total']:.4f}, {last['mask_iou']:.4f}",
+        )
+    time_ratios = metrics.get("time_to_target_ratio_keras_torch", [])
+    for position, target in enumerate(fws[names[0]].get("time_to_target", [])):
+        row(
+            f"time to {target['target']:g} (train s incl. tracing / images)",
+            [_time_to(fws[n].get("time_to_target", []), position) for n in names],
+            _time_ratio(time_ratios, position),
+        )
+    row("epochs (all units)", [str(fws[n]["epochs"]) for n in names])
+    row("wall time s (train + eval)", [_fmt(fws[n]["wall_s"]) for n in names])
+    row("backend", [fws[n]["backend"] for n in names])
+    row("device, numerics", [numerics_cell(fws[n].get("numerics")) for n in names])
+    row("twin mode", [twin_mode((fws[n].get("numerics") or {}).get("exact_twins")) for n in names])
+    row(
+        "peak device memory MiB (allocator)",
+        [_num(fws[n].get("device_peak_mib"), "{:.0f}") for n in names],
+    )
+    row(
+        "versions",
+        [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
+    )
+    if diff:
+        from common.harness.floor import floor_reading
+
+        lines += ["", verdict_line(diff, metrics.get("margins"))]
+        lines += speed_lines(metrics)
+        lines += floor_reading(metrics)
+    return "\n".join(lines)
+
+
+def twin_mode(exact: bool | None) -> str:
+    """What the twins share beyond weights and batches (train.exact_twins)."""
+    if exact:
+        return "exact twins: one Adam rule (torch's order), shared dropout masks"
+    return "each framework's own Adam and dropout (default)"
+
+
+def numerics_flags(settings: dict[str, Any]) -> str:
+    """'TF32 off, cuDNN benchmark off' from the flags a framework read back after setting them."""
+    tf32 = [v for k, v in settings.items() if "tf32" in k or "tensor_float_32" in k]
+    tf32 += [v == "tensorfloat32" for k, v in settings.items() if k.endswith("matmul_precision")]
+    bench = [v for k, v in settings.items() if k.endswith("benchmark") and isinstance(v, bool)]
+    return (
+        f"TF32 {'on' if any(tf32) else 'off'}, "
+        f"cuDNN benchmark {'on' if any(bench) else ('off' if bench else 'n/a')}"
+    )
+
+
+def numerics_cell(settings: dict[str, Any] | None) -> str:
+    """'cpu, fp32, TF32 off, cuDNN benchmark off' (device, precision, then numerics_flags)."""
+    if not settings:
+        return "n/a (run made before device settings)"
+    name = settings.get("device_name", "")
+    device = settings.get("device", "?") + (f" ({name})" if name and name != "cpu" else "")
+    return f"{device}, {settings.get('precision', 'fp32')}, {numerics_flags(settings)}"
+
+
+def _plain(interval: dict[str, Any]) -> dict[str, Any]:
+    """The Interval fields of a stored difference (it carries n_seeds and confidence too)."""
+    return {k: interval[k] for k in ("estimate", "low", "high", "n", "method")}
+
+
+def verdict_line(diff: dict[str, Any], margins: dict[str, float] | None = None) -> str:
+    """'Verdict (Keras − PyTorch, ...): equivalent within ±0.01 (TOST ...)' or '... higher by' or
+    'inconclusive: ... about n seeds × folds'. A run made before TOST keeps its two-way line."""
+    from common.stats import Interval, difference_verdict, three_way_verdict
+
+    seeds = diff.get("n_seeds", 1)
+    what = (
+        f"Verdict (Keras − PyTorch pooled OOF score, paired 95 % bootstrap over {diff['n']} tiles"
+        f" × {seeds} seed{'s' * (seeds > 1)}"
+    )
+    interval = Interval(**_plain(diff))
+    if "tost" not in diff or margins is None:
+        return f"{what}): {difference_verdict(interval)}"
+    margin = margins["score"]
+    verdict = three_way_verdict(
+        interval, Interval(**_plain(diff["tost"])), margin, int(diff.get("units", seeds))
+    )
+    return f"{what}; equivalence margin ±{margin:g}): {verdict['line']}"
+
+
+def speed_lines(metrics: dict[str, Any]) -> list[str]:
+    """The three-way reading of each Keras/PyTorch throughput ratio (runs with 90 % intervals)."""
+    from common.stats import Interval, ratio_verdict
+
+    ci95, ci90 = metrics.get("ratio_ci_keras_torch"), metrics.get("ratio_ci90_keras_torch")
+    margins = metrics.get("margins")
+    if not (ci95 and ci90 and margins):
+        return []
+    lines = []
+    for key, what, verb in (
+        ("train_img_s", "training", "trains"),
+        ("infer_img_s", "inference", "infers"),
+    ):
+        verdict = ratio_verdict(
+            Interval(**ci95[key]), Interval(**ci90[key]), margins["speed"], "Keras", "PyTorch", verb
+        )
+        lines.append(
+            f"Speed, {what} (Keras / PyTorch images/s, n={ci95[key]['n']}; margin "
+            f"±{margins['speed']:.0%}): {verdict['line']}"
+        )
+    return lines
