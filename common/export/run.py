@@ -40,9 +40,13 @@ def planned_files(out: Path, subject: str, units, formats) -> list[tuple[str, in
     ]
 
 
-def check_arguments(run_dir: Path, subjects: list[str], out: Path, force: bool) -> dict[str, Any]:
-    """The run's config, after refusing an unfinished run, an unknown subject or an old export."""
+def check_arguments(
+    run_dir: Path, subjects: list[str] | None, out: Path, force: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The run's config and subjects (default: all of them), after refusing an unfinished run, an
+    unknown subject or an old export."""
     config = rundir.load_config(run_dir)
+    subjects = list(subjects or config["frameworks"])
     if not rundir.is_finished(run_dir):
         raise SaltbenchError(
             f"{run_dir}: the run has not finished; continue it with saltbench compare --resume {run_dir}"
@@ -59,7 +63,7 @@ def check_arguments(run_dir: Path, subjects: list[str], out: Path, force: bool) 
         raise SaltbenchError(
             f"{existing[0]} already exists; pass --force to replace that export or choose --out"
         )
-    return config
+    return config, subjects
 
 
 def run_export_worker(
@@ -149,9 +153,7 @@ def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, 
     """Write and check every subject's files; returns the manifest (also written to export.json)."""
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir / "export"
-    config = rundir.load_config(run_dir)
-    subjects = list(subjects or config["frameworks"])
-    config = check_arguments(run_dir, subjects, out, force)
+    config, subjects = check_arguments(run_dir, subjects, out, force)
     formats = FORMAT_CHOICES[fmt]
     units = rundir.run_units(config)
     entries = []

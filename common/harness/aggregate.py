@@ -150,8 +150,10 @@ def finish_run(
         **run_uncertainty(run_dir, config, frameworks, oof_rows, truth),
         "drift": drift_summary(finish_drift(run_dir, config)),
     }
+    reference = floor_reference(config) or ""
     floor = noise_floor(
-        run_dir, config, oof_rows.get(floor_reference(config) or ""), truth, grid, load_unit_outputs
+        run_dir, config, oof_rows.get(reference), frameworks.get(reference, {}).get("threshold"),
+        truth, grid, load_unit_outputs,
     ) if truth is not None else None  # fmt: skip
     if floor:
         metrics["noise_floor"] = floor

@@ -26,11 +26,20 @@ PERTURBATION = (
 
 
 def noise_floor(
-    run_dir: Path, config: dict[str, Any], reference_oof, truth: np.ndarray, grid, load_outputs
+    run_dir: Path,
+    config: dict[str, Any],
+    reference_oof,
+    reference_threshold: float | None,
+    truth: np.ndarray,
+    grid,
+    load_outputs,
 ) -> dict[str, Any] | None:
-    """metrics.json's noise_floor: score difference reference - copy and the copy's drift."""
+    """metrics.json's noise_floor: score difference reference - copy and the copy's drift.
+
+    The reference is scored at its own pooled threshold (already searched by the aggregation),
+    the copy at the one searched the same way on its logits."""
     reference = floor_reference(config)
-    if reference is None or reference_oof is None:
+    if reference is None or reference_oof is None or reference_threshold is None:
         return None
     copy = reference + FLOOR_SUFFIX
     try:
@@ -44,9 +53,8 @@ def noise_floor(
     if list(ids) != list(ref_ids):
         return None
     n_seeds = len(rundir.run_seeds(config))
-    ref_threshold = search_on_logits(truth, ref_logits, grid)["threshold"]
     copy_pooled = search_on_logits(truth, oof, grid)
-    diff = tile_scores(truth, ref_logits, ref_threshold, n_seeds) - tile_scores(
+    diff = tile_scores(truth, ref_logits, reference_threshold, n_seeds) - tile_scores(
         truth, oof, copy_pooled["threshold"], n_seeds
     )
     ci95 = paired_difference_ci(diff)
