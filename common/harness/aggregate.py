@@ -20,6 +20,7 @@ from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
 from common.harness.leaderboard import keep_and_append
 from common.harness.uncertainty import run_uncertainty
 from common.io import atomic_write_json, atomic_write_text, save_arrays
+from common.postprocess import Cut, area_grid, to_masks
 from common.recipes import threshold_grid
 
 
@@ -109,7 +110,7 @@ def finish_run(
 
     run_dir = Path(run_dir)
     truth_of = dict(zip(data.train_ids, data.masks, strict=True))
-    grid = threshold_grid(config["recipe"])
+    grid, areas = threshold_grid(config["recipe"]), area_grid(config["recipe"])
     frameworks: dict[str, Any] = {}
     probs_oof, probs_test = {}, {}
     oof_rows: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
@@ -122,14 +123,20 @@ def finish_run(
             run_dir, framework, rundir.run_units(config)
         )
         truth = np.stack([truth_of[i] for i in ids])
-        pooled = search_on_logits(truth, oof, grid)
-        honest = cross_fitted_score(truth, oof, grid, seed=int(config["recipe"]["train"]["seed"]))
+        pooled = search_on_logits(truth, oof, grid, areas)
+        seed = int(config["recipe"]["train"]["seed"])
+        honest = cross_fitted_score(truth, oof, grid, seed=seed, areas=areas)
         summary = framework_summary(fold_metrics)
         summary.update(
             pooled_score=pooled["score"],
             threshold=pooled["threshold"],
+            min_area=pooled["min_area"],
             pooled_score_cross_fitted=honest["score"],
         )
+        if areas != (0,):  # what the empty-tile rule bought: the same searches without it
+            summary["pooled_score_no_min_area"] = search_on_logits(truth, oof, grid)["score"]
+            plain = cross_fitted_score(truth, oof, grid, seed=seed)
+            summary["pooled_score_cross_fitted_no_min_area"] = plain["score"]
         frameworks[framework] = summary
         save_arrays(
             run_dir / f"oof_{framework}.npz",
@@ -138,7 +145,9 @@ def finish_run(
             logits=oof.astype(np.float16),
         )
         path = run_dir / f"submission_{framework}.csv"
-        write_submission(path, test_ids, test > pooled["threshold"])
+        write_submission(
+            path, test_ids, to_masks(test, Cut(pooled["threshold"], pooled["min_area"]))
+        )
         validate_submission(path, list(data.test_ids))
         probs_oof[framework], probs_test[framework] = sigmoid(oof), sigmoid(test)
         oof_rows[framework] = (ids, seeds, oof)
@@ -154,6 +163,7 @@ def finish_run(
     floor = noise_floor(
         run_dir, config, oof_rows.get(reference), frameworks.get(reference, {}).get("threshold"),
         truth, grid, load_unit_outputs,
+        frameworks.get(reference, {}).get("min_area", 0), areas,
     ) if truth is not None else None  # fmt: skip
     if floor:
         metrics["noise_floor"] = floor
@@ -161,7 +171,7 @@ def finish_run(
         metrics["failed"] = failed
     if len(frameworks) >= 2:
         metrics["ensemble"] = write_ensemble(
-            run_dir, data, truth, probs_oof, probs_test, test_ids, grid
+            run_dir, data, truth, probs_oof, probs_test, test_ids, grid, areas
         )
     if {"keras", "torch"} <= set(frameworks):
         k, t = frameworks["keras"], frameworks["torch"]
@@ -191,17 +201,19 @@ def write_ensemble(
     probs_test: dict,
     test_ids: list[str],
     grid: np.ndarray,
+    areas=(0,),
 ) -> dict[str, float]:
-    """Mean of the frameworks' probabilities; threshold searched on the pooled OOF mean."""
+    """Mean of the frameworks' probabilities; the cut searched on the pooled OOF mean."""
     from common.submission import validate_submission, write_submission
 
     mean_oof = np.mean(list(probs_oof.values()), axis=0)
-    result = search_on_logits(truth, logit(mean_oof).astype(np.float32), grid)
+    result = search_on_logits(truth, logit(mean_oof).astype(np.float32), grid, areas)
     mean_test = np.mean(list(probs_test.values()), axis=0)
     path = run_dir / "submission_ensemble.csv"
-    write_submission(path, test_ids, logit(mean_test) > result["threshold"])
+    cut = Cut(result["threshold"], result["min_area"])
+    write_submission(path, test_ids, to_masks(logit(mean_test), cut))
     validate_submission(path, list(data.test_ids))
-    return {"score": result["score"], "threshold": result["threshold"]}
+    return {"score": result["score"], "threshold": cut.threshold, "min_area": cut.min_area}
 
 
 def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: int = 8) -> None:
@@ -234,5 +246,7 @@ def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: in
     for framework in frameworks:
         position = {i: k for k, i in enumerate(oof[framework][0])}
         logits = oof[framework][1][[position[ids[c]] for c in chosen]]
-        arrays[f"pred_{framework}"] = logits > metrics["frameworks"][framework]["threshold"]
+        summary = metrics["frameworks"][framework]
+        cut = Cut(summary["threshold"], int(summary.get("min_area", 0)))
+        arrays[f"pred_{framework}"] = to_masks(logits, cut)
     save_arrays(run_dir / "plots" / "tiles_sample.npz", **arrays)

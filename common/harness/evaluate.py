@@ -1,4 +1,4 @@
-"""Out-of-fold evaluation shared by both twins: flip TTA, threshold search, inference throughput."""
+"""Out-of-fold evaluation shared by both twins: flip TTA, threshold and area search, inference speed."""
 
 from __future__ import annotations
 
@@ -30,14 +30,19 @@ def logit(p: np.ndarray | float) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def search_on_logits(truth: np.ndarray, logits: np.ndarray, grid: np.ndarray) -> dict[str, float]:
-    """Best logit threshold on validation tiles, its score, and the score at logit 0."""
-    from common.metric import competition_score, score_at_threshold, search_threshold
+def search_on_logits(
+    truth: np.ndarray, logits: np.ndarray, grid: np.ndarray, areas=(0,)
+) -> dict[str, float]:
+    """Best cut (logit threshold, and minimum area over `areas`) on validation tiles, its score,
+    and the score at logit 0 with no area floor."""
+    from common.metric import competition_score, score_at_threshold
+    from common.postprocess import search_cut
 
-    best_threshold, best_score, _ = search_threshold(truth, logits, grid)
+    cut, best_score = search_cut(truth, logits, grid, areas)
     return {
-        "threshold": float(best_threshold),
-        "score": float(best_score),
+        "threshold": cut.threshold,
+        "min_area": cut.min_area,
+        "score": best_score,
         "score_at_0": float(score_at_threshold(truth, logits, 0.0)),
         "empty_baseline": float(competition_score(truth, np.zeros(truth.shape, dtype=bool))),
     }

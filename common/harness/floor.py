@@ -33,11 +33,13 @@ def noise_floor(
     truth: np.ndarray,
     grid,
     load_outputs,
+    reference_min_area: int = 0,
+    areas=(0,),
 ) -> dict[str, Any] | None:
     """metrics.json's noise_floor: score difference reference - copy and the copy's drift.
 
-    The reference is scored at its own pooled threshold (already searched by the aggregation),
-    the copy at the one searched the same way on its logits."""
+    The reference is scored at its own pooled cut (already searched by the aggregation), the copy
+    at the one searched the same way on its logits (threshold, and minimum area over `areas`)."""
     reference = floor_reference(config)
     if reference is None or reference_oof is None or reference_threshold is None:
         return None
@@ -53,10 +55,10 @@ def noise_floor(
     if list(ids) != list(ref_ids):
         return None
     n_seeds = len(rundir.run_seeds(config))
-    copy_pooled = search_on_logits(truth, oof, grid)
-    diff = tile_scores(truth, ref_logits, reference_threshold, n_seeds) - tile_scores(
-        truth, oof, copy_pooled["threshold"], n_seeds
-    )
+    copy_pooled = search_on_logits(truth, oof, grid, areas)
+    diff = tile_scores(
+        truth, ref_logits, reference_threshold, n_seeds, reference_min_area
+    ) - tile_scores(truth, oof, copy_pooled["threshold"], n_seeds, copy_pooled["min_area"])
     ci95 = paired_difference_ci(diff)
     ci90 = paired_difference_ci(diff, confidence=TOST_CONFIDENCE)
     return {

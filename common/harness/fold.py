@@ -40,6 +40,7 @@ from common.io import (
     save_arrays,
     save_neutral,
 )
+from common.postprocess import area_grid
 from common.recipes import threshold_grid
 from common.schedules import cycle_ends, learning_rate_at, snapshots_to_average
 from common.stream import BatchStream, derive_seed
@@ -480,9 +481,9 @@ class FoldSession:
         tta = self.recipe["eval"]["tta"]
         snapshots = self._ensemble_snapshots()
         val_logits, test_logits = self._ensemble_logits(predict, tta, snapshots)
-        grid = threshold_grid(self.recipe)
-        result = search_on_logits(self.val_masks, val_logits, grid)
-        honest = cross_fitted_score(self.val_masks, val_logits, grid, seed=self.seed)
+        grid, areas = threshold_grid(self.recipe), area_grid(self.recipe)
+        result = search_on_logits(self.val_masks, val_logits, grid, areas)
+        honest = cross_fitted_score(self.val_masks, val_logits, grid, seed=self.seed, areas=areas)
         targets = self.recipe["eval"].get("targets", DEFAULT_TARGETS)
         speed = inference_throughput(
             predict, self.val_images if len(self.val_images) >= 16 else self.data.images
@@ -510,6 +511,7 @@ class FoldSession:
             "step_probes": self.state.get("step_probes", []),
             "score_cross_fitted": honest["score"],
             "thresholds_cross_fitted": honest["thresholds"],
+            "min_areas_cross_fitted": honest["min_areas"],
             "time_to_target": time_to_targets(self.history, targets),
             "epochs": len(self.history),
             "snapshots": len(snapshots),

@@ -157,23 +157,24 @@ def time_to_target_ratios(first: list[dict[str, Any]], second: list[dict[str, An
 
 
 def cross_fitted_score(
-    truth: np.ndarray, logits: np.ndarray, grid, seed: int = 0
-) -> dict[str, float]:
-    """Score with the threshold chosen on held-out tiles: the tiles are split in two halves at
-    random (seeded), each half is scored at the threshold searched on the other half, and the
-    per-tile scores of both halves are averaged. Unlike the threshold searched on the scored tiles
-    themselves, no tile helps choose the threshold it is scored with."""
-    from common.metric import image_scores, search_threshold
+    truth: np.ndarray, logits: np.ndarray, grid, seed: int = 0, areas=(0,)
+) -> dict[str, Any]:
+    """Score with the cut (threshold, and minimum area over `areas`) chosen on held-out tiles: the
+    tiles are split in two halves at random (seeded), each half is scored at the cut searched on
+    the other half, and the per-tile scores of both halves are averaged. Unlike the cut searched
+    on the scored tiles themselves, no tile helps choose the cut it is scored with."""
+    from common.postprocess import search_cut, tile_scores
 
     n = len(truth)
     if n < 2:
-        return {"score": float("nan"), "thresholds": []}
+        return {"score": float("nan"), "thresholds": [], "min_areas": []}
     order = np.random.default_rng(seed).permutation(n)
     halves = (order[: n // 2], order[n // 2 :])
     scores = np.empty(n)
-    thresholds = []
+    thresholds, min_areas = [], []
     for scored, chooser in (halves, halves[::-1]):
-        threshold, _, _ = search_threshold(truth[chooser], logits[chooser], grid)
-        scores[scored] = image_scores(truth[scored], logits[scored] > threshold)
-        thresholds.append(float(threshold))
-    return {"score": float(scores.mean()), "thresholds": thresholds}
+        cut, _ = search_cut(truth[chooser], logits[chooser], grid, areas)
+        scores[scored] = tile_scores(truth[scored], logits[scored], cut)
+        thresholds.append(cut.threshold)
+        min_areas.append(cut.min_area)
+    return {"score": float(scores.mean()), "thresholds": thresholds, "min_areas": min_areas}

@@ -40,6 +40,7 @@ LEADERBOARD_COLUMNS = [
     "tf32",
     "device_peak_mib",
     "exact_twins",  # issue 21 (appended): the twins shared one Adam rule and dropout masks
+    "min_area",  # issue 22 (appended): the empty-tile rule's area in pixels (0: off)
 ]
 
 
@@ -69,6 +70,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                     "score": round(fold["score"], 5),
                     "score_std": "",
                     "threshold": round(fold["threshold"], 3),
+                    "min_area": int(fold.get("min_area", 0)),
                     "train_img_s": round(fold["train_img_s"], 2),
                     "infer_img_s": round(fold["infer_img_s"], 2),
                     "epochs": fold["epochs"],
@@ -84,6 +86,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 "score": round(summary["score_mean"], 5),
                 "score_std": round(summary["score_std"], 5) if len(summary["folds"]) > 1 else "",
                 "threshold": round(summary["threshold"], 3),
+                "min_area": int(summary.get("min_area", 0)),
                 "train_img_s": round(summary["train_img_s"], 2),
                 "infer_img_s": round(summary["infer_img_s"], 2),
                 "epochs": summary["epochs"],

@@ -11,6 +11,7 @@ import numpy as np
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.evaluate import logit, sigmoid
+from common.postprocess import Cut, to_masks
 
 
 def expected_test_ids(data_dir: Path) -> list[str]:
@@ -54,12 +55,12 @@ def predict_submission(
         check_exit(proc)
         with np.load(target) as npz:
             ids, logits = npz["ids"].tolist(), npz["logits"]
-        if len(frameworks) == 1:
-            threshold = metrics["frameworks"][framework]["threshold"]
         probs.append(sigmoid(logits))
-    if len(frameworks) > 1:
-        threshold = (metrics.get("ensemble") or {}).get("threshold", 0.0)
-    masks = logit(np.mean(probs, axis=0)) > threshold
+    chosen = (
+        metrics["frameworks"][frameworks[0]] if len(frameworks) == 1 else metrics.get("ensemble")
+    )
+    cut = Cut(float((chosen or {}).get("threshold", 0.0)), int((chosen or {}).get("min_area", 0)))
+    masks = to_masks(logit(np.mean(probs, axis=0)), cut)
     write_submission(out, ids, masks)
     validate_submission(out, expected_test_ids(data_dir))
     return len(ids)

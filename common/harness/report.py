@@ -8,8 +8,9 @@ from typing import Any
 
 from common.errors import SaltbenchError
 from common.harness import rundir
-from common.harness.table import NAMES, _num, loop_flags, side_by_side_table
+from common.harness.table import NAMES, _num, cut_cell, loop_flags, side_by_side_table
 from common.io import atomic_write_text
+from common.postprocess import MIN_AREA_GRID
 
 
 def fold_table(metrics: dict[str, Any]) -> str:
@@ -22,7 +23,7 @@ def fold_table(metrics: dict[str, Any]) -> str:
         for m in summary["folds"]:
             lines.append(
                 f"| {NAMES.get(name, name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
-                f"{m['threshold']:+.2f} | "
+                f"{cut_cell(m)} | "
                 f"{m['score_at_0']:.4f} | {_num(m.get('score_cross_fitted'), '{:.4f}')} | "
                 f"{m['train_img_s']:.1f} | {_num(m.get('step_img_s'))} | {m['infer_img_s']:.1f} | "
                 f"{m['epochs']} | {m['best_epoch'] + 1} | {m['wall_s']:.1f} |"
@@ -94,6 +95,23 @@ def drift_section(drift: dict[str, Any] | None, floor: dict[str, Any] | None = N
     return [*lines, ""]
 
 
+def empty_tile_rule(recipe: dict[str, Any]) -> list[str]:
+    """The report's line on eval.min_area (none where it is off)."""
+    setting = recipe.get("eval", {}).get("min_area", 0)
+    if not setting:
+        return []
+    how = (
+        "searched jointly with the threshold over "
+        f"{', '.join(map(str, MIN_AREA_GRID))} pixels, and cross-fitted with it"
+        if setting == "search"
+        else f"fixed at {setting} pixels"
+    )
+    return [
+        f"Empty-tile rule (eval.min_area): a mask covering fewer pixels than the minimum area is "
+        f"emptied, for every subject alike; the area is {how}. `predict` applies the run's cut."
+    ]
+
+
 def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[str]) -> str:
     recipe = config["recipe"]
     model = recipe["model"]
@@ -125,7 +143,7 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         ens = metrics["ensemble"]
         parts += [
             f"Ensemble (mean of both frameworks' probabilities): pooled OOF score "
-            f"**{ens['score']:.4f}** at logit threshold {ens['threshold']:+.2f}.",
+            f"**{ens['score']:.4f}** at logit threshold {cut_cell(ens)}.",
             "",
         ]
     parts += [
@@ -145,6 +163,7 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         "an interval that contains 0 means the run cannot tell the frameworks apart. Throughput "
         "ratios: bootstrap of the ratio of mean images/s over timed epochs (training) or units "
         "(inference), no interval below 5 values a side.",
+        *empty_tile_rule(recipe),
         f"Run wall time (last session): {metrics.get('session_wall_s', float('nan')):.1f} s.",
         "",
         "## Per unit (seed x fold)",

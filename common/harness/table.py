@@ -117,10 +117,21 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         else "",
     )
     row(
-        "score, pooled OOF, threshold cross-fitted",
+        "score, pooled OOF, threshold and min area cross-fitted"
+        if any(fws[n].get("min_area") for n in names)
+        else "score, pooled OOF, threshold cross-fitted",
         [_num(fws[n].get("pooled_score_cross_fitted"), "{:.4f}") for n in names],
     )
-    row("threshold (logit)", [f"{fws[n]['threshold']:+.2f}" for n in names])
+    if any("pooled_score_no_min_area" in fws[n] for n in names):
+        row(
+            "score, pooled OOF, threshold only (no empty-tile rule): searched / cross-fitted",
+            [
+                f"{_num(fws[n].get('pooled_score_no_min_area'), '{:.4f}')} / "
+                f"{_num(fws[n].get('pooled_score_cross_fitted_no_min_area'), '{:.4f}')}"
+                for n in names
+            ],
+        )
+    row("threshold (logit)", [cut_cell(fws[n]) for n in names])
     row("all-empty baseline", [f"{fws[n]['empty_baseline']:.4f}" for n in names])
     row(
         "train images/s, mean [95 % CI] n = timed epochs",
@@ -181,6 +192,12 @@ def twin_mode(exact: bool | None) -> str:
     return "each framework's own Adam and dropout (default)"
 
 
+def cut_cell(summary: dict[str, Any]) -> str:
+    """'+0.10', or '+0.10, empty below 30 px' where the empty-tile rule (eval.min_area) is on."""
+    area = int(summary.get("min_area", 0) or 0)
+    return f"{summary['threshold']:+.2f}" + (f", empty below {area} px" if area else "")
+
+
 def numerics_flags(settings: dict[str, Any]) -> str:
     """'TF32 off, cuDNN benchmark off' from the flags a framework read back after setting them."""
     tf32 = [v for k, v in settings.items() if "tf32" in k or "tensor_float_32" in k]
@@ -198,7 +215,11 @@ def numerics_cell(settings: dict[str, Any] | None) -> str:
         return "n/a (run made before device settings)"
     name = settings.get("device_name", "")
     device = settings.get("device", "?") + (f" ({name})" if name and name != "cpu" else "")
-    return f"{device}, {settings.get('precision', 'fp32')}, {numerics_flags(settings)}"
+    precision = settings.get("precision", "fp32")
+    choice = settings.get("precision_choice", "")
+    if choice.startswith("auto"):
+        precision += f" ({choice})"
+    return f"{device}, {precision}, {numerics_flags(settings)}"
 
 
 def _plain(interval: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 - each framework's score: mean over units (fold x seed) with a Student-t 95 % CI and n;
 - Keras - PyTorch: per-tile score differences on the same out-of-fold tiles, each framework at its
-  pooled threshold, bootstrapped over tiles and seeds (paired), and the verdict line;
+  pooled cut (threshold, minimum area), bootstrapped over tiles and seeds (paired), and the verdict line;
 - throughput: per-epoch training images/s (warm-up epochs excluded) and per-unit inference
   images/s, each framework's mean with a CI, the Keras/PyTorch ratio with a bootstrap CI.
 """
@@ -17,7 +17,6 @@ import pandas as pd
 
 from common.errors import SaltbenchError
 from common.harness import rundir
-from common.metric import image_scores
 from common.stats import TOST_CONFIDENCE, mean_ci, paired_difference_ci, ratio_of_means_ci
 
 DEFAULT_EQUIVALENCE_MARGIN = 0.01  # eval.equivalence_margin: score points
@@ -34,10 +33,13 @@ def margins(config: dict[str, Any]) -> dict[str, float]:
 
 
 def tile_scores(
-    truth: np.ndarray, logits: np.ndarray, threshold: float, n_seeds: int
+    truth: np.ndarray, logits: np.ndarray, threshold: float, n_seeds: int, min_area: int = 0
 ) -> np.ndarray:
     """(seeds, tiles) competition score of every stacked OOF row (rows are seeds outermost)."""
-    return image_scores(truth, logits > threshold).reshape(n_seeds, -1)
+    from common.postprocess import Cut
+    from common.postprocess import tile_scores as scores_under
+
+    return scores_under(truth, logits, Cut(threshold, min_area)).reshape(n_seeds, -1)
 
 
 def epoch_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float]:
@@ -58,13 +60,15 @@ def score_difference(
     truth: np.ndarray,
     thresholds: dict[str, float],
     n_seeds: int,
+    min_areas: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Paired Keras - PyTorch difference of per-tile scores on the same OOF rows."""
+    areas = min_areas or {}
     (ids_k, _, logits_k), (ids_t, _, logits_t) = oof["keras"], oof["torch"]
     if list(ids_k) != list(ids_t):
         raise SaltbenchError("keras and torch out-of-fold tiles differ; cannot pair their scores")
-    keras = tile_scores(truth, logits_k, thresholds["keras"], n_seeds)
-    torch = tile_scores(truth, logits_t, thresholds["torch"], n_seeds)
+    keras = tile_scores(truth, logits_k, thresholds["keras"], n_seeds, areas.get("keras", 0))
+    torch = tile_scores(truth, logits_t, thresholds["torch"], n_seeds, areas.get("torch", 0))
     interval = paired_difference_ci(keras - torch)
     tost = paired_difference_ci(keras - torch, confidence=TOST_CONFIDENCE)
     return {
@@ -93,7 +97,8 @@ def run_uncertainty(
     result: dict[str, Any] = {}
     if {"keras", "torch"} <= set(frameworks):
         thresholds = {fw: frameworks[fw]["threshold"] for fw in ("keras", "torch")}
-        result["difference_keras_torch"] = score_difference(oof, truth, thresholds, n_seeds)
+        areas = {fw: int(frameworks[fw].get("min_area", 0)) for fw in ("keras", "torch")}
+        result["difference_keras_torch"] = score_difference(oof, truth, thresholds, n_seeds, areas)
         result["difference_keras_torch"]["units"] = len(rundir.run_units(config))
         infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in frameworks}
         result["ratio_ci_keras_torch"] = {
