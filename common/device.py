@@ -7,7 +7,9 @@ mean, so the torch and the Keras twin (on any backend) run under the same numeri
   hides every GPU from the worker (CUDA_VISIBLE_DEVICES="", JAX_PLATFORMS=cpu); `cuda` requires
   one, and a framework that sees none is one error line.
 - precision: `fp32`, or `bf16` mixed precision (bfloat16 compute, float32 weights and loss) for
-  every subject alike: torch autocast, Keras's `mixed_bfloat16` policy.
+  every subject alike: torch autocast, Keras's `mixed_bfloat16` policy. `auto` is bf16 where it
+  runs natively (CUDA, or a CPU with a bf16 flag: common/cpu.py), fp32 elsewhere; every subject
+  resolves it with `resolve_precision`, from the same facts, so all of a run's subjects agree.
 - tf32 (default off, so float32 means float32 on every framework): torch `allow_tf32` for matmul
   and cuDNN, TensorFlow's `enable_tensor_float_32_execution`, JAX `jax_default_matmul_precision`
   ("tensorfloat32" or "highest"). cudnn_benchmark: torch's `cudnn.benchmark` (TF and XLA pick
@@ -21,7 +23,7 @@ from typing import Any
 from common.errors import SaltbenchError
 
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 # Both subjects share one GPU: no framework may grab all of its memory up front.
 SHARED_GPU_ENV = {"XLA_PYTHON_CLIENT_PREALLOCATE": "false", "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
 
@@ -69,6 +71,18 @@ def resolve(device: str, visible: bool, who: str) -> str:
             "that a CUDA build is installed), or use --device cpu"
         )
     return "cuda" if device in ("auto", "cuda") and visible else "cpu"
+
+
+def resolve_precision(precision: str, device: str) -> tuple[str, str]:
+    """(fp32 | bf16, why) for a recipe's precision on a resolved device ('cpu' or 'cuda')."""
+    if precision != "auto":
+        return precision, "as the recipe says"
+    if device == "cuda":
+        return "bf16", "auto: CUDA computes bf16 natively"
+    from common.cpu import cpu_info
+
+    info = cpu_info()
+    return ("bf16" if info.native_bf16 else "fp32"), f"auto: {info.bf16_note()}"
 
 
 def describe(settings: dict[str, Any]) -> str:

@@ -30,10 +30,13 @@ class TwinTrainer:
         exact_twins: bool = False,
     ) -> None:
         _pin_backend_threads(threads)
+        from common.device import resolve_precision
         from torch_impl.device import configure
 
         self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
+        precision, why = resolve_precision(precision, getattr(self.device, "type", self.device))
         self.numerics["precision"] = self.precision = precision
+        self.numerics["precision_choice"] = why
         # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
         self.optimizer = "adam_matched" if exact_twins else "adam"
         self.numerics["exact_twins"] = bool(exact_twins)

@@ -71,9 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
-        help="train.precision for every subject alike: fp32, or bf16 mixed precision "
-        "(bfloat16 compute, float32 weights and loss)",
+        choices=("fp32", "bf16", "auto"),
+        help="train.precision for every subject alike: fp32, bf16 mixed precision "
+        "(bfloat16 compute, float32 weights and loss), or auto: bf16 where the device computes it "
+        "natively (CUDA, or a CPU with avx512_bf16 / amx_bf16 / bf16), else fp32",
     )
     parser.add_argument(
         "--noise-floor",

@@ -43,3 +43,49 @@ def test_recipe_keys_default_to_cpu_safe_fp32_and_bad_values_are_one_line():
         resolve_recipe(overrides={"train.precision": "fp16"})
     with pytest.raises(SaltbenchError, match="run.device must be one of auto, cpu, cuda"):
         validate({**settings, "device": "gpu"})
+
+
+def _cpu(flags):
+    from common.cpu import CpuInfo
+
+    return CpuInfo("test CPU", frozenset(flags), "test")
+
+
+@pytest.mark.parametrize(
+    ("flags", "device", "expected"),
+    [
+        (["avx512f", "avx512_bf16"], "cpu", "bf16"),
+        (["amx_bf16"], "cpu", "bf16"),
+        (["avx2", "fma"], "cpu", "fp32"),
+        ([], "cpu", "fp32"),
+        ([], "cuda", "bf16"),
+    ],
+)
+def test_auto_precision_is_bf16_only_where_it_is_native(monkeypatch, flags, device, expected):
+    import common.cpu
+    from common.device import resolve_precision
+
+    monkeypatch.setattr(common.cpu, "cpu_info", lambda: _cpu(flags))
+    precision, why = resolve_precision("auto", device)
+    assert precision == expected and why.startswith("auto: ")
+    assert resolve_precision("fp32", device) == ("fp32", "as the recipe says")
+
+
+@pytest.mark.keras
+@pytest.mark.torch
+@pytest.mark.parametrize("flags", [["avx512_bf16"], ["avx2"]])
+def test_both_twins_choose_the_same_auto_precision(monkeypatch, flags):
+    import common.cpu
+    from common.spec import ResUNetSpec
+    from keras_impl.train import TwinTrainer as KerasTwin
+    from torch_impl.train import TwinTrainer as TorchTwin
+
+    monkeypatch.setattr(common.cpu, "cpu_info", lambda: _cpu(flags))
+    spec = ResUNetSpec(start_neurons=2)
+    twins = [
+        make(spec, seed=0, threads=1, device="cpu", precision="auto")
+        for make in (KerasTwin, TorchTwin)
+    ]
+    chosen = {(t.precision, t.numerics["precision"], t.numerics["precision_choice"]) for t in twins}
+    expected = "bf16" if flags == ["avx512_bf16"] else "fp32"
+    assert len(chosen) == 1 and next(iter(chosen))[0] == expected
