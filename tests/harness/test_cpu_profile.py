@@ -2,7 +2,8 @@
 
 The profile's own length (about an hour) is measured by hand and reported in the README and
 results/examples/; here every setting of the profile stays as it is except the sizes (tiles, width,
-epochs), so the same stages, schedules, filters and layout options run in seconds.
+epochs), so the same stages, schedules, filters, layout options, precision choice (auto) and
+post-processing (the empty-tile rule searched and cross-fitted with the threshold) run in seconds.
 """
 
 import json
@@ -28,7 +29,8 @@ def test_profile_keeps_the_seed_recipe_shape():
     cpu = resolve_recipe("seed000", "cpu")
     full = resolve_recipe("seed000", "full")
     assert cpu["model"]["name"] == full["model"]["name"] == "resunet"
-    assert [s["loss"] for s in cpu["stages"]] == [s["loss"] for s in full["stages"]]
+    assert [s["name"] for s in cpu["stages"]] == [s["name"] for s in full["stages"]]
+    assert cpu["stages"][0]["loss"] == "bce" and "lovasz" in cpu["stages"][1]["loss"]
     assert cpu["train"]["hflip"] and cpu["eval"]["tta"] == "hflip"
     assert cpu["run"]["folds"] == [0]
     assert cpu["stages"][0]["exclude_coverage_below"] is not None  # the seed's BCE filter
@@ -67,3 +69,41 @@ def test_report_plots_validation_score_against_wall_time(cpu_run):
 def test_predict_from_the_cpu_run_writes_a_valid_submission(cpu_run, smoke_cache, tmp_path):
     written = predict_submission(cpu_run, smoke_cache, tmp_path / "submission.csv")
     assert len(written) == 8  # the profile's shrunk synthetic test set
+
+
+def test_post_processing_is_searched_and_cross_fitted_alike_for_both_twins(cpu_run):
+    from common.postprocess import MIN_AREA_GRID
+
+    metrics = json.loads((cpu_run / "metrics.json").read_text())
+    for framework, summary in metrics["frameworks"].items():
+        assert summary["min_area"] in MIN_AREA_GRID, framework
+        (unit,) = summary["folds"]
+        assert unit["min_area"] in MIN_AREA_GRID
+        assert len(unit["min_areas_cross_fitted"]) == len(unit["thresholds_cross_fitted"]) == 2
+        assert unit["score_cross_fitted"] <= 1.0
+        # the joint search includes area 0, so it can only match or beat the threshold alone
+        assert summary["pooled_score"] >= summary["pooled_score_no_min_area"]
+        assert 0 < summary["pooled_score_cross_fitted_no_min_area"] <= 1
+    assert metrics["ensemble"]["min_area"] in MIN_AREA_GRID
+
+
+def test_both_twins_ran_the_precision_auto_chose_here(cpu_run):
+    from common.device import resolve_precision
+
+    expected, why = resolve_precision("auto", "cpu")
+    metrics = json.loads((cpu_run / "metrics.json").read_text())
+    chosen = {fw: s["numerics"]["precision"] for fw, s in metrics["frameworks"].items()}
+    assert chosen == {"keras": expected, "torch": expected}
+    assert f"cpu, {expected} ({why})" in (cpu_run / "report.md").read_text()
+
+
+def test_predict_applies_the_runs_minimum_area(cpu_run, smoke_cache, tmp_path):
+    import shutil
+
+    copy = tmp_path / cpu_run.name
+    shutil.copytree(cpu_run, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["ensemble"]["min_area"] = 101 * 101 + 1  # no mask can be that large: all emptied
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    written = predict_submission(copy, smoke_cache, tmp_path / "submission.csv")
+    assert len(written) == 8 and (written["rle_mask"] == "").all()
