@@ -162,13 +162,14 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
     #   climbing when it stopped (+0.045 in 12 epochs), BCE had flattened.
     # - stage 2 keeps the seed's Lovasz hinge: symmetric Lovasz, (lovasz(z, y) + lovasz(-z, 1 - y))
     #   / 2 as the 9th-place write-up, scored lower (PyTorch, paired over the 640 tiles, symmetric
-    #   - hinge: -0.0073 [-0.0161, +0.0002] at each run's cut, -0.0125 [-0.0234, -0.0041] at logit 0).
+    #   - hinge: -0.0073 [-0.0161, +0.0002] at each run's cut, -0.0125 [-0.0234, -0.0041] at logit 0;
+    #   Keras -0.0052 [-0.0141, +0.0034] and -0.0072 [-0.0165, +0.0008]).
     # - eval.min_area "search": the empty-tile rule, searched with the threshold and cross-fitted.
     # Ablation (OOF on fold 0, cut searched, cross-fitted in brackets; minutes of `compare` wall):
     #   11-25 profile: fp32, 26+12, hinge, no rule (AMD EPYC)   Keras .7564 (.7533)  PyTorch .7559 (.7552)  60.2
     #   bf16 auto, 20+20, symmetric, rule searched              Keras .7505 (.7441)  PyTorch .7584 (.7498)  58.6
     #   same run, rule off (threshold only)                     Keras .7483 (.7466)  PyTorch .7575 (.7503)  58.6
-    #   this profile (hinge; each twin alone, one thread)       Keras KERAS_HINGE  PyTorch .7658 (.7573)
+    #   this profile (hinge; each twin alone, one thread)       Keras .7556 (.7523)  PyTorch .7658 (.7573)
     # Not tried: scSE and snapshot ensembling (both cost Keras time it does not have: Keras ends at
     # 57.8 of the 60 minutes), width 12 (half the step speed on 11-25: ~20 epochs in the hour).
     # 0.80 is not reached: the training loss still falls at the last epoch for both twins; the
