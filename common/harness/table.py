@@ -118,7 +118,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     )
     row(
         "score, pooled OOF, threshold and min area cross-fitted"
-        if any(fws[n].get("min_area") for n in names)
+        if any(fws[n].get("min_area") or "pooled_score_no_min_area" in fws[n] for n in names)
         else "score, pooled OOF, threshold cross-fitted",
         [_num(fws[n].get("pooled_score_cross_fitted"), "{:.4f}") for n in names],
     )
