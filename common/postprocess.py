@@ -31,6 +31,11 @@ class Cut:
     min_area: int = 0
 
 
+def cut_of(summary: dict[str, Any]) -> Cut:
+    """The cut a metrics summary records (its `threshold` and `min_area`; logit 0, no area if absent)."""
+    return Cut(float(summary.get("threshold", 0.0)), int(summary.get("min_area", 0) or 0))
+
+
 def area_grid(recipe: dict[str, Any]) -> tuple[int, ...]:
     """The minimum areas a run searches: (0,) when off, (n,) when fixed, MIN_AREA_GRID for 'search'."""
     setting = recipe.get("eval", {}).get("min_area", 0)
@@ -54,10 +59,8 @@ def to_masks(logits: np.ndarray, cut: Cut) -> np.ndarray:
     return masks
 
 
-def cut_scores(
-    truth: np.ndarray, logits: np.ndarray, thresholds, areas=(0,)
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-tile scores for every (threshold, min_area) pair: shape (T, A, N), and truth's areas."""
+def cut_scores(truth: np.ndarray, logits: np.ndarray, thresholds, areas=(0,)) -> np.ndarray:
+    """Per-tile scores for every (threshold, min_area) pair: shape (T, A, N)."""
     t = _flatten(truth, "truth").astype(bool, copy=False)
     v = _flatten(logits, "logits")
     if t.shape != v.shape:
@@ -76,13 +79,12 @@ def cut_scores(
             out[i, j] = scores_from_counts(
                 np.where(emptied, 0, inter), np.where(emptied, truth_area, union)
             )
-    return out, truth_area
+    return out
 
 
 def search_cut(truth: np.ndarray, logits: np.ndarray, thresholds, areas=(0,)) -> tuple[Cut, float]:
     """The best cut on these tiles and its score; ties go to the lowest threshold, then area."""
-    scores, _ = cut_scores(truth, logits, thresholds, areas)
-    means = scores.mean(axis=2)
+    means = cut_scores(truth, logits, thresholds, areas).mean(axis=2)
     i, j = np.unravel_index(int(np.argmax(means)), means.shape)
     threshold = float(np.asarray(thresholds, dtype=np.float64).ravel()[i])
     return Cut(threshold, int(areas[j])), float(means[i, j])
@@ -90,5 +92,4 @@ def search_cut(truth: np.ndarray, logits: np.ndarray, thresholds, areas=(0,)) ->
 
 def tile_scores(truth: np.ndarray, logits: np.ndarray, cut: Cut) -> np.ndarray:
     """(N,) competition score of each tile under `cut`."""
-    scores, _ = cut_scores(truth, logits, [cut.threshold], (cut.min_area,))
-    return scores[0, 0]
+    return cut_scores(truth, logits, [cut.threshold], (cut.min_area,))[0, 0]

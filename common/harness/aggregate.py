@@ -20,7 +20,7 @@ from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
 from common.harness.leaderboard import keep_and_append
 from common.harness.uncertainty import run_uncertainty
 from common.io import atomic_write_json, atomic_write_text, save_arrays
-from common.postprocess import Cut, area_grid, to_masks
+from common.postprocess import area_grid, cut_of, search_cut, to_masks
 from common.recipes import threshold_grid
 
 
@@ -134,7 +134,7 @@ def finish_run(
             pooled_score_cross_fitted=honest["score"],
         )
         if areas != (0,):  # what the empty-tile rule bought: the same searches without it
-            summary["pooled_score_no_min_area"] = search_on_logits(truth, oof, grid)["score"]
+            summary["pooled_score_no_min_area"] = search_cut(truth, oof, grid)[1]
             plain = cross_fitted_score(truth, oof, grid, seed=seed)
             summary["pooled_score_cross_fitted_no_min_area"] = plain["score"]
         frameworks[framework] = summary
@@ -145,9 +145,7 @@ def finish_run(
             logits=oof.astype(np.float16),
         )
         path = run_dir / f"submission_{framework}.csv"
-        write_submission(
-            path, test_ids, to_masks(test, Cut(pooled["threshold"], pooled["min_area"]))
-        )
+        write_submission(path, test_ids, to_masks(test, cut_of(pooled)))
         validate_submission(path, list(data.test_ids))
         probs_oof[framework], probs_test[framework] = sigmoid(oof), sigmoid(test)
         oof_rows[framework] = (ids, seeds, oof)
@@ -161,9 +159,9 @@ def finish_run(
     }
     reference = floor_reference(config) or ""
     floor = noise_floor(
-        run_dir, config, oof_rows.get(reference), frameworks.get(reference, {}).get("threshold"),
-        truth, grid, load_unit_outputs,
-        frameworks.get(reference, {}).get("min_area", 0), areas,
+        run_dir, config, oof_rows.get(reference),
+        cut_of(frameworks[reference]) if reference in frameworks else None,
+        truth, grid, load_unit_outputs, areas,
     ) if truth is not None else None  # fmt: skip
     if floor:
         metrics["noise_floor"] = floor
@@ -210,7 +208,7 @@ def write_ensemble(
     result = search_on_logits(truth, logit(mean_oof).astype(np.float32), grid, areas)
     mean_test = np.mean(list(probs_test.values()), axis=0)
     path = run_dir / "submission_ensemble.csv"
-    cut = Cut(result["threshold"], result["min_area"])
+    cut = cut_of(result)
     write_submission(path, test_ids, to_masks(logit(mean_test), cut))
     validate_submission(path, list(data.test_ids))
     return {"score": result["score"], "threshold": cut.threshold, "min_area": cut.min_area}
@@ -246,7 +244,5 @@ def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: in
     for framework in frameworks:
         position = {i: k for k, i in enumerate(oof[framework][0])}
         logits = oof[framework][1][[position[ids[c]] for c in chosen]]
-        summary = metrics["frameworks"][framework]
-        cut = Cut(summary["threshold"], int(summary.get("min_area", 0)))
-        arrays[f"pred_{framework}"] = to_masks(logits, cut)
+        arrays[f"pred_{framework}"] = to_masks(logits, cut_of(metrics["frameworks"][framework]))
     save_arrays(run_dir / "plots" / "tiles_sample.npz", **arrays)

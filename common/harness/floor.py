@@ -17,6 +17,7 @@ from common.harness import rundir
 from common.harness.drift import FLOOR_SUFFIX, drift_summary, finish_drift, floor_reference
 from common.harness.evaluate import search_on_logits
 from common.harness.uncertainty import tile_scores
+from common.postprocess import Cut, cut_of
 from common.stats import TOST_CONFIDENCE, paired_difference_ci
 
 PERTURBATION = (
@@ -29,11 +30,10 @@ def noise_floor(
     run_dir: Path,
     config: dict[str, Any],
     reference_oof,
-    reference_threshold: float | None,
+    reference_cut: Cut | None,
     truth: np.ndarray,
     grid,
     load_outputs,
-    reference_min_area: int = 0,
     areas=(0,),
 ) -> dict[str, Any] | None:
     """metrics.json's noise_floor: score difference reference - copy and the copy's drift.
@@ -41,7 +41,7 @@ def noise_floor(
     The reference is scored at its own pooled cut (already searched by the aggregation), the copy
     at the one searched the same way on its logits (threshold, and minimum area over `areas`)."""
     reference = floor_reference(config)
-    if reference is None or reference_oof is None or reference_threshold is None:
+    if reference is None or reference_oof is None or reference_cut is None:
         return None
     copy = reference + FLOOR_SUFFIX
     try:
@@ -56,9 +56,9 @@ def noise_floor(
         return None
     n_seeds = len(rundir.run_seeds(config))
     copy_pooled = search_on_logits(truth, oof, grid, areas)
-    diff = tile_scores(
-        truth, ref_logits, reference_threshold, n_seeds, reference_min_area
-    ) - tile_scores(truth, oof, copy_pooled["threshold"], n_seeds, copy_pooled["min_area"])
+    diff = tile_scores(truth, ref_logits, reference_cut, n_seeds) - tile_scores(
+        truth, oof, cut_of(copy_pooled), n_seeds
+    )
     ci95 = paired_difference_ci(diff)
     ci90 = paired_difference_ci(diff, confidence=TOST_CONFIDENCE)
     return {

@@ -11,7 +11,7 @@ import numpy as np
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.evaluate import logit, sigmoid
-from common.postprocess import Cut, to_masks
+from common.postprocess import cut_of, to_masks
 
 
 def expected_test_ids(data_dir: Path) -> list[str]:
@@ -59,8 +59,7 @@ def predict_submission(
     chosen = (
         metrics["frameworks"][frameworks[0]] if len(frameworks) == 1 else metrics.get("ensemble")
     )
-    cut = Cut(float((chosen or {}).get("threshold", 0.0)), int((chosen or {}).get("min_area", 0)))
-    masks = to_masks(logit(np.mean(probs, axis=0)), cut)
+    masks = to_masks(logit(np.mean(probs, axis=0)), cut_of(chosen or {}))
     write_submission(out, ids, masks)
     validate_submission(out, expected_test_ids(data_dir))
     return len(ids)

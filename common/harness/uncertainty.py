@@ -17,6 +17,8 @@ import pandas as pd
 
 from common.errors import SaltbenchError
 from common.harness import rundir
+from common.postprocess import Cut, cut_of
+from common.postprocess import tile_scores as scores_under
 from common.stats import TOST_CONFIDENCE, mean_ci, paired_difference_ci, ratio_of_means_ci
 
 DEFAULT_EQUIVALENCE_MARGIN = 0.01  # eval.equivalence_margin: score points
@@ -32,14 +34,9 @@ def margins(config: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def tile_scores(
-    truth: np.ndarray, logits: np.ndarray, threshold: float, n_seeds: int, min_area: int = 0
-) -> np.ndarray:
+def tile_scores(truth: np.ndarray, logits: np.ndarray, cut: Cut, n_seeds: int) -> np.ndarray:
     """(seeds, tiles) competition score of every stacked OOF row (rows are seeds outermost)."""
-    from common.postprocess import Cut
-    from common.postprocess import tile_scores as scores_under
-
-    return scores_under(truth, logits, Cut(threshold, min_area)).reshape(n_seeds, -1)
+    return scores_under(truth, logits, cut).reshape(n_seeds, -1)
 
 
 def epoch_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float]:
@@ -58,17 +55,15 @@ def epoch_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[f
 def score_difference(
     oof: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
     truth: np.ndarray,
-    thresholds: dict[str, float],
+    cuts: dict[str, Cut],
     n_seeds: int,
-    min_areas: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Paired Keras - PyTorch difference of per-tile scores on the same OOF rows."""
-    areas = min_areas or {}
+    """Paired Keras - PyTorch difference of per-tile scores on the same OOF rows, each at its cut."""
     (ids_k, _, logits_k), (ids_t, _, logits_t) = oof["keras"], oof["torch"]
     if list(ids_k) != list(ids_t):
         raise SaltbenchError("keras and torch out-of-fold tiles differ; cannot pair their scores")
-    keras = tile_scores(truth, logits_k, thresholds["keras"], n_seeds, areas.get("keras", 0))
-    torch = tile_scores(truth, logits_t, thresholds["torch"], n_seeds, areas.get("torch", 0))
+    keras = tile_scores(truth, logits_k, cuts["keras"], n_seeds)
+    torch = tile_scores(truth, logits_t, cuts["torch"], n_seeds)
     interval = paired_difference_ci(keras - torch)
     tost = paired_difference_ci(keras - torch, confidence=TOST_CONFIDENCE)
     return {
@@ -96,9 +91,8 @@ def run_uncertainty(
         summary["infer_img_s_ci"] = mean_ci([m["infer_img_s"] for m in units]).to_dict()
     result: dict[str, Any] = {}
     if {"keras", "torch"} <= set(frameworks):
-        thresholds = {fw: frameworks[fw]["threshold"] for fw in ("keras", "torch")}
-        areas = {fw: int(frameworks[fw].get("min_area", 0)) for fw in ("keras", "torch")}
-        result["difference_keras_torch"] = score_difference(oof, truth, thresholds, n_seeds, areas)
+        cuts = {fw: cut_of(frameworks[fw]) for fw in ("keras", "torch")}
+        result["difference_keras_torch"] = score_difference(oof, truth, cuts, n_seeds)
         result["difference_keras_torch"]["units"] = len(rundir.run_units(config))
         infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in frameworks}
         result["ratio_ci_keras_torch"] = {
