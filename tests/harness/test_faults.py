@@ -244,6 +244,7 @@ def test_sigkilled_orchestrator_takes_its_worker_along_and_a_live_run_is_never_r
 @pytest.fixture(scope="module")
 def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
     """A PyTorch-only copy of the smoke run, stopped after epoch 2 of 3 (two checkpoints kept)."""
+    from common.harness import epoch_loop
     from common.harness import fold as foldmod
     from common.harness.data import load_run_data
     from common.harness.worker import _make
@@ -256,7 +257,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
     config = json.loads((smoke_run / "config.json").read_text())
     config.update(frameworks=["torch"], run_id=f"{config['run_id']}-partial")
     (run_dir / "config.json").write_text(json.dumps(config))
-    original = foldmod.FoldSession.end_epoch
+    original = epoch_loop.EpochLoop.end_epoch
 
     def end_then_die(self, epoch, loss, images):
         stop = original(self, epoch, loss, images)
@@ -264,7 +265,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
             raise KeyboardInterrupt
         return stop
 
-    foldmod.FoldSession.end_epoch = end_then_die
+    epoch_loop.EpochLoop.end_epoch = end_then_die
     try:
         with pytest.raises(KeyboardInterrupt):
             session = foldmod.FoldSession(
@@ -277,7 +278,7 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
             )
             session.run()
     finally:
-        foldmod.FoldSession.end_epoch = original
+        epoch_loop.EpochLoop.end_epoch = original
     return run_dir
 
 

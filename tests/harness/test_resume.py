@@ -108,6 +108,7 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
     """Interrupt a PyTorch fold right after epoch 0 is committed; a new process-like session finishes it."""
     import shutil
 
+    from common.harness import epoch_loop
     from common.harness import fold as foldmod
     from common.harness.data import load_run_data
     from common.harness.rundir import load_config
@@ -120,7 +121,7 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
         shutil.copy(smoke_run / name, run_dir / name)
     config = load_config(run_dir)
     data = load_run_data(config)
-    original = foldmod.FoldSession.end_epoch
+    original = epoch_loop.EpochLoop.end_epoch
 
     def end_then_die(self, epoch, loss, images):
         stop = original(self, epoch, loss, images)
@@ -128,12 +129,12 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
             raise KeyboardInterrupt
         return stop
 
-    monkeypatch.setattr(foldmod.FoldSession, "end_epoch", end_then_die)
+    monkeypatch.setattr(epoch_loop.EpochLoop, "end_epoch", end_then_die)
     with pytest.raises(KeyboardInterrupt):
         foldmod.FoldSession(
             run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False
         ).run()
-    monkeypatch.setattr(foldmod.FoldSession, "end_epoch", original)
+    monkeypatch.setattr(epoch_loop.EpochLoop, "end_epoch", original)
     assert fold_state(run_dir, "torch")["next_epoch"] == 1
     resumed = foldmod.FoldSession(
         run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False

@@ -1,0 +1,124 @@
+"""A trained unit's evaluation: TTA logits of its validation and test tiles (or the mean over the
+final stage's snapshots), the cut searched and cross-fitted, throughput, and fold_metrics.json."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from common.harness.evaluate import inference_throughput, predict_tta, search_on_logits
+from common.harness.honesty import (
+    DEFAULT_TARGETS,
+    cross_fitted_score,
+    is_true,
+    step_throughput,
+    time_to_targets,
+    timed_rows,
+)
+from common.harness.unit_state import BEST_MODEL, FOLD_METRICS
+from common.io import atomic_write_json, load_neutral, save_arrays, save_neutral
+from common.postprocess import area_grid
+from common.recipes import threshold_grid
+from common.schedules import snapshots_to_average
+
+# `session` below is the unit's common.harness.fold.FoldSession (not imported: fold imports this).
+FoldSession = Any
+
+
+def evaluate_unit(session: FoldSession) -> dict[str, Any]:
+    """Score the unit's final weights, save its OOF and test logits and fold_metrics.json."""
+    started = time.perf_counter()
+    trainer, recipe, store = session.trainer, session.recipe, session.store
+    save_neutral(store.dir / BEST_MODEL, trainer.get_weights())
+    batch = int(recipe["eval"]["batch_size"])
+    predict = lambda x: trainer.predict_logits(x, batch)  # noqa: E731
+    snapshots = ensemble_snapshots(recipe, store.state)
+    val_logits, test_logits = ensemble_logits(session, predict, recipe["eval"]["tta"], snapshots)
+    grid, areas = threshold_grid(recipe), area_grid(recipe)
+    result = search_on_logits(session.val_masks, val_logits, grid, areas)
+    honest = cross_fitted_score(session.val_masks, val_logits, grid, seed=session.seed, areas=areas)
+    targets = recipe["eval"].get("targets", DEFAULT_TARGETS)
+    data = session.data
+    speed = inference_throughput(
+        predict, session.val_images if len(session.val_images) >= 16 else data.images
+    )
+    save_arrays(
+        store.dir / "oof.npz",
+        ids=np.array([data.train_ids[i] for i in session.val_idx]),
+        logits=val_logits.astype(np.float16),
+    )
+    save_arrays(
+        store.dir / "test.npz", ids=np.array(data.test_ids), logits=test_logits.astype(np.float16)
+    )
+    store.state["wall_s"] += time.perf_counter() - started
+    history, probes = store.history, store.state.get("step_probes", [])
+    metrics = {
+        "framework": trainer.framework,
+        "backend": trainer.backend(),
+        "fold": session.fold,
+        "seed": session.seed,
+        **result,
+        **speed,
+        **train_throughput(history),
+        **step_throughput(history, probes),
+        "step_probes": probes,
+        "score_cross_fitted": honest["score"],
+        "thresholds_cross_fitted": honest["thresholds"],
+        "min_areas_cross_fitted": honest["min_areas"],
+        "time_to_target": time_to_targets(history, targets),
+        "epochs": len(history),
+        "snapshots": len(snapshots),
+        "best_epoch": int(best_epoch(history)),
+        "n_train": int(len(session.train_idx)),
+        "n_val": int(len(session.val_idx)),
+        "wall_s": float(store.state["wall_s"]),
+        "threads": session.config.get("threads"),
+        "versions": trainer.versions(),
+        "numerics": getattr(trainer, "numerics", {}),
+        "device_peak_mib": getattr(trainer, "device_peak_mib", lambda: None)(),
+    }
+    atomic_write_json(store.dir / FOLD_METRICS, metrics)
+    store.finish()
+    return metrics
+
+
+def ensemble_snapshots(recipe: dict[str, Any], state: dict[str, Any]) -> list[str]:
+    """The last K snapshots of the final stage when it ensembles them (else none)."""
+    keep = snapshots_to_average(recipe["stages"][-1].get("schedule"))
+    snapshots = state.get("snapshots", [])
+    return snapshots[-keep:] if keep and snapshots else []
+
+
+def ensemble_logits(session: FoldSession, predict, tta, snapshots: list[str]):
+    """(validation, test) TTA logits: of the current weights, or the mean over the snapshots.
+
+    The last snapshot is loaded last, so it is the model saved and timed afterwards.
+    """
+    val_images, test_images = session.val_images, session.data.test_images
+    if not snapshots:
+        return predict_tta(predict, val_images, tta), predict_tta(predict, test_images, tta)
+    val_sum = test_sum = 0.0
+    for name in snapshots:
+        session.trainer.set_weights(load_neutral(session.store.dir / name))
+        val_sum = val_sum + predict_tta(predict, val_images, tta).astype(np.float64)
+        test_sum = test_sum + predict_tta(predict, test_images, tta).astype(np.float64)
+    k = len(snapshots)
+    return (val_sum / k).astype(np.float32), (test_sum / k).astype(np.float32)
+
+
+def best_epoch(history: list[dict[str, Any]]) -> int:
+    best = [r["epoch"] for r in history if is_true(r["best"])]
+    return best[-1] if best else -1
+
+
+def train_throughput(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Training images/s over the epochs that were not warm-up (first of a stage or of a process)."""
+    rows = timed_rows(history)
+    seconds = sum(float(r["train_seconds"]) for r in rows)
+    images = sum(int(r["images"]) for r in rows)
+    return {
+        "train_img_s": images / seconds if seconds else float("nan"),
+        "train_epochs_timed": len(rows),
+    }
