@@ -35,6 +35,9 @@ SEED000: dict[str, Any] = {
         "folds": [0],
         "seeds": None,
         "keras_backend": "tensorflow",
+        # the subjects compared (common/harness/subjects.py) and the one the others are paired with
+        "frameworks": ["keras", "torch"],
+        "reference": "torch",
         "init_from": "torch",
         "executor": "local",
         # Device and numerics, identical for every subject (common/device.py): auto | cpu | cuda;
@@ -208,6 +211,9 @@ SEED002: dict[str, Any] = {
         "folds": [0],
         "seeds": None,
         "keras_backend": "tensorflow",
+        # the subjects compared (common/harness/subjects.py) and the one the others are paired with
+        "frameworks": ["keras", "torch"],
+        "reference": "torch",
         "init_from": "torch",
         "encoder_weights": None,
         "executor": "local",

@@ -34,6 +34,7 @@ class TwinTrainer:
         tf32: bool = False,
         cudnn_benchmark: bool = False,
         exact_twins: bool = False,
+        jit_compile: bool = False,
     ) -> None:
         # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
         # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
@@ -48,6 +49,7 @@ class TwinTrainer:
         # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
         self.optimizer = "adam_matched" if exact_twins else "adam"
         self.numerics["exact_twins"] = bool(exact_twins)
+        self.jit_compile = self.numerics["jit_compile"] = bool(jit_compile)
         keras.utils.set_random_seed(seed)
         from keras_impl.model import build_model
 
@@ -82,11 +84,16 @@ class TwinTrainer:
         import_weights(self.model, weights)
 
     def start_stage(self, loss: str, learning_rate: float) -> None:
-        """A fresh optimiser and loss for a recipe stage (recompiles the model)."""
+        """A fresh optimiser and loss for a recipe stage (recompiles the model; XLA or jax.jit
+        when jit_compile)."""
         from keras_impl.steps import Trainer
 
         self.trainer = Trainer(
-            self.model, loss=loss, optimizer=self.optimizer, learning_rate=learning_rate
+            self.model,
+            loss=loss,
+            optimizer=self.optimizer,
+            learning_rate=learning_rate,
+            jit_compile=self.jit_compile,
         )
 
     def reseed(self, seed: int) -> None:
@@ -104,6 +111,11 @@ class TwinTrainer:
                 layer.counter.assign(np.int32(mask_counter_start(seed)))
 
     def set_learning_rate(self, learning_rate: float) -> None:
+        """The optimiser's LR from the next step on, also mid-epoch inside `fit` on JAX, whose
+        trainer holds the variables outside the model until it syncs them back."""
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:  # a no-op outside fit or when already synced
+            sync()
         self.trainer.learning_rate = learning_rate
 
     def fit_epochs(self, stream, first: int, stop: int, session) -> None:

@@ -29,6 +29,23 @@ def smoke_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+NWAY_SUBJECTS = ["torch", "keras-tf", "keras-torch"]
+# Three subjects and the reference's one-ulp copy (the noise floor), one stage of two epochs and
+# dropout (so the copy's dropout seeds are exercised): --threads 1 on a 2-core machine means two
+# workers at a time, so the later ones wait for a slot.
+NWAY_ARGS = [*SMOKE_ARGS, "--frameworks", ",".join(NWAY_SUBJECTS), "--noise-floor",
+             "--set", "stages.lovasz.epochs=0", "--set", "model.dropout=0.25"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def nway_run(tmp_path_factory, smoke_cache) -> tuple[Path, str]:
+    """One uninterrupted N-way smoke compare; (run directory, its stdout)."""
+    out = tmp_path_factory.mktemp("results_nway")
+    result = saltbench("compare", *NWAY_ARGS, "--out", str(out), cache=smoke_cache)
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    return run_dir, result.stdout
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, smoke_cache) -> Path:
     """One uninterrupted smoke compare (keras + torch); returns its run directory."""

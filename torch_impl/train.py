@@ -28,6 +28,7 @@ class TwinTrainer:
         tf32: bool = False,
         cudnn_benchmark: bool = False,
         exact_twins: bool = False,
+        jit_compile: bool = False,
     ) -> None:
         _pin_backend_threads(threads)
         from common.device import resolve_precision
@@ -40,6 +41,7 @@ class TwinTrainer:
         # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
         self.optimizer = "adam_matched" if exact_twins else "adam"
         self.numerics["exact_twins"] = bool(exact_twins)
+        self.jit_compile = self.numerics["jit_compile"] = bool(jit_compile)
         torch.manual_seed(seed)
         from torch_impl.model import build_model
 
@@ -66,7 +68,7 @@ class TwinTrainer:
         import_weights(self.model, weights)
 
     def start_stage(self, loss: str, learning_rate: float) -> None:
-        """A fresh optimiser and loss for a recipe stage."""
+        """A fresh optimiser and loss for a recipe stage (under torch.compile when jit_compile)."""
         from torch_impl.steps import Trainer
 
         self.trainer = Trainer(
@@ -75,6 +77,7 @@ class TwinTrainer:
             optimizer=self.optimizer,
             learning_rate=learning_rate,
             precision=self.precision,
+            jit_compile=self.jit_compile,
         )
 
     def reseed(self, seed: int) -> None:

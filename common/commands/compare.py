@@ -26,7 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeds",
         help="comma-separated seeds, each a repeat of every fold (default: train.seed, one repeat)",
     )
-    parser.add_argument("--frameworks", default="keras,torch", help="comma-separated: keras,torch")
+    parser.add_argument(
+        "--frameworks",
+        help="comma-separated subjects (recipe key run.frameworks; default keras,torch): torch, "
+        "torch-compile, keras-tf, keras-tf-xla, keras-jax, keras-torch, or keras (Keras on "
+        "--keras-backend); each means what the `saltbench bench` variant of that name means",
+    )
+    parser.add_argument(
+        "--reference",
+        help="the subject every other one is paired with (recipe key run.reference; default torch)",
+    )
     parser.add_argument("--model", help="model name from the spec registry (default: the recipe's)")
     parser.add_argument(
         "--recipe", default=DEFAULT_RECIPE, help=f"one of {', '.join(recipe_names())}"
@@ -116,6 +125,10 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         overrides["model.name"] = args.model
     if args.keras_backend:
         overrides["run.keras_backend"] = args.keras_backend
+    if args.frameworks:
+        overrides["run.frameworks"] = parse_frameworks(args.frameworks)
+    if args.reference:
+        overrides["run.reference"] = args.reference
     if args.executor:
         overrides["run.executor"] = args.executor
     if args.device:
@@ -127,16 +140,19 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def parse_frameworks(text: str) -> list[str]:
-    from common.harness.rundir import FRAMEWORKS
+def parse_frameworks(value: str | list[str]) -> list[str]:
+    """The subjects of --frameworks or run.frameworks (a comma-separated text or a list)."""
+    from common.harness.subjects import parse_subjects
 
-    names = [f.strip() for f in text.split(",") if f.strip()]
-    unknown = [n for n in names if n not in FRAMEWORKS]
-    if unknown or not names or len(set(names)) != len(names):
+    return parse_subjects(value if isinstance(value, str) else ",".join(map(str, value)))
+
+
+def check_reference(recipe: dict, frameworks: list[str]) -> None:
+    reference = recipe["run"].get("reference", "torch")
+    if len(frameworks) > 1 and reference not in frameworks and reference != "torch":
         raise SaltbenchError(
-            f"--frameworks expects distinct names from {', '.join(FRAMEWORKS)}, got {text!r}"
+            f"--reference {reference}: not among the subjects {', '.join(frameworks)}"
         )
-    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,7 +209,8 @@ def new_run(args: argparse.Namespace) -> tuple[Path, dict]:
 
     recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
     build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
-    frameworks = parse_frameworks(args.frameworks)
+    frameworks = parse_frameworks(recipe["run"].get("frameworks", ["keras", "torch"]))
+    check_reference(recipe, frameworks)
     data_dir, source = resolve_data(args.data, recipe)
     config = new_run_config(
         recipe,
@@ -213,11 +230,11 @@ def new_run(args: argparse.Namespace) -> tuple[Path, dict]:
 def check_run_device(config: dict) -> None:
     """Probe each subject's framework for the run's device (only `cuda` can fail)."""
     from common.device import numerics
-    from common.harness.orchestrate import worker_env
     from common.harness.probe import check_device
+    from common.harness.processes import device_probes
 
     device = numerics(config["recipe"])["device"]
-    check_device([(fw, worker_env(config)) for fw in config["frameworks"]], device)
+    check_device(device_probes(config, config["frameworks"]), device)
 
 
 def configure_executor(config: dict, args: argparse.Namespace) -> None:

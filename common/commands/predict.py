@@ -60,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
     frameworks = args.frameworks.split(",") if args.frameworks else list(config["frameworks"])
     if args.device:  # predicting elsewhere than the run trained changes nothing but the device
-        from common.harness.orchestrate import worker_env
         from common.harness.probe import check_device
+        from common.harness.processes import device_probes
 
         config["recipe"].setdefault("run", {})["device"] = args.device
-        check_device([(fw, worker_env(config)) for fw in frameworks], args.device)
+        check_device(device_probes(config, frameworks), args.device)
     with tempfile.TemporaryDirectory() as scratch:
         rows = predict_submission(args.run, config, args.data, frameworks, out, Path(scratch))
     print(f"{out}: {rows} rows, valid Kaggle submission", file=sys.stdout)

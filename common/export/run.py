@@ -16,6 +16,7 @@ from tqdm import tqdm
 from common.errors import SaltbenchError
 from common.export.write import NATIVE_FILE, ONNX_FILE, REFERENCE_FILE, export_dir
 from common.harness import rundir
+from common.harness.subjects import get_subject
 from common.io import atomic_write_json
 
 TOLERANCE = 1e-4  # largest |logit difference| between a loaded file and saltbench's prediction
@@ -32,7 +33,7 @@ class ExportCheckError(SaltbenchError):
 
 def planned_files(out: Path, subject: str, units, formats) -> list[tuple[str, int, int, Path]]:
     """(format, fold, seed, path) of every file the export writes for one subject."""
-    names = {"native": NATIVE_FILE[subject], "onnx": ONNX_FILE}
+    names = {"native": NATIVE_FILE[get_subject(subject).twin], "onnx": ONNX_FILE}
     return [
         (fmt, fold, seed, export_dir(out, subject, fold, seed) / names[fmt])
         for fold, seed in units
@@ -67,14 +68,23 @@ def check_arguments(
 
 
 def run_export_worker(
-    subject: str, config: dict[str, Any], run_dir: Path, out: Path, formats, tiles
+    subject: str,
+    config: dict[str, Any],
+    run_dir: Path,
+    out: Path,
+    formats,
+    tiles,
+    keras_backend: str | None = None,
 ):
-    """One worker process writes the subject's files for every unit of the run."""
-    from common.harness.orchestrate import check_exit, run_worker_process
+    """One worker process writes the subject's files for every unit of the run (a Keras subject
+    on `keras_backend` instead of its own when given)."""
+    from common.harness.processes import check_exit, run_worker_process
 
     args = ["export", str(run_dir), "--out", str(out), "--formats", ",".join(formats)]
     log = run_dir / "logs" / f"export_{subject}.log"
-    proc = run_worker_process(subject, [*args, "--tiles", str(tiles)], config, log)
+    proc = run_worker_process(
+        subject, [*args, "--tiles", str(tiles)], config, log, keras_backend=keras_backend
+    )
     proc.wait()
     check_exit(proc)
 
@@ -84,18 +94,21 @@ def write_files(subject: str, config: dict[str, Any], run_dir: Path, out: Path, 
     TensorFlow, so a Keras run on another backend exports ONNX from a TensorFlow worker that
     loads the same weights (and is then checked against the run backend's logits)."""
     on_run_backend = ["reference", *formats]
-    if subject == "keras" and "onnx" in formats and config["keras_backend"] != "tensorflow":
+    if "onnx" in formats and subject_backend(subject, config) not in (None, "tensorflow"):
         on_run_backend.remove("onnx")
-        run_export_worker(
-            subject, {**config, "keras_backend": "tensorflow"}, run_dir, out, ["onnx"], tiles
-        )
+        run_export_worker(subject, config, run_dir, out, ["onnx"], tiles, "tensorflow")
     run_export_worker(subject, config, run_dir, out, on_run_backend, tiles)
+
+
+def subject_backend(subject: str, config: dict[str, Any]) -> str | None:
+    """The Keras backend the subject trained on (None for the PyTorch twin)."""
+    return get_subject(subject, config.get("keras_backend", "tensorflow")).keras_backend
 
 
 def check_command(subject: str, fmt: str, path: Path) -> tuple[list[str], dict[str, str]]:
     """The fresh process of one check: ONNX in isolated mode (no saltbench at all), a native
     file with the repository importable for its twin's module and nothing else of saltbench."""
-    from common.harness.orchestrate import REPO_ROOT
+    from common.harness.processes import REPO_ROOT
 
     reference = str(path.parent / REFERENCE_FILE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -103,13 +116,14 @@ def check_command(subject: str, fmt: str, path: Path) -> tuple[list[str], dict[s
     if fmt == "onnx":
         return [sys.executable, "-I", str(CHECKS / "onnx_check.py"), str(path), reference], env
     env.update(PYTHONPATH=str(REPO_ROOT), KERAS_BACKEND=os.environ.get("KERAS_BACKEND", ""))
-    return [sys.executable, str(CHECKS / "native_check.py"), subject, str(path), reference], env
+    twin = get_subject(subject).twin
+    return [sys.executable, str(CHECKS / "native_check.py"), twin, str(path), reference], env
 
 
-def run_check(subject: str, fmt: str, path: Path, keras_backend: str) -> dict[str, Any]:
+def run_check(subject: str, fmt: str, path: Path, keras_backend: str | None) -> dict[str, Any]:
     """Load `path` in a fresh process; its logits against the reference, and a pass/fail."""
     command, env = check_command(subject, fmt, path)
-    if fmt == "native" and subject == "keras":
+    if fmt == "native" and keras_backend:
         env["KERAS_BACKEND"] = keras_backend
     done = subprocess.run(command, env=env, cwd=path.parent, capture_output=True, text=True)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
@@ -162,7 +176,7 @@ def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, 
         write_files(subject, config, run_dir, out, formats, tiles)
         files = planned_files(out, subject, units, formats)
         for kind, fold, seed, path in tqdm(files, desc=f"{subject} checks", file=sys.stderr):
-            check = run_check(subject, kind, path, config["keras_backend"])
+            check = run_check(subject, kind, path, subject_backend(subject, config))
             entries.append({"subject": subject, "format": kind, "fold": fold, "seed": seed,
                             "path": str(path.relative_to(out)), "bytes": path.stat().st_size,
                             **check})  # fmt: skip

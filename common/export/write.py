@@ -33,11 +33,17 @@ def validation_tiles(run_dir: Path, config: dict[str, Any], data, fold: int, lim
     return [data.train_ids[i] for i in val_idx], data.images[val_idx]
 
 
+def twin_of(trainer) -> str:
+    """'keras' or 'torch': the twin's class name for it (the instance carries the subject's name,
+    say keras-jax, as its `framework`)."""
+    return type(trainer).framework
+
+
 def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
     """The same weights evaluated in float64 (inference mode): the exact function both saltbench's
     float32 prediction and an exported file approximate, to tell round-off from a wrong file."""
     weights = trainer.get_weights()
-    if trainer.framework == "torch":
+    if twin_of(trainer) == "torch":
         import copy
 
         import torch
@@ -69,7 +75,7 @@ def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
 
 def write_native(trainer, path: Path) -> None:
     """The twin's own save_model: `.keras` for Keras, the spec and state_dict for torch."""
-    importlib.import_module(f"{trainer.framework}_impl.weights").save_model(trainer.model, path)
+    importlib.import_module(f"{twin_of(trainer)}_impl.weights").save_model(trainer.model, path)
 
 
 def write_onnx(trainer, path: Path) -> None:
@@ -77,7 +83,7 @@ def write_onnx(trainer, path: Path) -> None:
     from common.bench import onnx_export
 
     tmp = path.with_name(f".{path.name}.tmp")
-    if trainer.framework == "torch":
+    if twin_of(trainer) == "torch":
         onnx_export.export_torch(trainer.model, tmp)
     else:
         onnx_export.export_keras(trainer.model, tmp)
@@ -106,7 +112,7 @@ def export_units(make_trainer, run_dir: Path, config: dict[str, Any], out: Path,
             save_arrays(target / REFERENCE_FILE, ids=np.array(ids), images=images, logits=logits,
                         logits_float64=exact)  # fmt: skip
         if "native" in formats:
-            write_native(trainer, target / NATIVE_FILE[trainer.framework])
+            write_native(trainer, target / NATIVE_FILE[twin_of(trainer)])
         if "onnx" in formats:
             write_onnx(trainer, target / ONNX_FILE)
         print(

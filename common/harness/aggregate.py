@@ -1,4 +1,4 @@
-"""After training: pooled OOF scores, submissions (per framework and ensemble), metrics.json, leaderboard."""
+"""After training: pooled OOF scores, submissions (per subject and ensemble), metrics.json, leaderboard."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from common.harness import rundir
 from common.harness.data import RunData
-from common.harness.drift import drift_summary, finish_drift, floor_reference
+from common.harness.drift import finish_all_drift, floor_reference
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.floor import noise_floor
 from common.harness.fold import FOLD_METRICS
@@ -155,8 +155,10 @@ def finish_run(
         "session_wall_s": session_wall_s,
         "frameworks": frameworks,
         **run_uncertainty(run_dir, config, frameworks, oof_rows, truth),
-        "drift": drift_summary(finish_drift(run_dir, config)),
     }
+    drift = finish_all_drift(run_dir, config)
+    for subject, pair in metrics.get("pairs", {}).items():
+        pair["drift"] = drift.get(subject)
     reference = floor_reference(config) or ""
     floor = noise_floor(
         run_dir, config, oof_rows.get(reference),
@@ -171,12 +173,6 @@ def finish_run(
         metrics["ensemble"] = write_ensemble(
             run_dir, data, truth, probs_oof, probs_test, test_ids, grid, areas
         )
-    if {"keras", "torch"} <= set(frameworks):
-        k, t = frameworks["keras"], frameworks["torch"]
-        metrics["ratio_keras_torch"] = {
-            "train_img_s": k["train_img_s"] / t["train_img_s"],
-            "infer_img_s": k["infer_img_s"] / t["infer_img_s"],
-        }
     atomic_write_json(run_dir / rundir.METRICS, metrics)
     board_problem = None
     if frameworks:
@@ -201,7 +197,7 @@ def write_ensemble(
     grid: np.ndarray,
     areas=(0,),
 ) -> dict[str, float]:
-    """Mean of the frameworks' probabilities; the cut searched on the pooled OOF mean."""
+    """Mean of every subject's probabilities; the cut searched on the pooled OOF mean."""
     from common.submission import validate_submission, write_submission
 
     mean_oof = np.mean(list(probs_oof.values()), axis=0)

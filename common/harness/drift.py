@@ -1,10 +1,12 @@
-"""Twin drift: how far the Keras and the PyTorch twin move apart from identical weights and batches.
+"""Twin drift: how far each subject moves away from the reference from identical weights and batches.
 
-At the end of every epoch each framework's worker drops its trainable weights (neutral layout) and
-its packed validation masks (logit > 0) into `drift/seed<S>_fold<F>/<framework>_e<epoch>.npz`.
-Whichever twin reaches an epoch second computes the pair's distances under a lock, appends one row
-to `drift/seed<S>_fold<F>.csv` and deletes both files, so at most the epochs one twin is ahead of
-the other wait on disk. `finish_drift` pairs any leftovers and writes `drift.csv` for the run.
+Every pair (a subject and the reference, run.reference) has a folder `drift_<subject>/`. At the
+end of every epoch each worker drops its trainable weights (neutral layout) and its packed
+validation masks (logit > 0) into `drift_<subject>/seed<S>_fold<F>/<name>_e<epoch>.npz` of every
+pair it is in. Whichever side reaches an epoch second computes the pair's distances under a lock,
+appends one row to `drift_<subject>/seed<S>_fold<F>.csv` and deletes both files, so at most the
+epochs one side is ahead of the other wait on disk. `finish_drift` pairs any leftovers and writes
+`drift_<subject>.csv` for the run.
 """
 
 from __future__ import annotations
@@ -19,35 +21,38 @@ import numpy as np
 import pandas as pd
 
 from common.harness import rundir
+from common.harness.subjects import NOISE_FLOOR_SUFFIX, others, reference_of
 from common.io import append_csv_rows, atomic_write_bytes, atomic_write_csv, file_lock
 from common.weights import is_trainable, relative_distance
 
 DRIFT_DIR = "drift"
-DRIFT_CSV = "drift.csv"
 # The noise floor (eval.noise_floor): the reference subject against its own copy whose initial
-# weights were moved by one ulp, recorded the same way beside the twins' drift.
+# weights were moved by one ulp, recorded the same way beside the subjects' drift.
 FLOOR_DIR = "drift_floor"
-FLOOR_CSV = "drift_floor.csv"
-FLOOR_SUFFIX = "_ulp"
+FLOOR_SUFFIX = NOISE_FLOOR_SUFFIX
+
+
+def pair_folder(subject: str) -> str:
+    """The folder (and, with .csv, the file) of one subject's drift from the reference."""
+    return f"{DRIFT_DIR}_{subject}"
 
 
 def drift_pairs(config: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(folder, first, second) of every pair whose drift the run records: the twins, and with
-    eval.noise_floor the reference against its one-ulp copy."""
-    frameworks = list(config.get("frameworks", []))
-    pairs = [(DRIFT_DIR, frameworks[0], frameworks[1])] if len(frameworks) >= 2 else []
-    reference = floor_reference(config)
-    if reference:
-        pairs.append((FLOOR_DIR, reference, reference + FLOOR_SUFFIX))
+    """(folder, subject, reference) of every pair whose drift the run records: each other subject
+    against the reference, and with eval.noise_floor the reference against its one-ulp copy."""
+    reference = reference_of(config)
+    pairs = [(pair_folder(s), s, reference) for s in others(config)]
+    floor = floor_reference(config)
+    if floor:
+        pairs.append((FLOOR_DIR, floor + FLOOR_SUFFIX, floor))
     return pairs
 
 
 def floor_reference(config: dict[str, Any]) -> str | None:
-    """The subject the noise floor copies (torch when compared, else the first), or None."""
+    """The subject the noise floor copies (the run's reference), or None."""
     if not config.get("recipe", {}).get("eval", {}).get("noise_floor"):
         return None
-    frameworks = list(config.get("frameworks", []))
-    return "torch" if "torch" in frameworks else (frameworks[0] if frameworks else None)
+    return reference_of(config)
 
 
 MASK_KEY = "__val_masks_packed__"
@@ -145,15 +150,23 @@ def epoch_drift(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str,
     return row
 
 
-def finish_drift(run_dir: Path, config: dict[str, Any], floor: bool = False) -> pd.DataFrame | None:
-    """Pair leftover epochs, write drift.csv (or, `floor`, drift_floor.csv: the reference against
-    its one-ulp copy), one row per unit x epoch, and delete the epoch files."""
-    wanted = FLOOR_DIR if floor else DRIFT_DIR
+def finish_all_drift(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """subject -> the summary of its drift from the reference (the noise floor's copy apart)."""
+    return {
+        subject: drift_summary(finish_drift(run_dir, config, folder))
+        for folder, subject, _ in drift_pairs(config)
+        if folder != FLOOR_DIR
+    }
+
+
+def finish_drift(run_dir: Path, config: dict[str, Any], wanted: str) -> pd.DataFrame | None:
+    """Pair leftover epochs of the pair in folder `wanted`, write `<wanted>.csv`, one row per
+    unit x epoch, and delete the epoch files."""
     pair = next((p for p in drift_pairs(config) if p[0] == wanted), None)
     if pair is None:
         return None
     folder, *frameworks = pair
-    csv_name = FLOOR_CSV if floor else DRIFT_CSV
+    csv_name = f"{folder}.csv"
     run_dir = Path(run_dir)
     tables = []
     for fold, seed in rundir.run_units(config):

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 
 from common.harness import rundir
-from common.harness.drift import FLOOR_SUFFIX, drift_summary, finish_drift, floor_reference
+from common.harness.drift import (
+    FLOOR_DIR,
+    FLOOR_SUFFIX,
+    drift_summary,
+    finish_drift,
+    floor_reference,
+)
 from common.harness.evaluate import search_on_logits
 from common.harness.uncertainty import tile_scores
 from common.postprocess import Cut, cut_of
@@ -67,21 +73,25 @@ def noise_floor(
         "perturbation": PERTURBATION,
         "copy_pooled_score": copy_pooled["score"],
         "score_difference": {**ci95.to_dict(), "tost": ci90.to_dict(), "n_seeds": n_seeds},
-        "drift": drift_summary(finish_drift(run_dir, config, floor=True)),
+        "drift": drift_summary(finish_drift(run_dir, config, FLOOR_DIR)),
     }
 
 
 def floor_reading(metrics: dict[str, Any]) -> list[str]:
-    """The report's lines: the twins' drift beside the floor's, and the score floor."""
+    """The report's lines: each pair's drift beside the floor's, and the score floor."""
+    from common.harness.subjects import label
+    from common.harness.uncertainty import pairs_of
     from common.stats import Interval, format_interval
 
-    floor, twins = metrics.get("noise_floor"), metrics.get("drift")
+    floor = metrics.get("noise_floor")
     if not floor:
         return []
     lines = []
-    names = {"keras": "Keras", "torch": "PyTorch"}
-    ref = names.get(floor["reference"], floor["reference"])
-    if floor.get("drift") and twins:
+    ref = label(floor["reference"])
+    for subject, pair in pairs_of(metrics).items():
+        twins = pair.get("drift")
+        if not (floor.get("drift") and twins):
+            continue
         cross, self_drift = twins["last"]["weights_total"], floor["drift"]["last"]["weights_total"]
         if self_drift > 0 and cross <= 1.5 * self_drift:
             reading = "the frameworks differ about as much as round-off alone makes one framework differ from itself"
@@ -90,7 +100,7 @@ def floor_reading(metrics: dict[str, Any]) -> list[str]:
         else:
             reading = "round-off alone left no drift, so all of it is the frameworks"
         lines.append(
-            f"Noise floor: Keras–PyTorch weight drift {cross:.4g} at epoch "
+            f"Noise floor: {label(subject)}–{ref} weight drift {cross:.4g} at epoch "
             f"{twins['last_epoch'] + 1} vs {ref}–{ref} (+1 ulp) {self_drift:.4g} at epoch "
             f"{floor['drift']['last_epoch'] + 1}: {reading}."
         )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from common.harness.honesty import summarize_time_to_targets
+from common.harness.subjects import get_subject
 from common.io import append_csv_rows, atomic_write_csv, check_csv_table, read_csv_table
 
 LEADERBOARD_COLUMNS = [
@@ -41,6 +42,10 @@ LEADERBOARD_COLUMNS = [
     "device_peak_mib",
     "exact_twins",  # issue 21 (appended): the twins shared one Adam rule and dropout masks
     "min_area",  # issue 22 (appended): the empty-tile rule's area in pixels (0: off)
+    # issue 18 (appended): the subject (torch, keras-jax, ...; `framework` is its twin), and
+    # whether it ran compiled (torch.compile, XLA or jax.jit)
+    "subject",
+    "jit_compile",
 ]
 
 
@@ -48,12 +53,15 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
     recipe = config["recipe"]
     date = metrics["finished"][:10]
     rows = []
-    for framework, summary in metrics["frameworks"].items():
+    for subject, summary in metrics["frameworks"].items():
         versions = "; ".join(f"{k} {v}" for k, v in sorted(summary["versions"].items()))
+        numerics = summary.get("numerics") or {}
         common = {
             "run_id": config["run_id"],
             "date": date,
-            "framework": framework,
+            "framework": get_subject(subject).twin,
+            "subject": subject,
+            "jit_compile": bool(numerics.get("jit_compile", False)),
             "backend": summary["backend"],
             "model": recipe["model"]["name"],
             "recipe": recipe["recipe"],

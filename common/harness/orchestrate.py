@@ -1,12 +1,10 @@
-"""`saltbench compare`: set up a run, start one worker process per framework, then aggregate and report."""
+"""`saltbench compare`: set up a run, start one worker process per subject, then aggregate and report."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
-import re
-import signal
 import subprocess
 import sys
 import time
@@ -16,16 +14,20 @@ from typing import Any
 
 from tqdm import tqdm
 
-from common.device import device_env, numerics
-from common.errors import DivergedError, SaltbenchError, WorkerCrashError
+from common.errors import SaltbenchError
 from common.harness import rundir
-from common.harness.fold import STATE
-from common.harness.lifeline import PARENT_ENV
 from common.harness.locks import ensure_free
-from common.io import writing
-from common.runtime import THREAD_VARS
+from common.harness.processes import (
+    REPO_ROOT,
+    check_exit,
+    epochs_done,
+    join_ints,
+    relay_warnings,
+    run_worker_process,
+)
+from common.harness.schedule import record_end, record_start
+from common.harness.subjects import reference_of
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("numpy", "pandas", "keras", "tensorflow", "torch", "jax")
 
 
@@ -72,6 +74,7 @@ def new_run_config(
         "threads": threads or default_threads(frameworks, parallel),
         "parallel": parallel,
         "keras_backend": recipe["run"]["keras_backend"],
+        "reference": reference_of({"frameworks": frameworks, "recipe": recipe}),
         "command": ["saltbench", *argv],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {
@@ -84,128 +87,6 @@ def new_run_config(
     }
 
 
-def worker_env(config: dict[str, Any]) -> dict[str, str]:
-    """The child's environment: threads pinned, Keras backend chosen, the repo importable."""
-    env = dict(os.environ)
-    env.update({var: str(config["threads"]) for var in THREAD_VARS})
-    env["TF_NUM_INTEROP_THREADS"] = "1"
-    env["KERAS_BACKEND"] = config["keras_backend"]
-    device = numerics(config["recipe"])["device"]
-    env.update(device_env(device), SALTBENCH_DEVICE=device)  # predict --device may differ
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONUNBUFFERED"] = "1"
-    env[PARENT_ENV] = str(os.getpid())  # the worker stops when this process dies
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def worker_command(framework: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "common.harness.worker", "--framework", framework, *args]
-
-
-def run_worker_process(
-    framework: str,
-    args: list[str],
-    config: dict[str, Any],
-    log: Path,
-) -> subprocess.Popen:
-    with writing(log):
-        log.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(log, "a")  # noqa: SIM115  (closed with the process in wait_workers)
-    handle.write(
-        f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(framework, *args))}\n"
-    )
-    handle.flush()
-    offset = handle.tell()
-    proc = subprocess.Popen(
-        worker_command(framework, *args),
-        env=worker_env(config),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        cwd=REPO_ROOT,
-    )
-    proc.log_handle = handle  # type: ignore[attr-defined]
-    proc.log_path = log  # type: ignore[attr-defined]
-    proc.framework = framework  # type: ignore[attr-defined]
-    proc.log_offset = offset  # type: ignore[attr-defined]
-    proc.log_start = offset  # type: ignore[attr-defined]
-    return proc
-
-
-WARNING = "saltbench: warning: "
-
-
-def relay_warnings(proc: subprocess.Popen, write=None) -> None:
-    """Show the user the worker's new one-line warnings (its log holds everything else)."""
-    write = write or (lambda line: print(line, file=sys.stderr))
-    with contextlib.suppress(OSError), open(proc.log_path, "rb") as log:
-        log.seek(proc.log_offset)
-        text = log.read()
-        complete = text.rfind(b"\n") + 1
-        proc.log_offset += complete
-        for line in text[:complete].decode(errors="replace").splitlines():
-            if line.startswith(WARNING):
-                write(f"{proc.framework}: {line}")
-
-
-# A tqdm bar or fragment of one ("... epoch 29:   0%|          | 0/12 [00:00<?, ?it/s]").
-PROGRESS = re.compile(r"\d+%\||\|\s*\d+/\d+\s*\[|\d+(\.\d+)?(it|s)/(s|it)\]")
-
-
-def last_message(path: Path, start: int = 0) -> str:
-    """The log's last real line from byte `start` on: progress bars and command headers skipped."""
-    with contextlib.suppress(OSError), open(path, "rb") as log:
-        log.seek(start)
-        text = log.read().decode(errors="replace")
-        for line in reversed(re.split(r"[\r\n]+", text)):
-            line = line.strip()
-            if line and not PROGRESS.search(line) and not line.startswith("=== "):
-                return line
-    return "(nothing but progress bars)"
-
-
-def how_it_ended(returncode: int) -> str:
-    """'was killed by SIGKILL (exit -9)' or 'failed (exit 1)'."""
-    if returncode < 0:
-        with contextlib.suppress(ValueError):
-            return f"was killed by {signal.Signals(-returncode).name} (exit {returncode})"
-    return f"failed (exit {returncode})"
-
-
-def running_unit(run_dir: Path, config: dict[str, Any], framework: str) -> str:
-    """The first unit of the framework not done yet (a worker trains its units in run order)."""
-    per_unit = sum(int(s["epochs"]) for s in config["recipe"]["stages"])
-    for fold, seed in rundir.run_units(config):
-        done = epochs_done(run_dir, framework, fold, seed, per_unit)
-        if done < per_unit:
-            return f"{framework} seed {seed} fold {fold}, {done} of {per_unit} epochs committed"
-    return f"{framework}, after its last unit"
-
-
-def check_exit(
-    proc: subprocess.Popen, run_dir: Path | None = None, config: dict[str, Any] | None = None
-) -> None:
-    """Raise on a crashed worker; a diverged one (failed.json written) is a result, not a crash.
-
-    A worker's own user error (exit 2) stays a user error; anything else (a signal, a traceback)
-    is a WorkerCrashError naming the unit, the log's last real message and, for a training run
-    (`run_dir` given), the --resume that continues it.
-    """
-    proc.log_handle.close()
-    if proc.returncode in (0, DivergedError.exit_code):
-        return
-    message = last_message(proc.log_path, getattr(proc, "log_start", 0))
-    if proc.returncode == SaltbenchError.exit_code:
-        raise SaltbenchError(f"{proc.framework} worker: {message} (log: {proc.log_path})")
-    what = f"{proc.framework} worker {how_it_ended(proc.returncode)}"
-    if run_dir is not None and config is not None:
-        what += f" in unit {running_unit(run_dir, config, proc.framework)}"
-    text = f"{what}; last message in {proc.log_path}: {message}"
-    if run_dir is not None:
-        text += f"; continue the run with: saltbench compare --resume {run_dir}"
-    raise WorkerCrashError(text)
-
-
 def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
     """Build one twin per seed and save its initial weights; both twins start from them."""
     missing = [
@@ -216,33 +97,17 @@ def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
     # Always the recipe's source twin, even when it is not compared: a keras-only run then starts
     # from the same weights as the keras column of a two-framework run.
     source = config["recipe"]["run"]["init_from"]
-    if source not in rundir.FRAMEWORKS:
-        raise SaltbenchError(
-            f"run.init_from must be one of {', '.join(rundir.FRAMEWORKS)}, got {source!r}"
-        )
+    if source not in ("keras", "torch"):
+        raise SaltbenchError(f"run.init_from must be one of keras, torch, got {source!r}")
     args = ["init", str(run_dir), "--seeds", join_ints(missing)]
     proc = run_worker_process(source, args, config, run_dir / "logs" / "init.log")
     proc.wait()
     check_exit(proc, run_dir)
 
 
-def join_ints(values) -> str:
-    return ",".join(str(int(v)) for v in values)
-
-
-def epochs_done(run_dir: Path, framework: str, fold: int, seed: int, per_unit: int) -> int:
-    """Epochs one unit (framework x fold x seed) has committed, from its state.json."""
-    import json
-
-    with contextlib.suppress(FileNotFoundError, json.JSONDecodeError, KeyError):
-        state = json.loads((rundir.unit_dir(run_dir, framework, fold, seed) / STATE).read_text())
-        return per_unit if state["done"] else min(per_unit, int(state["next_epoch"]))
-    return 0
-
-
 def training_subjects(config: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
-    """(subject, framework, extra worker args) of every training process: the frameworks, then
-    with eval.noise_floor the reference's one-ulp copy (common.harness.drift)."""
+    """(unit folder name, worker subject, extra worker args) of every training process: the
+    subjects, then with eval.noise_floor the reference's one-ulp copy (common.harness.drift)."""
     from common.harness.drift import FLOOR_SUFFIX, floor_reference
 
     subjects = [(fw, fw, []) for fw in config["frameworks"]]
@@ -253,13 +118,11 @@ def training_subjects(config: dict[str, Any]) -> list[tuple[str, str, list[str]]
 
 
 def parallel_slots(config: dict[str, Any]) -> int:
-    """How many workers train at once: the frameworks together (as always when parallel), and an
-    extra subject (the noise-floor copy) only where the cores have room at the run's threads;
-    otherwise it waits for a framework to finish."""
+    """How many workers train at once: as many as the cores hold at the run's threads, never
+    more (a subject beyond that waits for one to finish); one when sequential."""
     if not config["parallel"]:
         return 1
-    room = (os.cpu_count() or 1) // max(1, int(config["threads"]))
-    return max(len(config["frameworks"]), room)
+    return max(1, (os.cpu_count() or 1) // max(1, int(config["threads"])))
 
 
 def ensure_no_other_writer(run_dir: Path, config: dict[str, Any]) -> None:
@@ -270,7 +133,8 @@ def ensure_no_other_writer(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def train_all(run_dir: Path, config: dict[str, Any]) -> None:
-    """Run each framework's worker over every unit (at once when parallel) with one progress bar."""
+    """Run each subject's worker over every unit, as many at once as the cores hold, with one
+    progress bar; every start and end goes to the run's schedule (common.harness.schedule)."""
     ensure_no_other_writer(run_dir, config)
     if config["recipe"]["run"].get("executor", "local") == "ray":
         from common.harness.ray_executor import train_on_ray
@@ -303,12 +167,14 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
                 log = run_dir / "logs" / f"{subject}.log"
                 proc = run_worker_process(framework, args, config, log)
                 proc.framework = subject  # type: ignore[attr-defined]
+                record_start(run_dir, subject, slots, int(config["threads"]))
                 running.append(proc)
             time.sleep(0.5)
             for proc in running:
                 relay_warnings(proc, show)
             for proc in [p for p in running if p.poll() is not None]:
                 running.remove(proc)
+                record_end(run_dir, proc.framework, proc.returncode)
                 relay_warnings(proc, show)
                 check_exit(proc, run_dir, config)
             done = sum(
@@ -331,7 +197,7 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Train (or resume) every framework x fold x seed, then aggregate, report and mark the run finished."""
+    """Train (or resume) every subject x fold x seed, then aggregate, report and mark the run finished."""
     from common.harness.aggregate import finish_run
     from common.harness.data import load_run_data, run_folds
 

@@ -10,10 +10,18 @@ import numpy as np
 import pandas as pd
 
 from common.harness import rundir
+from common.harness.subjects import label as subject_label
 from common.io import atomic_write_bytes
 
-COLORS = {"keras": "tab:red", "torch": "tab:blue"}
-NAMES = {"keras": "Keras", "torch": "PyTorch"}
+COLORS = {  # every subject its own colour; the two default ones keep theirs
+    "keras": "tab:red",
+    "torch": "tab:blue",
+    "torch-compile": "tab:cyan",
+    "keras-tf": "tab:orange",
+    "keras-tf-xla": "tab:brown",
+    "keras-jax": "tab:green",
+    "keras-torch": "tab:purple",
+}
 
 
 def _pyplot():
@@ -67,7 +75,7 @@ def _unit_histories(run_dir: Path, config: dict[str, Any]):
             path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
             if not path.is_file() or path.stat().st_size == 0:
                 continue
-            label = f"{NAMES.get(framework, framework)} fold {fold}" + (
+            label = f"{subject_label(framework)} fold {fold}" + (
                 f" seed {seed}" if len(seeds) > 1 else ""
             )
             yield framework, label, k, pd.read_csv(path)
@@ -123,9 +131,7 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
             color = COLORS.get(framework)
             xs = [m[key] for m in summary["folds"]]
             ys = [m["score"] for m in summary["folds"]]
-            ax.scatter(
-                xs, ys, color=color, alpha=0.5, label=f"{NAMES.get(framework, framework)} folds"
-            )
+            ax.scatter(xs, ys, color=color, alpha=0.5, label=f"{subject_label(framework)} folds")
             ax.errorbar(
                 [summary[key]],
                 [summary["score_mean"]],
@@ -134,7 +140,7 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
                 marker="D",
                 markersize=9,
                 capsize=4,
-                label=f"{NAMES.get(framework, framework)} mean",
+                label=f"{subject_label(framework)} mean",
             )
         ax.set(xlabel=f"{title} images/s", title=f"Score vs {title} throughput")
         ax.grid(alpha=0.3)
@@ -158,7 +164,7 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
         sample = {k: npz[k] for k in npz.files}
     rows = [("image", sample["images"], "gray"), ("truth", sample["truth"], "viridis")]
     rows += [
-        (NAMES.get(fw, fw), sample[f"pred_{fw}"], "viridis")
+        (subject_label(fw), sample[f"pred_{fw}"], "viridis")
         for fw in config["frameworks"]
         if f"pred_{fw}" in sample
     ]
@@ -178,56 +184,75 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
     return Path(_save(fig, run_dir / "plots" / "validation_tiles.png"))
 
 
-def twin_drift(run_dir: Path) -> Path | None:
-    """Weights distance (total and per layer group) and mask IoU of the twins, per epoch."""
-    path = run_dir / "drift.csv"
-    if not path.is_file() or path.stat().st_size == 0:
+def drift_tables(run_dir: Path, config: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """subject -> its per-unit drift from the reference (a run made before N-way: drift.csv)."""
+    from common.harness.drift import pair_folder
+    from common.harness.subjects import others
+
+    tables = {}
+    for subject in others(config):
+        for name in (f"{pair_folder(subject)}.csv", "drift.csv"):
+            path = run_dir / name
+            if path.is_file() and path.stat().st_size:
+                tables[subject] = pd.read_csv(path)
+                break
+    return tables
+
+
+def twin_drift(run_dir: Path, config: dict[str, Any]) -> Path | None:
+    """Weights distance and mask IoU of every subject against the reference, per epoch (with one
+    pair, also per layer group)."""
+    from common.harness.subjects import reference_of
+
+    tables = drift_tables(run_dir, config)
+    if not tables:
         return None
-    table = pd.read_csv(path)
-    per_epoch = table.groupby("epoch", sort=True).mean(numeric_only=True)
-    epochs = per_epoch.index + 1
     plt = _pyplot()
     fig, (ax_w, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
-    groups = [c for c in per_epoch.columns if c.startswith("weights_") and c != "weights_total"]
-    cmap = plt.get_cmap("tab20")
-    for k, column in enumerate(groups):
-        ax_w.plot(
-            epochs,
-            per_epoch[column],
-            color=cmap(k % 20),
-            linewidth=0.9,
-            alpha=0.8,
-            label=column.removeprefix("weights_"),
-        )
-    ax_w.plot(
-        epochs, per_epoch["weights_total"], color="black", linewidth=2.2, marker="o", label="total"
-    )
+    reference = subject_label(reference_of(config))
+    for subject, table in tables.items():
+        per_epoch = table.groupby("epoch", sort=True).mean(numeric_only=True)
+        epochs = per_epoch.index + 1
+        color = "black" if len(tables) == 1 else COLORS.get(subject)
+        if len(tables) == 1:
+            _group_lines(ax_w, per_epoch, plt.get_cmap("tab20"))
+        ax_w.plot(epochs, per_epoch["weights_total"], color=color, linewidth=2.2, marker="o",
+                  label="total" if len(tables) == 1 else subject_label(subject))  # fmt: skip
+        ax_m.plot(epochs, per_epoch["mask_iou"], color=COLORS.get(subject, "tab:purple"),
+                  marker="o", label=subject_label(subject))  # fmt: skip
     floor_path = run_dir / "drift_floor.csv"  # the noise floor: one framework against itself
     if floor_path.is_file() and floor_path.stat().st_size:
         floor = pd.read_csv(floor_path).groupby("epoch", sort=True).mean(numeric_only=True)
         ax_w.plot(floor.index + 1, floor["weights_total"], color="tab:red", linewidth=2.0,
-                  linestyle="--", marker="s", label="noise floor: PyTorch vs +1 ulp")  # fmt: skip
+                  linestyle="--", marker="s", label=f"noise floor: {reference} vs +1 ulp")  # fmt: skip
         ax_m.plot(floor.index + 1, floor["mask_iou"], color="tab:red", linestyle="--", marker="s",
                   label="noise floor")  # fmt: skip
-    if (per_epoch[["weights_total", *groups]] > 0).any().any():
+    if any((t.filter(like="weights_") > 0).any().any() for t in tables.values()):
         ax_w.set_yscale("log")
-    ax_w.set(xlabel="epoch", ylabel="relative L2 distance", title="Twin weights: Keras vs PyTorch")
-    ax_w.legend(fontsize=7, ncol=2)
-    ax_m.plot(epochs, per_epoch["mask_iou"], color="tab:purple", marker="o")
-    ax_m.set(
-        xlabel="epoch",
-        ylabel="mean IoU of the twins' masks",
-        title="Validation mask agreement",
-        ylim=(min(0.0, float(per_epoch["mask_iou"].min())), 1.02),
+    names = " / ".join(subject_label(s) for s in tables)
+    ax_w.set(
+        xlabel="epoch", ylabel="relative L2 distance", title=f"Weights: {names} vs {reference}"
     )
+    ax_w.legend(fontsize=7, ncol=2)
+    ax_m.set(xlabel="epoch", ylabel=f"mean IoU of the masks with {reference}'s",
+             title="Validation mask agreement", ylim=(0.0, 1.02))  # fmt: skip
+    ax_m.legend(fontsize=7)
     from matplotlib.ticker import MaxNLocator
 
     for ax in (ax_w, ax_m):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    units = table.groupby(["seed", "fold"]).ngroups
+    units = next(iter(tables.values())).groupby(["seed", "fold"]).ngroups
     fig.suptitle(f"Twin drift (mean over {units} unit{'s' * (units > 1)})", fontsize=10)
     return Path(_save(fig, run_dir / "plots" / "twin_drift.png"))
+
+
+def _group_lines(ax, per_epoch: pd.DataFrame, cmap) -> None:
+    """One thin line per layer group's relative distance."""
+    groups = [c for c in per_epoch.columns if c.startswith("weights_") and c != "weights_total"]
+    for k, column in enumerate(groups):
+        ax.plot(per_epoch.index + 1, per_epoch[column], color=cmap(k % 20), linewidth=0.9,
+                alpha=0.8, label=column.removeprefix("weights_"))  # fmt: skip
 
 
 def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
@@ -237,6 +262,6 @@ def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) 
         score_vs_wall(run_dir, config),
         score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
         tile_grid(run_dir, config),
-        twin_drift(run_dir),
+        twin_drift(run_dir, config),
     ]
     return [p.name for p in made if p is not None]

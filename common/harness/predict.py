@@ -32,7 +32,7 @@ def predict_submission(
     scratch: Path,
 ) -> int:
     """Write and validate `out`; returns the number of rows."""
-    from common.harness.orchestrate import check_exit, run_worker_process
+    from common.harness.processes import check_exit, run_worker_process
     from common.submission import validate_submission, write_submission
 
     metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())

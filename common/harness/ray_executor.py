@@ -206,7 +206,7 @@ def check_storage(run_dir: Path, config: dict[str, Any]) -> None:
 
 def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]:
     """The Ray task: train one unit with the run's worker command; raises so Ray can retry."""
-    from common.harness.orchestrate import how_it_ended, last_message, run_worker_process
+    from common.harness.processes import how_it_ended, last_message, run_worker_process
 
     check_storage(Path(run_dir), config)
     log = unit.log(Path(run_dir))
@@ -238,7 +238,7 @@ def run_unit(run_dir: str, config: dict[str, Any], unit: Unit) -> dict[str, Any]
 @contextlib.contextmanager
 def ray_session(settings: dict[str, Any]) -> Iterator[Any]:
     """Join the cluster at settings['address'], or start a local instance sized to this machine."""
-    from common.harness.orchestrate import REPO_ROOT
+    from common.harness.processes import REPO_ROOT
 
     ray = import_ray(joining=bool(settings["address"]))
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))

@@ -8,7 +8,9 @@ from typing import Any
 
 from common.errors import SaltbenchError
 from common.harness import rundir
-from common.harness.table import NAMES, _num, cut_cell, loop_flags, side_by_side_table
+from common.harness.schedule import schedule_line
+from common.harness.subjects import in_run_order, label
+from common.harness.table import _num, cut_cell, loop_flags, side_by_side_table
 from common.io import atomic_write_text
 from common.postprocess import MIN_AREA_GRID
 
@@ -22,7 +24,7 @@ def fold_table(metrics: dict[str, Any]) -> str:
     for name, summary in metrics["frameworks"].items():
         for m in summary["folds"]:
             lines.append(
-                f"| {NAMES.get(name, name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
+                f"| {label(name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
                 f"{cut_cell(m)} | "
                 f"{m['score_at_0']:.4f} | {_num(m.get('score_cross_fitted'), '{:.4f}')} | "
                 f"{m['train_img_s']:.1f} | {_num(m.get('step_img_s'))} | {m['infer_img_s']:.1f} | "
@@ -47,7 +49,7 @@ def failure_section(metrics: dict[str, Any]) -> list[str]:
     lines = ["## Failed", ""]
     for name, folds in failed.items():
         lines.append(
-            f"**{NAMES.get(name, name)} failed** (below), so it has no score, "
+            f"**{label(name)} failed** (below), so it has no score, "
             "leaderboard row or submission in this run."
         )
         lines += [f"- {f['message']}" for f in folds]
@@ -55,7 +57,52 @@ def failure_section(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
-def drift_section(drift: dict[str, Any] | None, floor: dict[str, Any] | None = None) -> list[str]:
+def drift_sections(metrics: dict[str, Any]) -> list[str]:
+    """The twin-drift section: per layer group with one pair, per subject with several."""
+    from common.harness.uncertainty import pairs_of, reference_in
+
+    floor = (metrics.get("noise_floor") or {}).get("drift")
+    drifts = {s: p["drift"] for s, p in pairs_of(metrics).items() if p.get("drift")}
+    if len(drifts) == 1:
+        (subject, drift), reference = next(iter(drifts.items())), reference_in(metrics)
+        return drift_section(drift, floor, label(subject), label(reference))
+    if not drifts:
+        return []
+    reference = label(reference_in(metrics))
+    epochs = sorted({e["epoch"] for d in drifts.values() for e in d["epochs"]})
+    at = {s: {e["epoch"]: e for e in d["epochs"]} for s, d in drifts.items()}
+    lines = [
+        "## Twin drift",
+        "",
+        f"Each subject against {reference}: same initial weights, same batches; after every epoch "
+        "the relative L2 distance between the trainable weights and the mean IoU between the "
+        "validation masks (means over units; per layer group in the drift CSVs).",
+        "",
+        "| epoch | "
+        + " | ".join(f"{label(s)}: weights | {label(s)}: mask IoU" for s in drifts)
+        + (" | noise floor: weights | noise floor: mask IoU" if floor else "")
+        + " |",
+        "|---" * (1 + 2 * len(drifts) + 2 * bool(floor)) + "|",
+    ]
+    floor_at = {e["epoch"]: e for e in (floor or {}).get("epochs", [])}
+    for epoch in epochs:
+        cells = []
+        for subject in drifts:
+            e = at[subject].get(epoch)
+            cells += [f"{e['weights_total']:.2e}", f"{e['mask_iou']:.4f}"] if e else ["", ""]
+        if floor:
+            own = floor_at.get(epoch)
+            cells += [f"{own['weights_total']:.2e}", f"{own['mask_iou']:.4f}"] if own else ["", ""]
+        lines.append(f"| {epoch + 1} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def drift_section(
+    drift: dict[str, Any] | None,
+    floor: dict[str, Any] | None = None,
+    first: str = "Keras",
+    second: str = "PyTorch",
+) -> list[str]:
     """Per epoch (mean over units): relative L2 distance of the twins' weights, in total and per
     layer group, and the mean IoU of their validation masks; with a noise floor, its total and
     mask IoU beside them."""
@@ -66,10 +113,11 @@ def drift_section(drift: dict[str, Any] | None, floor: dict[str, Any] | None = N
     lines = [
         "## Twin drift",
         "",
-        "Both twins start from the same weights and see the same batches; after every epoch: the "
-        "relative L2 distance between their trainable weights (‖K − P‖ / mean of ‖K‖, ‖P‖; total "
-        "and per layer group) and the mean IoU between their validation masks (logit > 0; both "
-        "empty counts as 1). Means over units; a stage starts from each twin's own best epoch.",
+        f"{first} and {second} start from the same weights and see the same batches; after every "
+        "epoch: the relative L2 distance between their trainable weights (‖K − P‖ / mean of ‖K‖, "
+        "‖P‖; total and per layer group) and the mean IoU between their validation masks "
+        "(logit > 0; both empty counts as 1). Means over units; a stage starts from each twin's "
+        "own best epoch.",
         "",
         "| epoch | stage | units | weights total | "
         + " | ".join(g.removeprefix("weights_") for g in groups)
@@ -89,7 +137,7 @@ def drift_section(drift: dict[str, Any] | None, floor: dict[str, Any] | None = N
             + extra
         )
     if floor:
-        lines += ["", "Noise floor: PyTorch against its own copy whose initial trainable weights "
+        lines += ["", f"Noise floor: {second} against its own copy whose initial trainable weights "
                   "were moved one ulp (one float32 rounding error), same code, batches and dropout: "
                   "the drift round-off alone produces."]  # fmt: skip
     return [*lines, ""]
@@ -112,7 +160,15 @@ def empty_tile_rule(recipe: dict[str, Any]) -> list[str]:
     ]
 
 
-def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[str]) -> str:
+def any_drift(metrics: dict[str, Any]) -> bool:
+    from common.harness.uncertainty import pairs_of
+
+    return any(p.get("drift") for p in pairs_of(metrics).values())
+
+
+def render_report(
+    config: dict[str, Any], metrics: dict[str, Any], plots: list[str], run_dir: Path | None = None
+) -> str:
     recipe = config["recipe"]
     model = recipe["model"]
     parts = [
@@ -128,9 +184,10 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         )
         + ".",
         f"Data: `{config['data_dir']}` ({config['data_source']}); folds {config['folds']} of "
-        f"{recipe['data']['num_folds']}, seeds {rundir.run_seeds(config)}. Threads per framework process: {config['threads']} "
-        f"({'frameworks run at once' if config['parallel'] else 'frameworks run one after the other'}); "
+        f"{recipe['data']['num_folds']}, seeds {rundir.run_seeds(config)}. Threads per subject process: {config['threads']} "
+        f"({'subjects run at once as the cores allow' if config['parallel'] else 'subjects run one after the other'}); "
         f"host: {config['host']['cpus']} CPUs, {config['host']['machine']}.",
+        *([line] if (line := schedule_line(run_dir, config["host"]["cpus"])) else []),
         "",
         *failure_section(metrics),
         side_by_side_table(config, metrics) if metrics["frameworks"] else "No framework finished.",
@@ -142,7 +199,8 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
     if "ensemble" in metrics:
         ens = metrics["ensemble"]
         parts += [
-            f"Ensemble (mean of both frameworks' probabilities): pooled OOF score "
+            f"Ensemble (mean of {'both' if len(metrics['frameworks']) == 2 else 'all'} subjects' "
+            "probabilities): pooled OOF score "
             f"**{ens['score']:.4f}** at logit threshold {cut_cell(ens)}.",
             "",
         ]
@@ -170,14 +228,14 @@ def render_report(config: dict[str, Any], metrics: dict[str, Any], plots: list[s
         "",
         fold_table(metrics),
         "",
-        *drift_section(metrics.get("drift"), (metrics.get("noise_floor") or {}).get("drift")),
+        *drift_sections(metrics),
         "## Files",
         "",
         "`config.json` (rerun settings), `metrics.json`, `<framework>/seed<s>/fold<k>/history.csv`, "
         "`<framework>/seed<s>/fold<k>/model_best.npz` (neutral weights), `oof_<framework>.npz`, "
         "`submission_<framework>.csv`"
         + (", `submission_ensemble.csv`" if "ensemble" in metrics else "")
-        + (", `drift.csv` (twin drift per unit and epoch)" if metrics.get("drift") else "")
+        + (", `drift_<subject>.csv` (twin drift per unit and epoch)" if any_drift(metrics) else "")
         + ".",
         "",
     ]
@@ -198,7 +256,7 @@ def write_report(run_dir: Path) -> Path:
             f"{metrics_path}: not found; the run has not finished "
             f"(continue it with saltbench compare --resume {run_dir})"
         )
-    metrics = json.loads(metrics_path.read_text())
+    metrics = in_run_order(config, json.loads(metrics_path.read_text()))
     try:
         plots = write_plots(run_dir, config, metrics)
     except ImportError as err:  # a minimal install (the GPU machine carries no matplotlib)
@@ -209,13 +267,13 @@ def write_report(run_dir: Path) -> Path:
             "installed to draw them"
         )
         plots = []
-    return atomic_write_text(run_dir / "report.md", render_report(config, metrics, plots))
+    return atomic_write_text(run_dir / "report.md", render_report(config, metrics, plots, run_dir))
 
 
 def summary_text(run_dir: Path, failures: bool = True) -> str:
     """The side-by-side table, after a FAILED line per diverged framework x fold (when asked)."""
     config = rundir.load_config(run_dir)
-    metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())
+    metrics = in_run_order(config, json.loads((Path(run_dir) / rundir.METRICS).read_text()))
     failed = [f["message"] for folds in metrics.get("failed", {}).values() for f in folds]
     failed = failed if failures else []
     table = side_by_side_table(config, metrics) if metrics["frameworks"] else ""

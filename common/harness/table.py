@@ -1,12 +1,15 @@
-"""The side-by-side table of a run and its verdict lines: one column per framework, the
-Keras-vs-PyTorch column, the three-way verdicts (score and speed) and the numerics cells."""
+"""The side-by-side table of a run and its verdict lines: one column per subject; with one pair,
+its subject-vs-reference column and three-way verdicts (score and speed); with several, the
+table of pairs (common.harness.pairs_table); and the numerics cells."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-NAMES = {"keras": "Keras", "torch": "PyTorch"}
+from common.harness.subjects import label
+from common.harness.uncertainty import pairs_of, reference_in
+from common.harness.verdicts import plain_interval
 
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -70,7 +73,7 @@ def loop_flags(metrics: dict[str, Any]) -> str:
         pct = summary.get("loop_vs_step_pct")
         if loop_is_slow(pct):
             lines.append(
-                f"⚠ {NAMES.get(name, name)}: the training loop runs {-pct:.1f} % below its own bare "
+                f"⚠ {label(name)}: the training loop runs {-pct:.1f} % below its own bare "
                 f"step (more than {LOOP_SLOWER_FLAG_PCT:g} %): its train images/s measure the "
                 "harness, not the framework."
             )
@@ -78,19 +81,23 @@ def loop_flags(metrics: dict[str, Any]) -> str:
 
 
 def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
-    """The markdown table: one column per framework, a Keras-vs-PyTorch column when both ran,
-    then the verdict line on the paired score difference."""
+    """The markdown table: one column per subject and, when exactly one subject is compared
+    with the reference, a '<subject> vs <reference>' column and the verdict lines under it;
+    with more, the table of pairs and their Holm-corrected verdicts follow."""
     from common.stats import Interval, format_interval
 
     fws = metrics["frameworks"]
     names = list(fws)
-    ratio = metrics.get("ratio_keras_torch")
-    ratio_ci = metrics.get("ratio_ci_keras_torch", {})
-    diff = metrics.get("difference_keras_torch")
+    pairs, reference = pairs_of(metrics), reference_in(metrics)
+    single = next(iter(pairs)) if len(pairs) == 1 else None
+    pair = pairs[single] if single else {}
+    ratio = pair.get("ratio")
+    ratio_ci = pair.get("ratio_ci", {})
+    diff = pair.get("difference")
     header = (
         "| | "
-        + " | ".join(NAMES.get(n, n) for n in names)
-        + (" | Keras vs PyTorch |" if ratio else " |")
+        + " | ".join(label(n) for n in names)
+        + (f" | {label(single)} vs {label(reference)} |" if ratio else " |")
     )
     lines = [header, "|---" * (len(names) + 1 + bool(ratio)) + "|"]
 
@@ -112,7 +119,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row(
         "score, pooled OOF",
         [f"{fws[n]['pooled_score']:.4f}" for n in names],
-        f"diff {format_interval(Interval(**_plain(diff)), 4, signed=True)} tiles (paired)"
+        f"diff {format_interval(Interval(**plain_interval(diff)), 4, signed=True)} tiles (paired)"
         if diff
         else "",
     )
@@ -148,7 +155,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         [_interval(fws[n], "infer_img_s_ci", "infer_img_s", 1) for n in names],
         ratio_cell("infer_img_s"),
     )
-    drift = metrics.get("drift")
+    drift = pair.get("drift")
     if drift and ratio:
         last = drift["last"]
         row(
@@ -156,7 +163,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
             ["" for _ in names],
             f"{last['weights_total']:.4f}, {last['mask_iou']:.4f}",
         )
-    time_ratios = metrics.get("time_to_target_ratio_keras_torch", [])
+    time_ratios = pair.get("time_to_target_ratio", [])
     for position, target in enumerate(fws[names[0]].get("time_to_target", [])):
         row(
             f"time to {target['target']:g} (train s incl. tracing / images)",
@@ -177,10 +184,18 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
     )
     if diff:
+        from common.harness.verdicts import speed_lines, verdict_line
+
+        names_of = (label(single), label(reference))
+        lines += ["", verdict_line(diff, metrics.get("margins"), *names_of)]
+        lines += speed_lines(pair, metrics.get("margins"), *names_of)
+    elif len(pairs) > 1:
+        from common.harness.pairs_table import pairs_section
+
+        lines += ["", *pairs_section(metrics)]
+    if pairs:
         from common.harness.floor import floor_reading
 
-        lines += ["", verdict_line(diff, metrics.get("margins"))]
-        lines += speed_lines(metrics)
         lines += floor_reading(metrics)
     return "\n".join(lines)
 
@@ -220,51 +235,3 @@ def numerics_cell(settings: dict[str, Any] | None) -> str:
     if choice.startswith("auto"):
         precision += f" ({choice})"
     return f"{device}, {precision}, {numerics_flags(settings)}"
-
-
-def _plain(interval: dict[str, Any]) -> dict[str, Any]:
-    """The Interval fields of a stored difference (it carries n_seeds and confidence too)."""
-    return {k: interval[k] for k in ("estimate", "low", "high", "n", "method")}
-
-
-def verdict_line(diff: dict[str, Any], margins: dict[str, float] | None = None) -> str:
-    """'Verdict (Keras − PyTorch, ...): equivalent within ±0.01 (TOST ...)' or '... higher by' or
-    'inconclusive: ... about n seeds × folds'. A run made before TOST keeps its two-way line."""
-    from common.stats import Interval, difference_verdict, three_way_verdict
-
-    seeds = diff.get("n_seeds", 1)
-    what = (
-        f"Verdict (Keras − PyTorch pooled OOF score, paired 95 % bootstrap over {diff['n']} tiles"
-        f" × {seeds} seed{'s' * (seeds > 1)}"
-    )
-    interval = Interval(**_plain(diff))
-    if "tost" not in diff or margins is None:
-        return f"{what}): {difference_verdict(interval)}"
-    margin = margins["score"]
-    verdict = three_way_verdict(
-        interval, Interval(**_plain(diff["tost"])), margin, int(diff.get("units", seeds))
-    )
-    return f"{what}; equivalence margin ±{margin:g}): {verdict['line']}"
-
-
-def speed_lines(metrics: dict[str, Any]) -> list[str]:
-    """The three-way reading of each Keras/PyTorch throughput ratio (runs with 90 % intervals)."""
-    from common.stats import Interval, ratio_verdict
-
-    ci95, ci90 = metrics.get("ratio_ci_keras_torch"), metrics.get("ratio_ci90_keras_torch")
-    margins = metrics.get("margins")
-    if not (ci95 and ci90 and margins):
-        return []
-    lines = []
-    for key, what, verb in (
-        ("train_img_s", "training", "trains"),
-        ("infer_img_s", "inference", "infers"),
-    ):
-        verdict = ratio_verdict(
-            Interval(**ci95[key]), Interval(**ci90[key]), margins["speed"], "Keras", "PyTorch", verb
-        )
-        lines.append(
-            f"Speed, {what} (Keras / PyTorch images/s, n={ci95[key]['n']}; margin "
-            f"±{margins['speed']:.0%}): {verdict['line']}"
-        )
-    return lines

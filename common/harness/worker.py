@@ -1,6 +1,7 @@
-"""The per-framework worker process: `python -m common.harness.worker --framework keras|torch ...`.
+"""The per-subject worker process: `python -m common.harness.worker --subject torch|keras-jax|... ACTION`.
 
-The harness imports the twin's `TwinTrainer` from `<framework>_impl.train` by module name, so the
+The harness imports the subject's twin's `TwinTrainer` from `<twin>_impl.train` by module name
+(common.harness.subjects says which twin, backend and compile mode a subject is), so the
 twins never import the harness (dependencies point down: harness -> twins -> common core).
 Subcommands: `init RUN_DIR --seeds 0,1` (build the twin from the spec per seed, save its initial
 weights for both twins), `train RUN_DIR --folds 0,1 --seeds 0,1` (train and evaluate every
@@ -25,13 +26,13 @@ from common.harness.drift import FLOOR_SUFFIX
 from common.harness.evaluate import predict_tta
 from common.harness.fold import BEST_MODEL, FoldSession
 from common.harness.rundir import (
-    FRAMEWORKS,
     init_weights_path,
     load_config,
     run_seeds,
     run_units,
     unit_dir,
 )
+from common.harness.subjects import SUBJECT_NAMES, Subject, get_subject
 from common.io import load_neutral, save_arrays, save_neutral
 from common.runtime import pin_threads
 from common.stream import derive_seed
@@ -56,7 +57,7 @@ def build_spec(recipe: dict[str, Any]):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", required=True, choices=FRAMEWORKS)
+    parser.add_argument("--subject", required=True, choices=SUBJECT_NAMES)
     sub = parser.add_subparsers(dest="action", required=True)
     init = sub.add_parser(
         "init", help="save the twin's initial weights into RUN_DIR/init_weights_seed<S>.npz"
@@ -91,13 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def twin_trainer_class(framework: str) -> TrainerFactory:
-    """`<framework>_impl.train.TwinTrainer`, imported only now (after threads and backend are set)."""
-    return importlib.import_module(f"{framework}_impl.train").TwinTrainer
+def twin_trainer_class(subject: Subject) -> TrainerFactory:
+    """A factory of the subject's twin (`<twin>_impl.train.TwinTrainer`, imported only now, after
+    threads and backend are set) in the subject's compile mode, named as the subject."""
+    twin = importlib.import_module(f"{subject.twin}_impl.train").TwinTrainer
+
+    def make(*args, **kwargs):
+        trainer = twin(*args, jit_compile=subject.jit_compile, **kwargs)
+        trainer.framework = subject.name  # its unit folders, logs and drift files
+        return trainer
+
+    return make
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the framework's twin."""
+    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the subject's twin."""
     args = _parser().parse_args(argv)
     from common.harness.lifeline import die_with_parent
 
@@ -105,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.run_dir)
         threads = pin_threads(config.get("threads"))
-        make_trainer = twin_trainer_class(args.framework)
+        subject = get_subject(args.subject, config.get("keras_backend", "tensorflow"))
+        make_trainer = twin_trainer_class(subject)
         if args.action == "init":
             _init(make_trainer, args, config, threads)
         elif args.action == "train":

@@ -174,3 +174,25 @@ def test_an_estimate_outside_the_margin_asks_for_units_to_tell_whether_it_is_rea
     verdict, _ = _verdict(fabricated_tiles(40, 0.03))
     assert verdict["kind"] == "inconclusive", verdict
     assert "would be needed to tell whether the +0.0300 (outside ±0.01) is real" in verdict["line"]
+
+
+def test_holm_adjusts_step_down_and_stays_monotone():
+    from common.stats import holm
+
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03})
+    # sorted 0.01, 0.03, 0.04 -> x3, x2, x1 = 0.03, 0.06, 0.04 -> monotone: 0.03, 0.06, 0.06
+    assert adjusted == pytest.approx({"a": 0.03, "c": 0.06, "b": 0.06})
+    assert holm({"only": 0.02}) == {"only": 0.02}  # one test: nothing to correct
+    assert holm({"a": 0.6, "b": 0.7})["a"] == 1.0  # capped at 1
+
+
+def test_paired_p_values_tell_a_difference_from_an_equivalence():
+    from common.stats import paired_p_values
+
+    rng = np.random.default_rng(0)
+    shifted = rng.normal(0.05, 0.05, size=(1, 400))
+    tight = rng.normal(0.0, 0.02, size=(1, 400))
+    assert paired_p_values(shifted, 0.01)["p_difference"] < 1e-6
+    assert paired_p_values(shifted, 0.01)["p_equivalence"] > 0.5
+    assert paired_p_values(tight, 0.01)["p_equivalence"] < 1e-6
+    assert paired_p_values(np.zeros((1, 5)), 0.01) == {"p_difference": 1.0, "p_equivalence": 0.0}

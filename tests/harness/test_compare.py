@@ -60,7 +60,8 @@ def test_metrics_scores_and_submissions_agree(smoke_run):
         validate_submission(smoke_run / f"submission_{fw}.csv", test_ids)
         with np.load(smoke_run / f"oof_{fw}.npz") as oof:
             assert len(oof["ids"]) == summary["folds"][0]["n_val"]
-    assert "ensemble" in metrics and set(metrics["ratio_keras_torch"]) == {
+    assert metrics["reference"] == "torch" and list(metrics["pairs"]) == ["keras"]
+    assert "ensemble" in metrics and set(metrics["pairs"]["keras"]["ratio"]) == {
         "train_img_s",
         "infer_img_s",
     }
@@ -116,11 +117,11 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
         np.load(run_dir / "init_weights_seed1.npz") as b,
     ):
         assert any(not np.array_equal(a[k], b[k]) for k in a.files)  # each seed its own init
-    diff = metrics["difference_keras_torch"]
+    diff = metrics["pairs"]["keras"]["difference"]
     n_tiles = metrics["frameworks"]["keras"]["folds"][0]["n_val"]
     assert diff["n_seeds"] == 2 and diff["n"] == n_tiles and diff["low"] <= diff["high"]
     assert "Verdict (Keras − PyTorch" in stdout and "n=2" in stdout
-    drift = pd.read_csv(run_dir / "drift.csv")
+    drift = pd.read_csv(run_dir / "drift_keras.csv")
     assert sorted(set(zip(drift["seed"], drift["epoch"], strict=True))) == [
         (0, 0),
         (0, 1),
@@ -128,7 +129,7 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
         (1, 1),
     ]
     assert (drift["weights_total"] >= 0).all() and drift["mask_iou"].between(0, 1).all()
-    assert not (run_dir / "drift").exists()  # per-epoch weights deleted once paired
+    assert not (run_dir / "drift_keras").exists()  # per-epoch weights deleted once paired
     assert (run_dir / "plots" / "twin_drift.png").is_file()
 
 

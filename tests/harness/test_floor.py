@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from common.harness.worker import one_ulp_up
-from tests.harness.conftest import SMOKE_ARGS, saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -28,28 +27,25 @@ def test_one_ulp_moves_every_trainable_weight_by_one_float32_step_and_nothing_el
     assert np.array_equal(moved["enc1_bn/moving_mean"], weights["enc1_bn/moving_mean"])
 
 
-def test_the_noise_floor_copy_trains_and_its_drift_is_reported(smoke_cache, tmp_path):
-    out = tmp_path / "results"
-    run = saltbench(
-        "compare", *SMOKE_ARGS, "--noise-floor", "--set", "model.dropout=0.25", "--out", str(out),
-        cache=smoke_cache,
-    )  # fmt: skip
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+def test_the_noise_floor_copy_trains_and_its_drift_is_reported(nway_run):
+    """The N-way smoke run has --noise-floor: the reference's copy trains beside the three
+    subjects and every pair's drift is read against the floor."""
+    run_dir, stdout = nway_run
     copy = run_dir / "torch_ulp" / "seed0" / "fold0"
     assert (copy / "fold_metrics.json").is_file() and (copy / "oof.npz").is_file()
     floor = pd.read_csv(run_dir / "drift_floor.csv")
-    twins = pd.read_csv(run_dir / "drift.csv")
-    assert floor["epoch"].tolist() == twins["epoch"].tolist() == [0, 1, 2]
+    twins = pd.read_csv(run_dir / "drift_keras-tf.csv")
+    assert floor["epoch"].tolist() == twins["epoch"].tolist() == [0, 1]
     assert (floor["weights_total"] > 0).all()  # round-off alone moved the copy away
     metrics = json.loads((run_dir / "metrics.json").read_text())
     noise = metrics["noise_floor"]
     assert noise["reference"] == "torch" and noise["copy"] == "torch_ulp"
     assert "one ulp" in noise["perturbation"]
     assert noise["score_difference"]["n"] == 20 and "tost" in noise["score_difference"]
-    assert set(metrics["frameworks"]) == {"keras", "torch"}  # the copy is no subject
-    assert "Noise floor: Keras–PyTorch weight drift" in run.stdout
-    assert "Score floor (PyTorch − PyTorch +1 ulp" in run.stdout
-    report = (run_dir / "report.md").read_text()
-    assert "noise floor: weights total" in report
-    board = pd.read_csv(out / "leaderboard.csv", dtype=str, keep_default_na=False)
+    assert "torch_ulp" not in metrics["frameworks"]  # the copy is no subject
+    assert "Noise floor: Keras/TF–PyTorch weight drift" in stdout
+    assert "Noise floor: Keras/torch–PyTorch weight drift" in stdout
+    assert "Score floor (PyTorch − PyTorch +1 ulp" in stdout
+    assert "noise floor: weights" in (run_dir / "report.md").read_text()
+    board = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)
     assert set(board["framework"]) == {"keras", "torch"}

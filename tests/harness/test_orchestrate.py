@@ -1,12 +1,12 @@
 """The orchestrator's reading of a dead worker: its last real log line and how it ended."""
 
-from common.harness.orchestrate import how_it_ended, last_message
+from common.harness.processes import how_it_ended, last_message
 
 
 def test_last_message_skips_progress_bars_and_headers(tmp_path):
     log = tmp_path / "torch.log"
     log.write_text(
-        "\n=== 20:00:00 python -m common.harness.worker --framework torch train RUN\n"
+        "\n=== 20:00:00 python -m common.harness.worker --subject torch train RUN\n"
         "torch fold 0 epoch 28: loss 0.31 val score 0.70 lr 0.005 (seed 0)\n"
         "torch seed 0 fold 0 bce epoch 29:   0%|          | 0/12 [00:00<?, ?it/s]\r"
         "torch seed 0 fold 0 bce epoch 29:  42%|████▏     | 5/12 [00:02<00:03,  2.10it/s]\r"

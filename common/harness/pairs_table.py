@@ -1,0 +1,83 @@
+"""The N-way part of a run's report: every subject against the reference, one row per pair, and
+its verdicts with a Holm correction across the pairs (common.stats.holm)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.harness.subjects import label
+from common.harness.uncertainty import pairs_of, reference_in
+from common.harness.verdicts import ALPHA, format_p, holm_verdict, speed_lines
+
+
+def _interval_cell(stored: dict[str, Any] | None, digits: int, signed: bool = False) -> str:
+    from common.stats import Interval, format_interval
+
+    if not stored:
+        return "n/a"
+    plain = {k: stored[k] for k in ("estimate", "low", "high", "n", "method")}
+    return format_interval(Interval(**plain), digits, signed=signed)
+
+
+def _first_time_ratio(pair: dict[str, Any]) -> str:
+    ratios = pair.get("time_to_target_ratio") or []
+    if not ratios or not ratios[0].get("pairs"):
+        return "n/a (not reached by both)"
+    r = ratios[0]
+    interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
+    return f"{r['ratio']:.2f}{interval} n={r['pairs']} (to {r['target']:g})"
+
+
+def _drift_cell(pair: dict[str, Any]) -> str:
+    drift = pair.get("drift")
+    if not drift:
+        return "n/a"
+    last = drift["last"]
+    return f"{last['weights_total']:.4f}, {last['mask_iou']:.4f} (epoch {drift['last_epoch'] + 1})"
+
+
+def pairs_section(metrics: dict[str, Any]) -> list[str]:
+    """The table of pairs against the reference, then one verdict line per pair."""
+    pairs, reference = pairs_of(metrics), reference_in(metrics)
+    margins = metrics.get("margins") or {"score": 0.01, "speed": 0.05}
+    ref = label(reference)
+    lines = [
+        f"Against the reference, {ref} (each subject − {ref}, paired on the same out-of-fold "
+        f"tiles; ratios are subject / {ref}):",
+        "",
+        f"| subject | score diff, 95 % CI, n = tiles | p (Holm) | train images/s ratio | "
+        f"inference images/s ratio | time-to-target ratio | drift from {ref}: weights rel. L2, "
+        "mask IoU |",
+        "|---" * 7 + "|",
+    ]
+    for subject, pair in pairs.items():
+        diff = pair.get("difference", {})
+        ci = pair.get("ratio_ci", {})
+        lines.append(
+            f"| {label(subject)} | {_interval_cell(diff, 4, signed=True)} | "
+            f"{format_p(diff.get('p_difference_holm'))} | {_interval_cell(ci.get('train_img_s'), 2)} | "
+            f"{_interval_cell(ci.get('infer_img_s'), 2)} | {_first_time_ratio(pair)} | "
+            f"{_drift_cell(pair)} |"
+        )
+    family = metrics.get("holm_family", len(pairs))
+    lines += [
+        "",
+        f"Verdicts ({family} pairs, Holm correction across them at family-wise α = {ALPHA:g}, "
+        "separately for the difference tests and the equivalence tests; p from a paired t-test "
+        "of the per-tile differences, each tile's mean over seeds; the intervals above are the "
+        f"unadjusted paired 95 % bootstraps; equivalence margin ±{margins['score']:g}):",
+        "",
+    ]
+    for subject, pair in pairs.items():
+        verdict = holm_verdict(subject, reference, pair.get("difference", {}), margins["score"])
+        lines.append(f"- {label(subject)} − {ref}: {verdict}.")
+    lines += ["", *speed_summary(pairs, margins, ref)]
+    return lines
+
+
+def speed_summary(pairs: dict[str, Any], margins: dict[str, float], ref: str) -> list[str]:
+    """One three-way speed reading per pair and operation (subject / reference images/s)."""
+    lines = []
+    for subject, pair in pairs.items():
+        lines += [f"- {line}" for line in speed_lines(pair, margins, label(subject), ref)]
+    return lines

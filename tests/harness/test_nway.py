@@ -1,0 +1,94 @@
+"""N-way compare: three subjects (PyTorch, Keras on TensorFlow, Keras on torch) in one run, with
+pairs against the reference, Holm-corrected verdicts, a schedule that never oversubscribes the
+cores, and a kill/resume that ends with the same metrics as the uninterrupted run."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import NWAY_ARGS, NWAY_SUBJECTS
+from tests.harness.conftest import saltbench, start_compare
+from tests.harness.test_resume import fold_state, kill_when
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
+
+SUBJECTS = NWAY_SUBJECTS
+
+
+def test_three_subjects_get_columns_pairs_and_holm_verdicts(nway_run):
+    run_dir, stdout = nway_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["frameworks"]) == set(SUBJECTS)  # the noise-floor copy is no subject
+    assert metrics["reference"] == "torch" and set(metrics["pairs"]) == {"keras-tf", "keras-torch"}
+    assert metrics["frameworks"]["keras-torch"]["backend"] == "torch"
+    assert metrics["frameworks"]["keras-tf"]["backend"] == "tensorflow"
+    for pair in metrics["pairs"].values():
+        diff = pair["difference"]
+        assert diff["p_difference_holm"] >= diff["p_difference"]  # Holm never lowers a p
+        assert set(pair["ratio_ci"]) == {"train_img_s", "infer_img_s"}
+        assert pair["drift"]["epochs"], "no drift recorded against the reference"
+    assert "| | PyTorch | Keras/TF | Keras/torch |" in stdout  # the run's order, one column each
+    assert stdout.count("− PyTorch: ") == 2 and "Holm correction across them" in stdout
+    report = (run_dir / "report.md").read_text()
+    assert "Schedule: at most 2 workers at a time" in report
+    for subject in ("keras-tf", "keras-torch"):
+        assert (run_dir / f"drift_{subject}.csv").is_file()
+    assert (run_dir / "submission_ensemble.csv").is_file() and "all subjects'" in report
+
+
+def test_the_schedule_never_runs_more_workers_than_cores(nway_run):
+    run_dir, _ = nway_run
+    records = json.loads((run_dir / "schedule.json").read_text())
+    assert [r["subject"] for r in records] == [*SUBJECTS, "torch_ulp"]
+    assert all(r["returncode"] == 0 and r["threads"] == 1 and r["slots"] == 2 for r in records)
+    for k, record in enumerate(records):  # at every start, at most one other worker is running
+        running = [r for r in records[:k] if r["end"] > record["start"] + 0.01]
+        assert len(running) <= 1, (record["subject"], running)
+
+
+def test_leaderboard_rows_name_the_subject_and_its_twin(nway_run):
+    run_dir, _ = nway_run
+    rows = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)
+    assert set(rows["subject"]) == set(SUBJECTS)
+    twin = dict(zip(rows["subject"], rows["framework"], strict=False))
+    assert twin == {"torch": "torch", "keras-tf": "keras", "keras-torch": "keras"}
+
+
+def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
+    nway_run, smoke_cache, tmp_path
+):
+    reference, _ = nway_run
+    out = tmp_path / "results"
+    proc = start_compare([*NWAY_ARGS, "--out", str(out)], smoke_cache)
+
+    def run_dir() -> Path | None:
+        dirs = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
+        return dirs[0] if dirs else None
+
+    # Kill while a Keras subject is between its epochs (its optimiser state must resume).
+    killed = kill_when(
+        proc,
+        run_dir,
+        lambda: run_dir() and fold_state(run_dir(), "keras-tf").get("next_epoch", 0) >= 1,
+    )
+    assert killed, "the run finished before it could be killed"
+    assert not (run_dir() / "metrics.json").exists()
+    saltbench("compare", "--resume", str(run_dir()), cache=smoke_cache)
+    expected = json.loads((reference / "metrics.json").read_text())
+    resumed = json.loads((run_dir() / "metrics.json").read_text())
+    for subject in SUBJECTS:
+        a, b = expected["frameworks"][subject], resumed["frameworks"][subject]
+        for key in ("pooled_score", "threshold", "pooled_score_cross_fitted", "epochs"):
+            assert b[key] == pytest.approx(a[key], abs=1e-9), (subject, key)
+        ha = pd.read_csv(reference / subject / "seed0" / "fold0" / "history.csv")
+        hb = pd.read_csv(run_dir() / subject / "seed0" / "fold0" / "history.csv")
+        assert hb["train_loss"].tolist() == pytest.approx(ha["train_loss"].tolist(), rel=1e-6)
+    for subject in ("keras-tf", "keras-torch"):
+        a = expected["pairs"][subject]["difference"]
+        b = resumed["pairs"][subject]["difference"]
+        assert b["estimate"] == pytest.approx(a["estimate"], abs=1e-9), subject
+    assert (run_dir() / "submission_ensemble.csv").read_text() == (
+        reference / "submission_ensemble.csv"
+    ).read_text()
