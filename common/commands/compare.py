@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="train Keras and PyTorch twins on the same folds and compare score and speed",
-        description="Train the Keras and the PyTorch twin on the same folds with one recipe, then "
+        description="Train the Keras and the PyTorch twin (or any subjects: --frameworks) on the "
+        "same folds with one recipe, then "
         "write results/<run-id>/ (report.md, metrics.json, submissions, plots) and append to "
         "results/leaderboard.csv. Without --data, a synthetic dataset is generated once into the cache.",
     )
@@ -59,13 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        help="threads per framework process "
-        "(default: cores / frameworks when parallel, else all cores)",
+        help="threads per subject process (default: cores / subjects, at least 1, when parallel; "
+        "else all cores); at most cores / threads subjects train at once, the rest wait",
     )
     parser.add_argument(
         "--sequential",
         action="store_true",
-        help="run the frameworks one after the other instead of at once",
+        help="run the subjects one after the other instead of as many at once as the cores hold",
     )
     parser.add_argument(
         "--keras-backend",

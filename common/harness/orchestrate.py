@@ -26,7 +26,7 @@ from common.harness.processes import (
     run_worker_process,
 )
 from common.harness.schedule import record_end, record_start
-from common.harness.subjects import reference_of
+from common.harness.subjects import TWINS, reference_of
 
 PACKAGES = ("numpy", "pandas", "keras", "tensorflow", "torch", "jax")
 
@@ -97,8 +97,8 @@ def ensure_init_weights(run_dir: Path, config: dict[str, Any]) -> None:
     # Always the recipe's source twin, even when it is not compared: a keras-only run then starts
     # from the same weights as the keras column of a two-framework run.
     source = config["recipe"]["run"]["init_from"]
-    if source not in ("keras", "torch"):
-        raise SaltbenchError(f"run.init_from must be one of keras, torch, got {source!r}")
+    if source not in TWINS:
+        raise SaltbenchError(f"run.init_from must be one of {', '.join(TWINS)}, got {source!r}")
     args = ["init", str(run_dir), "--seeds", join_ints(missing)]
     proc = run_worker_process(source, args, config, run_dir / "logs" / "init.log")
     proc.wait()
@@ -193,6 +193,7 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
             proc.kill()
             proc.wait()
             proc.log_handle.close()
+            record_end(run_dir, proc.framework, proc.returncode)
         bar.close()
 
 

@@ -11,11 +11,12 @@ import importlib
 import sys
 
 from common.errors import SaltbenchError
+from common.harness.subjects import TWINS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", required=True, choices=("keras", "torch"))
+    parser.add_argument("--framework", required=True, choices=TWINS, help="the twin to probe")
     parser.add_argument("--device", required=True)
     args = parser.parse_args(argv)
     if args.framework == "keras":

@@ -12,7 +12,6 @@ from typing import Any
 from common.errors import SaltbenchError
 from common.io import atomic_write_json, writing
 
-FRAMEWORKS = ("keras", "torch")
 CONFIG = "config.json"
 METRICS = "metrics.json"
 FINISHED = "FINISHED"

@@ -21,6 +21,7 @@ SUBJECT_VARIANTS = {
     "keras-jax": "keras-jax",
     "keras-torch": "keras-torch",
 }
+TWINS = ("keras", "torch")  # the two implementations (keras_impl, torch_impl)
 KERAS_ALIAS = "keras"
 KERAS_BY_BACKEND = {"tensorflow": "keras-tf", "jax": "keras-jax", "torch": "keras-torch"}
 SUBJECT_NAMES = (KERAS_ALIAS, *SUBJECT_VARIANTS)
