@@ -29,8 +29,9 @@ def smoke_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-NWAY_SUBJECTS = ["torch", "keras-tf", "keras-torch"]
-# Three subjects and the reference's one-ulp copy (the noise floor), one stage of two epochs and
+NWAY_SUBJECTS = ["torch", "keras-tf", "keras-jax"]
+# Three subjects (Keras on JAX is what the GPU machine runs: tests/harness/test_device.py predicts
+# and exports from this run) and the reference's one-ulp copy (the noise floor), one stage of two epochs and
 # dropout (so the copy's dropout seeds are exercised): --threads 1 on a 2-core machine means two
 # workers at a time, so the later ones wait for a slot.
 NWAY_ARGS = [*SMOKE_ARGS, "--frameworks", ",".join(NWAY_SUBJECTS), "--noise-floor",

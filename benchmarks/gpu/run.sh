@@ -32,7 +32,7 @@ if [ "$MODE" = "--rehearse" ]; then
   DEVICE=cpu
   "$PY" -m common.cli data synth --out "$WORK/data" --n-train 40 --n-test 8 --seed 0 || exit 2
   DATA="$WORK/data"
-  COMPARE=(--profile smoke --threads 1)
+  COMPARE=(--profile smoke --threads 1 --set stages.lovasz.epochs=0)  # one stage: one JAX compile
   BENCH=(--variants torch-eager,torch-fp16,keras-jax --rounds 1 --warmup 0 --width 4
          --train-batch 4 --infer-batch 4 --threads 1)
   LIMIT_COMPARE=600

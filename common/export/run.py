@@ -177,7 +177,8 @@ def export_run(run_dir: Path, subjects, fmt: str, out: Path | None, tiles: int, 
         files = planned_files(out, subject, units, formats)
         for kind, fold, seed, path in tqdm(files, desc=f"{subject} checks", file=sys.stderr):
             check = run_check(subject, kind, path, subject_backend(subject, config))
-            entries.append({"subject": subject, "format": kind, "fold": fold, "seed": seed,
+            entries.append({"subject": subject, "keras_backend": subject_backend(subject, config),
+                            "format": kind, "fold": fold, "seed": seed,
                             "path": str(path.relative_to(out)), "bytes": path.stat().st_size,
                             **check})  # fmt: skip
     manifest = {

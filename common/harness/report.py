@@ -235,7 +235,12 @@ def render_report(
         "`<framework>/seed<s>/fold<k>/model_best.npz` (neutral weights), `oof_<framework>.npz`, "
         "`submission_<framework>.csv`"
         + (", `submission_ensemble.csv`" if "ensemble" in metrics else "")
-        + (", `drift_<subject>.csv` (twin drift per unit and epoch)" if any_drift(metrics) else "")
+        + (
+            f", `{'drift_<subject>.csv' if 'pairs' in metrics else 'drift.csv'}` (twin drift per "
+            "unit and epoch)"
+            if any_drift(metrics)
+            else ""
+        )
         + ".",
         "",
     ]

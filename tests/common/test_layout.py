@@ -32,12 +32,17 @@ def load_time_imports(path: Path, known: set[str]) -> set[str]:
         for sub in ast.walk(node):
             if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                 break
-            if isinstance(sub, ast.Import):
-                found.update(alias.name for alias in sub.names)
-            elif isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
-                found.add(sub.module)
-                found.update(f"{sub.module}.{alias.name}" for alias in sub.names)
+            found |= imported_names(sub)
     return {name for name in found if name in known}
+
+
+def imported_names(node: ast.AST) -> set[str]:
+    """The module names an import statement can bind ('a.b' and 'a.b.c' for from a.b import c)."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        return {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return set()
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -81,14 +86,10 @@ def test_common_has_no_import_cycle():
 
 def every_import(path: Path, known: set[str]) -> set[str]:
     """common.* modules the file imports anywhere: at load time and inside functions (lazily)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return {name for name in found if name in known}
+    found = {
+        name for node in ast.walk(ast.parse(path.read_text())) for name in imported_names(node)
+    }
+    return found & known
 
 
 def test_the_harness_has_no_import_cycle_even_through_lazy_imports():

@@ -51,6 +51,12 @@ def predict_submission(run_dir: Path, cache: Path, out: Path) -> pd.DataFrame:
     return written
 
 
+def the_run_dir(out: Path) -> Path | None:
+    """The one run folder a compare writes under `out` (None until it exists)."""
+    dirs = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
+    return dirs[0] if dirs else None
+
+
 def start_compare(args: list[str], cache: Path) -> subprocess.Popen:
     """`saltbench compare ARGS` in the background, output discarded (for kill/resume tests)."""
     env = {**os.environ, "SALTBENCH_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -99,14 +99,11 @@ def wait_for(condition, what: str, timeout: float = 300) -> None:
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_keras_on_another_backend_trains_resumes_and_predicts(backend, smoke_cache, tmp_path):
-    """The GPU machine has no TensorFlow: Keras on JAX (and on torch) must run the whole harness;
-    a JAX run's models also export (ONNX through a TensorFlow worker) and pass their checks."""
-    if backend == "jax":
-        pytest.importorskip("jax", reason="pip install 'saltbench[jax]'")
+def test_keras_on_torch_trains_resumes_and_predicts(smoke_cache, tmp_path):
+    """Keras on the torch backend (`--keras-backend torch`, the `keras` alias) runs the whole
+    harness: a run killed after its first epoch resumes, finishes and predicts."""
     out = tmp_path / "results"
-    args = [*SMOKE_ARGS, "--frameworks", "keras", "--keras-backend", backend, "--device", "cpu",
+    args = [*SMOKE_ARGS, "--frameworks", "keras", "--keras-backend", "torch", "--device", "cpu",
             "--set", "stages.bce.epochs=4", "--set", "stages.bce.early_stopping_patience=100",
             "--out", str(out)]  # fmt: skip
     compare = start_compare(args, smoke_cache)
@@ -125,18 +122,34 @@ def test_keras_on_another_backend_trains_resumes_and_predicts(backend, smoke_cac
         assert gone_within(json.loads(holder.read_text())["pid"], 10.0)
     saltbench("compare", "--resume", str(run_dir), cache=smoke_cache)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["frameworks"]["keras"]["backend"] == backend
+    assert metrics["frameworks"]["keras"]["backend"] == "torch"
     assert metrics["frameworks"]["keras"]["epochs"] == 5
     written = predict_submission(run_dir, smoke_cache, tmp_path / "sub.csv")
     assert len(written) == 8
-    if backend == "jax":  # export: .keras and reference on JAX, ONNX from a TensorFlow worker
-        pytest.importorskip("onnxruntime", reason="pip install 'saltbench[onnx]'")
-        saltbench("export", "--run", str(run_dir), cache=smoke_cache)
-        manifest = json.loads((run_dir / "export" / "export.json").read_text())
-        assert manifest["keras_backend"] == "jax"
-        found = [(e["format"], e["ok"]) for e in manifest["files"]]
-        assert found == [("native", True), ("onnx", True)]
-        assert "(jax)" in manifest["files"][0]["loader"]
+
+
+@pytest.mark.keras
+def test_keras_on_jax_predicts_and_exports(nway_run, smoke_cache, tmp_path):
+    """The GPU machine has no TensorFlow: the N-way run's Keras-on-JAX subject (trained, killed
+    and resumed in tests/harness/test_nway.py) predicts on its own, and its models export
+    (.keras and reference on JAX, ONNX through a TensorFlow worker) and pass their checks."""
+    pytest.importorskip("jax", reason="pip install 'saltbench[jax]'")
+    run_dir, _ = nway_run
+    data_dir = json.loads((run_dir / "config.json").read_text())["data_dir"]
+    out = tmp_path / "sub.csv"
+    saltbench("predict", "--run", str(run_dir), "--data", data_dir, "--frameworks", "keras-jax",
+              "--out", str(out), cache=smoke_cache)  # fmt: skip
+    assert len(pd.read_csv(out)) == 8
+    assert "keras-jax" in (run_dir / "logs" / "predict_keras-jax.log").read_text()
+    pytest.importorskip("onnxruntime", reason="pip install 'saltbench[onnx]'")
+    export = tmp_path / "export"
+    saltbench("export", "--run", str(run_dir), "--subject", "keras-jax", "--out", str(export),
+              cache=smoke_cache)  # fmt: skip
+    manifest = json.loads((export / "export.json").read_text())
+    found = [(e["subject"], e["format"], e["ok"]) for e in manifest["files"]]
+    assert found == [("keras-jax", "native", True), ("keras-jax", "onnx", True)]
+    assert "(jax)" in manifest["files"][0]["loader"]
+    assert (export / "keras-jax" / "seed0" / "fold0").is_dir()
 
 
 def test_a_report_without_matplotlib_is_written_without_plots(smoke_run, tmp_path):

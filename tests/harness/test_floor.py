@@ -44,7 +44,7 @@ def test_the_noise_floor_copy_trains_and_its_drift_is_reported(nway_run):
     assert noise["score_difference"]["n"] == 20 and "tost" in noise["score_difference"]
     assert "torch_ulp" not in metrics["frameworks"]  # the copy is no subject
     assert "Noise floor: Keras/TF–PyTorch weight drift" in stdout
-    assert "Noise floor: Keras/torch–PyTorch weight drift" in stdout
+    assert "Noise floor: Keras/JAX–PyTorch weight drift" in stdout
     assert "Score floor (PyTorch − PyTorch +1 ulp" in stdout
     assert "noise floor: weights" in (run_dir / "report.md").read_text()
     board = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)

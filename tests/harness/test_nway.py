@@ -1,4 +1,4 @@
-"""N-way compare: three subjects (PyTorch, Keras on TensorFlow, Keras on torch) in one run, with
+"""N-way compare: three subjects (PyTorch, Keras on TensorFlow, Keras on JAX) in one run, with
 pairs against the reference, Holm-corrected verdicts, a schedule that never oversubscribes the
 cores, and a kill/resume that ends with the same metrics as the uninterrupted run."""
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import NWAY_ARGS, NWAY_SUBJECTS
-from tests.harness.conftest import saltbench, start_compare
+from tests.harness.conftest import saltbench, start_compare, the_run_dir
 from tests.harness.test_resume import fold_state, kill_when
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
@@ -21,19 +21,19 @@ def test_three_subjects_get_columns_pairs_and_holm_verdicts(nway_run):
     run_dir, stdout = nway_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["frameworks"]) == set(SUBJECTS)  # the noise-floor copy is no subject
-    assert metrics["reference"] == "torch" and set(metrics["pairs"]) == {"keras-tf", "keras-torch"}
-    assert metrics["frameworks"]["keras-torch"]["backend"] == "torch"
+    assert metrics["reference"] == "torch" and set(metrics["pairs"]) == {"keras-tf", "keras-jax"}
+    assert metrics["frameworks"]["keras-jax"]["backend"] == "jax"
     assert metrics["frameworks"]["keras-tf"]["backend"] == "tensorflow"
     for pair in metrics["pairs"].values():
         diff = pair["difference"]
         assert diff["p_difference_holm"] >= diff["p_difference"]  # Holm never lowers a p
         assert set(pair["ratio_ci"]) == {"train_img_s", "infer_img_s"}
         assert pair["drift"]["epochs"], "no drift recorded against the reference"
-    assert "| | PyTorch | Keras/TF | Keras/torch |" in stdout  # the run's order, one column each
+    assert "| | PyTorch | Keras/TF | Keras/JAX |" in stdout  # the run's order, one column each
     assert stdout.count("− PyTorch: ") == 2 and "Holm correction across them" in stdout
     report = (run_dir / "report.md").read_text()
     assert "Schedule: at most 2 workers at a time" in report
-    for subject in ("keras-tf", "keras-torch"):
+    for subject in ("keras-tf", "keras-jax"):
         assert (run_dir / f"drift_{subject}.csv").is_file()
     assert (run_dir / "submission_ensemble.csv").is_file() and "all subjects'" in report
 
@@ -53,7 +53,9 @@ def test_leaderboard_rows_name_the_subject_and_its_twin(nway_run):
     rows = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)
     assert set(rows["subject"]) == set(SUBJECTS)
     twin = dict(zip(rows["subject"], rows["framework"], strict=False))
-    assert twin == {"torch": "torch", "keras-tf": "keras", "keras-torch": "keras"}
+    assert twin == {"torch": "torch", "keras-tf": "keras", "keras-jax": "keras"}
+    compiled = dict(zip(rows["subject"], rows["jit_compile"], strict=False))
+    assert compiled == {"torch": "False", "keras-tf": "False", "keras-jax": "True"}  # jax.jit
 
 
 def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
@@ -64,8 +66,7 @@ def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
     proc = start_compare([*NWAY_ARGS, "--out", str(out)], smoke_cache)
 
     def run_dir() -> Path | None:
-        dirs = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
-        return dirs[0] if dirs else None
+        return the_run_dir(out)
 
     # Kill while a Keras subject is between its epochs (its optimiser state must resume).
     killed = kill_when(
@@ -85,7 +86,7 @@ def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
         ha = pd.read_csv(reference / subject / "seed0" / "fold0" / "history.csv")
         hb = pd.read_csv(run_dir() / subject / "seed0" / "fold0" / "history.csv")
         assert hb["train_loss"].tolist() == pytest.approx(ha["train_loss"].tolist(), rel=1e-6)
-    for subject in ("keras-tf", "keras-torch"):
+    for subject in ("keras-tf", "keras-jax"):
         a = expected["pairs"][subject]["difference"]
         b = resumed["pairs"][subject]["difference"]
         assert b["estimate"] == pytest.approx(a["estimate"], abs=1e-9), subject

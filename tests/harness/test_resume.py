@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import SMOKE_ARGS, gone_within, saltbench, start_compare
+from tests.harness.conftest import SMOKE_ARGS, gone_within, saltbench, start_compare, the_run_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -77,8 +77,7 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
     proc = start_compare([*SMOKE_ARGS, "--sequential", "--out", str(out)], smoke_cache)
 
     def run_dir() -> Path | None:
-        dirs = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
-        return dirs[0] if dirs else None
+        return the_run_dir(out)
 
     # Kill 1: Keras has committed epoch 1 of 2 in stage 1 (resume needs its optimiser state).
     killed = kill_when(
