@@ -207,20 +207,7 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
 SEED002: dict[str, Any] = {
     "model": {"name": "resnet34_unet", "base_width": 64, "attention": "scse", "dropout": 0.0},
     "data": copy.deepcopy(SEED000["data"]),
-    "run": {
-        "folds": [0],
-        "seeds": None,
-        "keras_backend": "tensorflow",
-        # the subjects compared (common/harness/subjects.py) and the one the others are paired with
-        "frameworks": ["keras", "torch"],
-        "reference": "torch",
-        "init_from": "torch",
-        "encoder_weights": None,
-        "executor": "local",
-        "device": "auto",
-        "tf32": False,
-        "cudnn_benchmark": False,
-    },
+    "run": {**copy.deepcopy(SEED000["run"]), "encoder_weights": None},
     "train": copy.deepcopy(SEED000["train"]),
     "stages": [
         {
