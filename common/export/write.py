@@ -11,8 +11,8 @@ import numpy as np
 
 from common.errors import SaltbenchError
 from common.harness.data import fold_indices, load_run_data, run_folds
-from common.harness.fold import BEST_MODEL
 from common.harness.rundir import run_units, unit_dir
+from common.harness.unit_state import BEST_MODEL
 from common.io import load_neutral, save_arrays
 
 NATIVE_FILE = {"keras": "model.keras", "torch": "model.pt"}

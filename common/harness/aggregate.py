@@ -14,11 +14,11 @@ from common.harness.data import RunData
 from common.harness.drift import finish_all_drift, floor_reference
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.floor import noise_floor
-from common.harness.fold import FOLD_METRICS
 from common.harness.guard import FAILED
 from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
 from common.harness.leaderboard import keep_and_append
 from common.harness.uncertainty import run_uncertainty
+from common.harness.unit_state import FOLD_METRICS
 from common.io import atomic_write_json, atomic_write_text, save_arrays
 from common.postprocess import area_grid, cut_of, search_cut, to_masks
 from common.recipes import threshold_grid

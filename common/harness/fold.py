@@ -25,15 +25,7 @@ from common.harness.control import StageControl
 from common.harness.epoch_loop import EpochLoop
 from common.harness.locks import FolderLock
 from common.harness.unit_eval import evaluate_unit
-from common.harness.unit_state import (  # noqa: F401  (the unit's file names, imported from here)
-    BEST_MODEL,
-    FOLD_METRICS,
-    HISTORY,
-    PREV_STATE,
-    STATE,
-    UnitState,
-    fresh_state,
-)
+from common.harness.unit_state import FOLD_METRICS, UnitState, fresh_state
 from common.io import UNREADABLE, load_neutral, save_neutral
 from common.schedules import snapshots_to_average
 from common.stream import BatchStream, derive_seed

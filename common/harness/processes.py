@@ -20,9 +20,9 @@ from typing import Any
 from common.device import device_env, numerics
 from common.errors import DivergedError, SaltbenchError, WorkerCrashError
 from common.harness import rundir
-from common.harness.fold import STATE
 from common.harness.lifeline import PARENT_ENV
 from common.harness.subjects import get_subject
+from common.harness.unit_state import STATE
 from common.io import writing
 from common.runtime import THREAD_VARS
 

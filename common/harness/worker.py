@@ -24,7 +24,7 @@ import numpy as np
 from common.errors import DivergedError, SaltbenchError
 from common.harness.drift import FLOOR_SUFFIX
 from common.harness.evaluate import predict_tta
-from common.harness.fold import BEST_MODEL, FoldSession
+from common.harness.fold import FoldSession
 from common.harness.rundir import (
     init_weights_path,
     load_config,
@@ -33,6 +33,7 @@ from common.harness.rundir import (
     unit_dir,
 )
 from common.harness.subjects import SUBJECT_NAMES, Subject, get_subject
+from common.harness.unit_state import BEST_MODEL
 from common.io import load_neutral, save_arrays, save_neutral
 from common.runtime import pin_threads
 from common.stream import derive_seed
