@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
                     f"{run_dir} is already finished; not overwriting it "
                     "(start a new run without --resume)"
                 )
-            from common.harness.ray_executor import configure_resume
+            from common.harness.ray_settings import configure_resume
 
             configure_resume(config, args.executor, args.address)
             return train_and_report(run_dir, config)
@@ -241,7 +241,7 @@ def check_run_device(config: dict) -> None:
 def configure_executor(config: dict, args: argparse.Namespace) -> None:
     """Ray settings of a new run; refuses Ray-only options on a local run."""
     if config["recipe"]["run"]["executor"] == "ray":
-        from common.harness.ray_executor import configure_new_run
+        from common.harness.ray_settings import configure_new_run
 
         configure_new_run(
             config, args.address, args.cpus_per_task, args.gpus_per_task, args.threads
