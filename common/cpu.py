@@ -68,3 +68,40 @@ def cpu_info() -> CpuInfo:
         return parse_cpuinfo(CPUINFO.read_text(errors="replace"))
     except OSError:
         return CpuInfo(platform.processor() or "unknown CPU", frozenset(), CPUINFO.as_posix())
+
+
+FP32_LANES = (("avx512f", 16), ("avx2", 8), ("avx", 8), ("sse2", 4), ("asimd", 4))  # widest first
+MAX_FREQ = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+
+
+def clock_ghz() -> tuple[float, str] | None:
+    """The CPU clock and where it was read: the cpufreq maximum, else /proc/cpuinfo's 'cpu MHz'."""
+    try:
+        return int(MAX_FREQ.read_text()) / 1e6, "cpufreq cpuinfo_max_freq"
+    except (OSError, ValueError):
+        pass
+    try:
+        for line in CPUINFO.read_text(errors="replace").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == "cpu mhz":
+                return float(value) / 1e3, "/proc/cpuinfo cpu MHz"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def fma_peak(threads: int, info: CpuInfo | None = None, clock=None) -> dict | None:
+    """fp32 FMA peak of `threads` cores from clock and vector width, one FMA unit per core (the
+    OS does not say how many a core has, so this is a lower bound); None where unreadable."""
+    info = info or cpu_info()
+    lanes = next((n for flag, n in FP32_LANES if flag in info.flags), None)
+    clock = clock or clock_ghz()
+    if lanes is None or clock is None or threads < 1:
+        return None
+    ghz, source = clock
+    gflops = threads * ghz * lanes * 2.0
+    how = (
+        f"FMA peak = {threads} core(s) x {ghz:.2f} GHz ({source}) x {lanes} fp32 lanes x 2 FLOP, "
+        "one FMA unit per core assumed (a lower bound)"
+    )
+    return {"gflops": gflops, "how": how}

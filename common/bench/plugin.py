@@ -41,7 +41,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--saltbench-roofline-from",
         type=Path,
         default=None,
-        help="reuse the roofline of an earlier process's side report (measured once per run)",
+        help="reuse the roofline another process of the run wrote (measured once per run)",
+    )
+    group.addoption(
+        "--saltbench-roofline-to",
+        type=Path,
+        default=None,
+        help="with --saltbench-gate: measure the roofline in this process's first turn, write it here",
+    )
+    group.addoption(
+        "--saltbench-contended-startup",
+        action="store_true",
+        help="start-up runs beside other processes' start-up: torch warms up on one thread",
     )
 
 
@@ -99,15 +110,28 @@ def saltbench_rooflines(request: pytest.FixtureRequest, saltbench_settings, salt
     return RooflineCache(saltbench_settings, saltbench_report, shared)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def saltbench_gate(request: pytest.FixtureRequest):
-    """With --saltbench-gate: all untimed start-up work first, then wait for this process's turn."""
+@pytest.fixture(scope="session")
+def saltbench_turns(request: pytest.FixtureRequest):
+    """With --saltbench-gate, every round waits for its turn (common/bench/turns.py)."""
+    from common.bench.turns import NoTurns, Turns
+
     gate = request.config.getoption("saltbench_gate", None)
     if gate is None:
-        return
-    from common.bench.steps import wait_for_turn, warm_up
+        return NoTurns()
+    return Turns(gate, request.config.getoption("saltbench_process"))
 
-    warm_up(
-        request.getfixturevalue("saltbench_models"), request.getfixturevalue("saltbench_settings")
-    )
-    wait_for_turn(gate, request.config.getoption("saltbench_process"))
+
+@pytest.fixture(scope="session", autouse=True)
+def saltbench_gate(request: pytest.FixtureRequest, saltbench_turns):
+    """With --saltbench-gate: all untimed start-up work first; the roofline in the first turn."""
+    if request.config.getoption("saltbench_gate", None) is None:
+        return
+    from common.bench.steps import warm_up
+
+    models = request.getfixturevalue("saltbench_models")
+    contended = request.config.getoption("saltbench_contended_startup")
+    warm_up(models, request.getfixturevalue("saltbench_settings"), contended)
+    target = request.config.getoption("saltbench_roofline_to")
+    if target is not None:
+        saltbench_turns.take("train")  # the earliest phase: before anyone's first timed round
+        request.getfixturevalue("saltbench_rooflines").publish(target)

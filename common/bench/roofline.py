@@ -1,19 +1,36 @@
-"""Roofline references measured in the benchmark's own process: fp32 matmul and a conv-shaped GEMM."""
+"""Roofline references measured in the benchmark's own process, and the ceiling % of peak divides by.
+
+The ceiling is the highest rate the run can show the hardware reaching: a square matmul and two
+3x3 convolutions (one shaped like the model's middle layers, one large enough to saturate), all
+with the benchmark's threads, and where the CPU's clock and vector width are readable, the FMA
+peak computed from them (a lower bound: one FMA unit per core, since the OS does not say how many
+there are). The highest of these is the ceiling, and the summary names which one it was, so no
+fp32 row can read above 100 % because one reference happened to be slow on this CPU. bf16 rows
+are divided by a bf16 ceiling measured the same way (matmul and convolutions in bf16).
+"""
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 MATMUL_SIZE = 2048
 # The mid-level 3x3 convolution of ResUNet-16 at batch 32 (25x25, 64 -> 64 channels): the shape
 # most of the model's FLOPs look like, run as a real convolution.
 CONV_SHAPE = {"batch": 32, "side": 25, "channels": 64, "kernel": 3}
+# A 3x3 convolution big enough to saturate the vector units (about 24 GFLOP a call).
+LARGE_CONV_SHAPE = {"batch": 32, "side": 50, "channels": 128, "kernel": 3}
+REFERENCES = {
+    "matmul": "torch.mm {size}² ({precision})",
+    "conv": "3x3 conv 25x25x64→64, batch 32 ({precision})",
+    "conv_large": "3x3 conv 50x50x128→128, batch 32 ({precision})",
+}
 
 
 @dataclass(frozen=True)
 class Roofline:
-    """Best-of-N GFLOP/s of the references, with how they were measured."""
+    """Best-of-N GFLOP/s of the references, the ceilings picked from them, and how they were found."""
 
     matmul_gflops: float
     conv_gflops: float
@@ -21,9 +38,57 @@ class Roofline:
     device: str
     library: str
     matmul_size: int
+    conv_large_gflops: float = math.nan
+    fma_peak_gflops: float | None = None
+    fma_peak_how: str = ""
+    half: dict = field(default_factory=dict)  # precision -> {"matmul": .., "conv": .., ...}
+
+    @property
+    def candidates(self) -> dict[str, float]:
+        """The fp32 rates the ceiling is the highest of."""
+        found = {"matmul": self.matmul_gflops, "conv": self.conv_gflops,
+                 "conv_large": self.conv_large_gflops, "fma_peak": self.fma_peak_gflops}  # fmt: skip
+        return {k: v for k, v in found.items() if v is not None and not math.isnan(v)}
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        ceiling = pick_ceiling(self.candidates)
+        out.update(ceiling_gflops=ceiling[1], ceiling_source=ceiling[0])
+        out["ceilings"] = {"fp32": {"gflops": ceiling[1], "source": ceiling[0]}}
+        for precision, rates in self.half.items():
+            name, value = pick_ceiling(rates)
+            out["ceilings"][precision] = {"gflops": value, "source": name}
+        return out
+
+
+def pick_ceiling(candidates: dict[str, float]) -> tuple[str, float]:
+    """(name, GFLOP/s) of the highest reference; ("none", nan) when none was measured."""
+    measured = {k: v for k, v in candidates.items() if v is not None and not math.isnan(v)}
+    if not measured:
+        return "none", math.nan
+    name = max(measured, key=measured.get)
+    return name, measured[name]
+
+
+def ceiling_for(roofline: dict, precision: str) -> tuple[float, str]:
+    """The ceiling a row of `precision` is divided by and a phrase saying which reference it is."""
+    ceilings = roofline.get("ceilings") or {}
+    entry = ceilings.get(precision) or ceilings.get("fp32")
+    if entry is None:  # a side report from before the ceilings: the fp32 matmul alone
+        return roofline["matmul_gflops"], "matmul (fp32)"
+    used = precision if precision in ceilings else "fp32"
+    return entry["gflops"], f"{entry['source']} ({used})"
+
+
+def describe(roofline: dict, name: str, precision: str = "fp32") -> str:
+    """Words for one reference of a roofline dict."""
+    if name == "fma_peak":
+        return roofline.get("fma_peak_how") or "FMA peak"
+    if name not in REFERENCES:
+        return name
+    return REFERENCES[name].format(
+        size=roofline.get("matmul_size", MATMUL_SIZE), precision=precision
+    )
 
 
 def _best_seconds(fn, repeats: int, sync) -> float:
@@ -45,21 +110,31 @@ def _torch_sync(device: str):
     return torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
 
-def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 5, device: str = "cpu") -> float:
-    """fp32 GFLOP/s of a square (size x size) matmul with torch (TF32 off on GPUs)."""
+def _dtype(precision: str):
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def matmul_gflops(
+    size: int = MATMUL_SIZE, repeats: int = 5, device: str = "cpu", precision: str = "fp32"
+) -> float:
+    """GFLOP/s of a square (size x size) matmul with torch (TF32 off on GPUs)."""
     import torch
 
     if device.startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = False
     gen = torch.Generator().manual_seed(0)
-    a = torch.rand(size, size, generator=gen).to(device)
-    b = torch.rand(size, size, generator=gen).to(device)
+    a = torch.rand(size, size, generator=gen).to(device, _dtype(precision))
+    b = torch.rand(size, size, generator=gen).to(device, _dtype(precision))
     seconds = _best_seconds(lambda: torch.mm(a, b), repeats, _torch_sync(device))
     return 2.0 * size**3 / seconds / 1e9
 
 
-def conv_gflops(repeats: int = 3, device: str = "cpu", shape: dict | None = None) -> float:
-    """fp32 GFLOP/s of a 3x3 'same' convolution shaped like the model's middle layers."""
+def conv_gflops(
+    repeats: int = 3, device: str = "cpu", shape: dict | None = None, precision: str = "fp32"
+) -> float:
+    """GFLOP/s of a 3x3 'same' convolution (default: shaped like the model's middle layers)."""
     import torch
     import torch.nn.functional as F
 
@@ -68,8 +143,8 @@ def conv_gflops(repeats: int = 3, device: str = "cpu", shape: dict | None = None
     if device.startswith("cuda"):
         torch.backends.cudnn.allow_tf32 = False
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(n, c, side, side, generator=gen).to(device)
-    w = torch.rand(c, c, k, k, generator=gen).to(device)
+    x = torch.rand(n, c, side, side, generator=gen).to(device, _dtype(precision))
+    w = torch.rand(c, c, k, k, generator=gen).to(device, _dtype(precision))
     with torch.no_grad():
         seconds = _best_seconds(
             lambda: F.conv2d(x, w, padding=k // 2), repeats, _torch_sync(device)
@@ -77,20 +152,49 @@ def conv_gflops(repeats: int = 3, device: str = "cpu", shape: dict | None = None
     return 2.0 * n * side * side * c * c * k * k / seconds / 1e9
 
 
+def references(size: int, repeats: int, device: str, precision: str) -> dict[str, float]:
+    """The matmul and both convolutions in one precision."""
+    conv_repeats = max(1, repeats // 2)
+    return {
+        "matmul": matmul_gflops(size, repeats, device, precision),
+        "conv": conv_gflops(conv_repeats, device, CONV_SHAPE, precision),
+        "conv_large": conv_gflops(conv_repeats, device, LARGE_CONV_SHAPE, precision),
+    }
+
+
+def half_precisions(device: str) -> tuple[str, ...]:
+    """Reduced precisions with a ceiling of their own: bf16 everywhere, fp16 on GPUs."""
+    return ("bf16", "fp16") if device.startswith("cuda") else ("bf16",)
+
+
 def measure_roofline(
-    threads: int, device: str = "cpu", size: int = MATMUL_SIZE, repeats: int = 5
+    threads: int,
+    device: str = "cpu",
+    size: int = MATMUL_SIZE,
+    repeats: int = 5,
+    half: bool = True,
 ) -> Roofline:
-    """Both references with `threads` intra-op threads (restores torch's previous setting)."""
+    """Every reference with `threads` intra-op threads (restores torch's previous setting)."""
     import torch
+
+    from common.cpu import fma_peak
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        mm = matmul_gflops(size, repeats, device)
-        conv = conv_gflops(max(1, repeats // 2), device)
+        fp32 = references(size, repeats, device, "fp32")
+        precisions = half_precisions(device) if half else ()
+        reduced = {p: references(size, repeats, device, p) for p in precisions}
     finally:
         torch.set_num_threads(previous)
-    return Roofline(mm, conv, threads, device, f"torch {torch.__version__}", size)
+    peak = fma_peak(threads) if device == "cpu" else None
+    return Roofline(
+        fp32["matmul"], fp32["conv"], threads, device, f"torch {torch.__version__}", size,
+        conv_large_gflops=fp32["conv_large"],
+        fma_peak_gflops=None if peak is None else peak["gflops"],
+        fma_peak_how="" if peak is None else peak["how"],
+        half=reduced,
+    )  # fmt: skip
 
 
 def percent_of_peak(achieved_gflops: float, peak_gflops: float) -> float:

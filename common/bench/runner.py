@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +20,6 @@ PLUGIN = "common.bench.plugin"
 # untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.
 ROUNDS = {"quick": (3, 0, 2), "full": (10, 2, 4)}
 PROCESS_ORDER = ("torch", "keras-tensorflow", "keras-torch", "keras-jax")
-REGRESSION_MARK = "Performance has regressed"
 
 
 @dataclass
@@ -42,7 +38,8 @@ class BenchConfig:
     epoch_batches: int | None = None
     compare: str | None = None
     fail_regression: float | None = None  # percent slower (median) that fails the run
-    parallel_startup: bool | None = None  # None: with --quick (see run_processes)
+    parallel_startup: bool | None = None  # None: with --quick (see launch.run_processes)
+    order: str = "interleaved"  # timed rounds: "interleaved" across processes | "block" (turns.py)
     device: str = "auto"  # auto | cpu | cuda (common/device.py), every variant alike
     extra_pytest_args: list[str] = field(default_factory=list)
 
@@ -152,106 +149,6 @@ def pytest_command(
 def ordered_processes(config: BenchConfig) -> list[tuple[str, list[Variant]]]:
     groups = group_by_process(parse_variants(",".join(config.variants)))
     return sorted(groups.items(), key=lambda kv: PROCESS_ORDER.index(kv[0]))
-
-
-def _paths(name: str, run_dir: Path) -> tuple[Path, Path, Path]:
-    """Absolute JSON, side-report and log paths: the process runs in the caller's directory."""
-    run_dir = run_dir.resolve()
-    return run_dir / f"{name}.json", run_dir / f"{name}.report.json", run_dir / f"{name}.log"
-
-
-def _reused(name: str, variants: list[Variant], run_dir: Path) -> ProcessResult | None:
-    """The result of a process that finished in an earlier, interrupted attempt, else None."""
-    json_path, report_path, log_path = _paths(name, run_dir)
-    if json_path.is_file() and report_path.is_file():
-        names = [v.name for v in variants]
-        return ProcessResult(name, names, 0, 0.0, json_path, report_path, log_path, reused=True)
-    return None
-
-
-@dataclass
-class _Launched:
-    """A started benchmark process writing to its log file."""
-
-    name: str
-    variants: list[str]
-    proc: subprocess.Popen
-    log: object
-    started: float
-
-    def finish(self, run_dir: Path, echo) -> ProcessResult:
-        returncode = self.proc.wait()
-        self.log.close()
-        json_path, report_path, log_path = _paths(self.name, run_dir)
-        text = log_path.read_text(errors="replace")
-        for line in text.splitlines()[1:]:
-            echo(line)
-        seconds = time.perf_counter() - self.started
-        return ProcessResult(self.name, self.variants, returncode, seconds, json_path,
-                             report_path, log_path, REGRESSION_MARK in text)  # fmt: skip
-
-
-def _launch(
-    name: str, variants: list[Variant], config: BenchConfig, run_dir: Path, extra: list[str]
-):
-    json_path, report_path, log_path = _paths(name, run_dir)
-    cmd = pytest_command(variants, config, json_path, report_path) + extra
-    log = open(log_path, "w")  # noqa: SIM115 (closed by _Launched.finish)
-    log.write("$ " + " ".join(cmd) + "\n")
-    log.flush()
-    proc = subprocess.Popen(
-        cmd, env=process_env(name, config), stdout=log, stderr=subprocess.STDOUT
-    )
-    return _Launched(name, [v.name for v in variants], proc, log, time.perf_counter())
-
-
-def run_processes(
-    processes: list[tuple[str, list[Variant]]], config: BenchConfig, run_dir: Path, echo, on_result
-) -> list[ProcessResult]:
-    """Every backend's process; `on_result(result)` after each. The roofline is measured once, by
-    the first process, and read by the others. With parallel start-up (--quick) all processes
-    start at once, do their untimed work (imports, builds, tracing, exports, first epochs) side by
-    side, and then time one at a time: only one process ever runs while another one times."""
-    if not processes:
-        return []
-    roofline = _paths(processes[0][0], run_dir)[1]
-    results: dict[str, ProcessResult] = {}
-    pending = []
-    for index, (name, variants) in enumerate(processes):
-        reused = _reused(name, variants, run_dir)
-        if reused is not None:
-            results[name] = reused
-            continue
-        extra = [f"--saltbench-roofline-from={roofline}"] if index else []
-        pending.append((name, variants, extra))
-    if config.startup_in_parallel():
-        gate = run_dir.resolve() / "gate"
-        shutil.rmtree(gate, ignore_errors=True)
-        gate.mkdir()
-        launched = {
-            name: _launch(name, variants, config, run_dir,
-                          [*extra, f"--saltbench-gate={gate}", f"--saltbench-process={name}"])
-            for name, variants, extra in pending
-        }  # fmt: skip
-        _wait_until_ready(launched, gate)
-    for name, variants, extra in pending:
-        if config.startup_in_parallel():
-            (gate / f"{name}.go").touch()
-            job = launched[name]
-        else:
-            job = _launch(name, variants, config, run_dir, extra)
-        results[name] = job.finish(run_dir, echo)
-        on_result(results[name])
-    return [results[name] for name, _ in processes]
-
-
-def _wait_until_ready(launched: dict[str, _Launched], gate: Path, poll_s: float = 0.2) -> None:
-    """Until every process has finished its start-up work (or exited early)."""
-    while any(
-        job.proc.poll() is None and not (gate / f"{name}.ready").exists()
-        for name, job in launched.items()
-    ):
-        time.sleep(poll_s)
 
 
 def merge_runs(results: list[ProcessResult]) -> dict:

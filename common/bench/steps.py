@@ -320,11 +320,17 @@ class RooflineCache:
         if key not in self.report.rooflines and (shared := self._shared(key)) is not None:
             self.report.rooflines[key] = shared
         if key not in self.report.rooflines:
-            repeats = 3 if self.settings.quick else 5
-            self.report.rooflines[key] = measure_roofline(
-                self.settings.threads, key, repeats=repeats
-            ).to_dict()
+            self.report.rooflines[key] = measure_roofline(self.settings.threads, key).to_dict()
         return self.report.rooflines[key]
+
+    def publish(self, path: Path) -> None:
+        """Measure the roofline of every device this process's variants run on; write it to `path`
+        for the run's other processes (atomically: they may look for it at any time)."""
+        from common.io import atomic_write_json
+
+        for device in sorted({b["device"] for b in self.report.builds.values()} or {"cpu"}):
+            self.get(device)
+        atomic_write_json(path, {"rooflines": self.report.rooflines})
 
 
 def _blob_masks(n: int, seed: int) -> np.ndarray:
@@ -493,11 +499,12 @@ def _one_torch_thread(active: bool):
         torch.set_num_threads(previous)
 
 
-def warm_up(cache: RunnerCache, settings: BenchSettings) -> None:
+def warm_up(cache: RunnerCache, settings: BenchSettings, contended: bool = True) -> None:
     """Every untimed piece of start-up work, up front: build (and export) each variant, its first
-    train and inference call (tracing, compiling), the first harness epoch."""
+    train and inference call (tracing, compiling), the first harness epoch. `contended`: other
+    processes start up at the same time (torch then warms up on one thread)."""
     for variant in settings.variants:
-        torch_backed = variant.backend == "torch" and variant.runtime == "native"
+        torch_backed = contended and variant.backend == "torch" and variant.runtime == "native"
         for operation in ("train", "infer"):
             if skip_reason(variant, operation, settings):
                 continue
@@ -509,14 +516,3 @@ def warm_up(cache: RunnerCache, settings: BenchSettings) -> None:
         if variant.name in HARNESS_VARIANTS and not skip_reason(variant, "epoch", settings):
             with _one_torch_thread(torch_backed):
                 cache.harness_epoch(variant)
-
-
-def wait_for_turn(gate: Path, process: str, poll_s: float = 0.1) -> None:
-    """Say `<process>.ready` in the gate folder, then wait for `<process>.go` (the runner gives one
-    process the machine at a time). Leaves when the runner that started this process is gone."""
-    parent = os.getppid()
-    (gate / f"{process}.ready").touch()
-    while not (gate / f"{process}.go").exists():
-        if os.getppid() != parent:
-            raise SystemExit(f"saltbench bench runner is gone; {process} stops before timing")
-        time.sleep(poll_s)

@@ -15,7 +15,9 @@ from functools import partial
 import numpy as np
 import pytest
 
-from common.bench.roofline import percent_of_peak
+from common.bench.memory import MemoryWindow
+from common.bench.roofline import ceiling_for, percent_of_peak
+from common.bench.rounds import timed_rounds
 from common.bench.settings import cpu_name, library_versions
 from common.bench.variants import (
     HARNESS_VARIANTS,
@@ -41,29 +43,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("variant_name", names)
 
 
-def timed_pedantic(benchmark, fn, rounds: int, warmup: int) -> dict[str, float]:
-    """benchmark.pedantic with explicit warm-up; returns time stats (one own timing when disabled)."""
-    start = time.perf_counter()
-    benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup, iterations=1)
-    if benchmark.stats is None:  # --benchmark-disable: ran once, untimed by the plugin
-        once = time.perf_counter() - start
-        return {"median": once, "q1": once, "q3": once, "min": once, "max": once, "timed": False}
-    s = benchmark.stats.stats
-    return {"median": s.median, "q1": s.q1, "q3": s.q3, "min": s.min, "max": s.max, "timed": True}
-
-
-def throughput_info(times: dict, batch: int, flops_per_image: float, peak: dict) -> dict:
-    """images/s (median, IQR, min-max), GFLOP/s and % of the measured fp32 matmul peak."""
+def throughput_info(
+    times: dict, batch: int, flops_per_image: float, peak: dict, precision: str = "fp32"
+) -> dict:
+    """images/s (median, IQR, min-max), GFLOP/s and % of the ceiling of the row's precision
+    (common/bench/roofline.py); the rounds' own times and turns, and the memory they used."""
     ips = batch / times["median"]
     gflops = ips * flops_per_image / 1e9
+    ceiling, ceiling_source = ceiling_for(peak, precision)
+    memory = times.get("memory")
     return {
+        **(memory.to_info() if memory is not None else {}),
+        "round_seconds": times.get("round_seconds", []),
+        "round_turns": times.get("round_turns", []),
         "images_per_s": ips,
         "images_per_s_q1": batch / times["q3"],
         "images_per_s_q3": batch / times["q1"],
         "images_per_s_min": batch / times["max"],
         "images_per_s_max": batch / times["min"],
         "gflops_per_s": gflops,
-        "pct_of_peak": percent_of_peak(gflops, peak["matmul_gflops"]),
+        "pct_of_peak": percent_of_peak(gflops, ceiling),
+        "ceiling_gflops": ceiling,
+        "ceiling_source": ceiling_source,
         "pct_of_conv_ref": percent_of_peak(gflops, peak["conv_gflops"]),
         "peak_matmul_gflops": peak["matmul_gflops"],
         "conv_ref_gflops": peak["conv_gflops"],
@@ -113,6 +114,7 @@ def bench_step(
     saltbench_settings,
     saltbench_report,
     saltbench_rooflines,
+    saltbench_turns,
 ):
     from common.bench.steps import make_batch
 
@@ -123,7 +125,10 @@ def bench_step(
     fn = (lambda: runner.train(x, y)) if operation == "train" else (lambda: runner.infer(x))
     first_call_s = saltbench_models.first_call(variant, operation, fn)  # tracing/compiling, untimed
     benchmark.group = group_name(settings.model, settings.width, operation, batch)
-    times = timed_pedantic(benchmark, fn, settings.rounds, settings.warmup)
+    window = MemoryWindow(variant.backend, runner.device)
+    times = timed_rounds(
+        benchmark, fn, settings.rounds, settings.warmup, saltbench_turns, operation, window
+    )
     saltbench_models.medians[(variant.name, operation)] = times["median"]
     forward = saltbench_models.spec.flops_per_image()
     info = common_info(variant, operation, batch, settings, runner)
@@ -133,6 +138,7 @@ def bench_step(
             batch,
             flops_per_step_image(forward, operation),
             saltbench_rooflines.get(runner.device),
+            variant.precision,
         )
     )
     info.update(
@@ -153,6 +159,7 @@ def saltbench_step(
     saltbench_settings,
     saltbench_report,
     saltbench_rooflines,
+    saltbench_turns,
 ):
     """`saltbench_step(operation)` times "train" or "infer" of this test's variant (bench_step)."""
     return partial(
@@ -163,6 +170,7 @@ def saltbench_step(
         saltbench_settings=saltbench_settings,
         saltbench_report=saltbench_report,
         saltbench_rooflines=saltbench_rooflines,
+        saltbench_turns=saltbench_turns,
     )
 
 
@@ -182,7 +190,7 @@ def test_epoch_overhead(
     saltbench_models,
     saltbench_settings,
     saltbench_report,
-    saltbench_rooflines,
+    saltbench_turns,
 ):
     """A harness epoch (stream + flips + train steps + metric) against the same number of bare steps."""
     from common.bench.steps import make_batch
@@ -202,7 +210,10 @@ def test_epoch_overhead(
     epoch.reset()
     harness_only_s = epoch.harness_only_seconds()
     benchmark.group = group_name(settings.model, settings.width, "epoch", batch)
-    times = timed_pedantic(benchmark, epoch.run, max(1, settings.rounds // 2), 0)
+    window = MemoryWindow(variant.backend, runner.device)
+    times = timed_rounds(
+        benchmark, epoch.run, max(1, settings.rounds // 2), 0, saltbench_turns, "epoch", window
+    )
     # a run's train images/s clock: epochs after the first of each fit_epochs call
     loop_epoch_s = float(np.median(epoch.loop_seconds()))
     bare_epoch_s = n_batches * step_s
@@ -220,6 +231,9 @@ def test_epoch_overhead(
         first_call_s=first_epoch_s,
         harness_loop=epoch.description,
         timed=times["timed"],
+        round_seconds=times["round_seconds"],
+        round_turns=times["round_turns"],
+        **times["memory"].to_info(),
     )
     benchmark.extra_info.update(info)
     saltbench_report.record(variant.name, benchmark.group, info)

@@ -1,13 +1,14 @@
-"""summary.csv, summary.md and the bar chart of a `saltbench bench` run, from pytest-benchmark JSON."""
+"""summary.csv of a `saltbench bench` run from its pytest-benchmark JSON: per variant, speed with
+paired ratios, % of the ceiling, peak memory, compile time and break-even (summary_md.py renders)."""
 
 from __future__ import annotations
 
-import io
 import math
 
-import numpy as np
 import pandas as pd
 
+from common.bench.breakeven import break_even_rows
+from common.bench.pairing import paired_ratio
 from common.bench.variants import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 from common.cpu import cpu_info
 
@@ -20,7 +21,16 @@ SUMMARY_COLUMNS = [
     "train_gflop_s", "infer_gflop_s", "train_pct_of_peak", "infer_pct_of_peak",
     "train_first_call_s", "infer_first_call_s", "train_rounds", "infer_rounds", "status",
     "not_applicable", "precision",
+    # appended (older summary.csv files hold the columns above, in this order)
+    "train_ratio_lo", "train_ratio_hi", "train_ratio_n", "train_ratio_adjacent",
+    "infer_ratio_lo", "infer_ratio_hi", "infer_ratio_n", "infer_ratio_adjacent",
+    "train_ceiling_gflop_s", "train_ceiling", "infer_ceiling_gflop_s", "infer_ceiling",
+    "train_peak_rss_mib", "train_working_set_mib", "train_working_set_ratio_to_torch_eager",
+    "infer_peak_rss_mib", "infer_working_set_mib", "infer_working_set_ratio_to_torch_eager",
+    "train_device_peak_mib", "infer_device_peak_mib", "memory_method", "device_memory_method",
+    "compile_s", "break_even_steps", "break_even_baseline",
 ]  # fmt: skip
+MEMORY_FIELDS = ("peak_rss_mib", "working_set_mib", "device_peak_mib")
 
 
 def benchmark_rows(merged: dict) -> pd.DataFrame:
@@ -48,8 +58,49 @@ def benchmark_rows(merged: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ratio(value: float, reference: float | None) -> float:
-    return value / reference if reference else math.nan
+def _value(row, key: str, default=math.nan):
+    value = row.get(key, default)
+    return default if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _ceiling(r) -> tuple[float, str]:
+    """The ceiling the suite divided this row by; files from before ceilings: the fp32 matmul."""
+    ceiling = _value(r, "ceiling_gflops")
+    if not math.isnan(ceiling):
+        return ceiling, _value(r, "ceiling_source", "?")
+    return r["peak_matmul_gflops"], "matmul (fp32)"
+
+
+def _ratio_columns(op: str, r, reference: pd.DataFrame, cycle: int) -> dict:
+    """Speed over torch-eager: from the paired rounds where both recorded them (with a 95 %
+    interval), else the ratio of medians (no interval)."""
+    if reference.empty:
+        return {f"{op}_ratio_to_torch_eager": math.nan, f"{op}_ratio_n": 0}
+    ref = reference.iloc[0]
+    mine, theirs = _value(r, "round_seconds", None), _value(ref, "round_seconds", None)
+    if not mine or not theirs:
+        return {f"{op}_ratio_to_torch_eager": r["img_s"] / ref["img_s"], f"{op}_ratio_n": 0}
+    # the same images per round on both sides: the time ratio is the speed ratio
+    scale = r["batch"] / ref["batch"]
+    turns = _value(ref, "round_turns", None), _value(r, "round_turns", None)
+    paired = paired_ratio([t * scale for t in theirs], mine, *turns, cycle)
+    return {
+        f"{op}_ratio_to_torch_eager": paired["ratio"],
+        f"{op}_ratio_lo": paired["lo"],
+        f"{op}_ratio_hi": paired["hi"],
+        f"{op}_ratio_n": paired["n"],
+        f"{op}_ratio_adjacent": paired["adjacent"] and r["variant"] != REFERENCE_VARIANT,
+    }
+
+
+def _memory_columns(op: str, r, reference: pd.DataFrame) -> dict:
+    out = {f"{op}_{field}": _value(r, field) for field in MEMORY_FIELDS}
+    ref_ws = _value(reference.iloc[0], "working_set_mib") if not reference.empty else math.nan
+    ws = out[f"{op}_working_set_mib"]
+    out[f"{op}_working_set_ratio_to_torch_eager"] = ws / ref_ws if ref_ws >= 1.0 else math.nan
+    out["memory_method"] = _value(r, "memory_method", "")
+    out["device_memory_method"] = _value(r, "device_memory_method", "")
+    return out
 
 
 def precision_label(precision: str, device: str | None, native_bf16: bool) -> str:
@@ -69,9 +120,10 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
     rows = benchmark_rows(merged)
     steps = rows[rows["operation"].isin(OPS)]
     reference = {
-        op: steps[(steps.variant == REFERENCE_VARIANT) & (steps.operation == op)]["img_s"].max()
-        for op in OPS
+        op: steps[(steps.variant == REFERENCE_VARIANT) & (steps.operation == op)] for op in OPS
     }
+    cycle = rows["process"].nunique() if "process" in rows else 1
+    compiled = break_even_rows(steps.to_dict("records"))
     seen = set(steps["variant"]) | {s["variant"] for s in skips}
     out = []
     for name in [n for n in VARIANT_NAMES if n in seen]:
@@ -94,14 +146,23 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
             row.update(device=r["device"], threads=r["threads"], width=r["width"])
             for stat in ("", "_q1", "_q3", "_min", "_max"):
                 row[f"{op}_img_s{stat}"] = r[f"img_s{stat}"]
-            row[f"{op}_ratio_to_torch_eager"] = _ratio(r["img_s"], reference[op])
+            row.update(_ratio_columns(op, r, reference[op], cycle))
             row[f"{op}_gflop_s"] = r["img_s"] * r["flops_per_image"] / 1e9
-            row[f"{op}_pct_of_peak"] = 100 * row[f"{op}_gflop_s"] / r["peak_matmul_gflops"]
+            ceiling, source = _ceiling(r)
+            row[f"{op}_ceiling_gflop_s"], row[f"{op}_ceiling"] = ceiling, source
+            row[f"{op}_pct_of_peak"] = 100 * row[f"{op}_gflop_s"] / ceiling
             row[f"{op}_first_call_s"] = r["first_call_s"]
             row[f"{op}_rounds"] = r["rounds"]
+            row.update(_memory_columns(op, r, reference[op]))
         row["status"] = "; ".join(notes) if notes else "ok"
         row["not_applicable"] = "; ".join(not_applicable)
         row["precision"] = precision_label(variant.precision, row.get("device"), native_bf16)
+        if name in compiled:
+            row.update(
+                compile_s=compiled[name]["compile_s"],
+                break_even_steps=compiled[name]["break_even_steps"],
+                break_even_baseline=compiled[name]["baseline"],
+            )
         out.append(row)
     return pd.DataFrame(out).reindex(columns=SUMMARY_COLUMNS)
 
@@ -128,145 +189,8 @@ def harness_overhead(merged: dict) -> pd.DataFrame:
                 "batches_per_epoch": r["batches_per_epoch"],
                 "rounds": r["rounds"],
                 "loop": r["harness_loop"],
+                "peak_rss_mib": _value(r, "peak_rss_mib"),
+                "working_set_mib": _value(r, "working_set_mib"),
             }
         )
     return pd.DataFrame(out)
-
-
-def _fmt(value, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-def _spread(row, op: str) -> str:
-    if pd.isna(row.get(f"{op}_img_s")):
-        inapplicable = f"{op}: {NOT_APPLICABLE}" in str(row.get("not_applicable", ""))
-        return "n/a" if inapplicable else "skipped"
-    return (
-        f"{_fmt(row[f'{op}_img_s'])} [{_fmt(row[f'{op}_img_s_q1'])}–{_fmt(row[f'{op}_img_s_q3'])}]"
-    )
-
-
-def markdown_table(summary: pd.DataFrame) -> str:
-    head = (
-        "| variant | train img/s median [IQR] | infer img/s median [IQR] | train × torch-eager "
-        "| infer × torch-eager | train % of peak | infer % of peak | first call train / infer (s) |\n"
-        "|---|---|---|---|---|---|---|---|\n"
-    )
-    lines = []
-    for _, r in summary.iterrows():
-        emulated = " (**emulated** bf16: not a usable setting on this CPU)"
-        marker = emulated if str(r.get("precision")) == "bf16 emulated" else ""
-        lines.append(
-            f"| {r['variant']}{marker} | {_spread(r, 'train')} | {_spread(r, 'infer')} "
-            f"| {_fmt(r['train_ratio_to_torch_eager'], 2)} | {_fmt(r['infer_ratio_to_torch_eager'], 2)} "
-            f"| {_fmt(r['train_pct_of_peak'])} | {_fmt(r['infer_pct_of_peak'])} "
-            f"| {_fmt(r['train_first_call_s'])} / {_fmt(r['infer_first_call_s'])} |"
-        )
-    return head + "\n".join(lines) + "\n"
-
-
-def overhead_table(overhead: pd.DataFrame) -> str:
-    if overhead.empty:
-        return "_No harness-overhead benchmark ran (it needs torch-eager or keras-tf)._\n"
-    head = (
-        "| variant | bare step img/s | real loop img/s | overhead (A/B) | harness work / step time |\n"
-        "|---|---|---|---|---|\n"
-    )
-    lines = [
-        f"| {r['variant']} | {_fmt(r['bare_step_img_s'])} | {_fmt(r['loop_img_s'])} "
-        f"| {_fmt(r['overhead_pct'])} % | {_fmt(r['harness_work_pct'], 2)} % |"
-        for _, r in overhead.iterrows()
-    ]
-    return head + "\n".join(lines) + "\n"
-
-
-def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -> str:
-    """summary.md: the context that makes the numbers honest, then the tables and what was skipped."""
-    skipped = summary[summary["status"] != "ok"]
-    parts = [
-        f"# saltbench throughput — {meta['run_id']}\n",
-        f"Mode: **{meta['mode']}** ({meta['rounds']} timed rounds after {meta['warmup']} warm-up rounds; "
-        f"median with interquartile range). Model: {meta.get('model_label', 'ResUNet-' + str(meta['width']))}"
-        f"{meta.get('width_note', '')}; training step batch {meta['train_batch']} (forward, BCE loss, backward, "
-        f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
-        f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
-        f"Machine: {meta['device']}; {meta['cpu']}. Versions: {meta['versions']}.\n",
-        f"Numerics (set the same way in every process, as `compare` sets them): "
-        f"{meta.get('numerics', 'n/a')}.\n",
-        f"Roofline, measured once per run by the first benchmark process with the same threads "
-        f"(the others read it): fp32 matmul "
-        f"{meta['peak']} GFLOP/s ({meta['peak_how']}); conv-shaped reference (3x3 conv, 25x25x64→64, "
-        f"batch 32) {meta['conv_peak']} GFLOP/s. % of peak = achieved GFLOP/s ÷ that process's fp32 "
-        f"matmul GFLOP/s (bf16/fp16 rows are also divided by the fp32 peak).\n",
-        f"FLOPs: {meta['flops_forward']:.3f} GFLOP/image forward from `{meta.get('spec_class', 'ResUNetSpec')}.flops_per_image()` "
-        f"(multiply-add = 2, convolutions only); a training step counts 3x forward "
-        f"({3 * meta['flops_forward']:.3f} GFLOP/image).\n",
-        "## Throughput\n",
-        markdown_table(summary),
-        "\n“first call” is the untimed first step: graph tracing (Keras/TF), XLA or jax.jit "
-        "compilation, torch.compile, ONNX export — reported separately, never in the timed rounds."
-        + meta.get("startup_note", "")
-        + "\n",
-    ]
-    inapplicable = summary[summary["not_applicable"].fillna("") != ""]
-    if not inapplicable.empty:
-        parts.append("\n## Not applicable (n/a)\n")
-        parts += [
-            f"- **{r['variant']}**: {r['not_applicable']}\n" for _, r in inapplicable.iterrows()
-        ]
-    if not skipped.empty:
-        parts.append("\n## Skipped\n")
-        parts += [f"- **{r['variant']}**: {r['status']}\n" for _, r in skipped.iterrows()]
-    parts += [
-        "\n## Harness overhead (real training loop vs bare step)\n",
-        overhead_table(overhead),
-        "".join(f"\n- {s['variant']} skipped: {s['reason']}" for s in meta.get("epoch_skips", [])),
-        "\n" + (overhead["loop"].iloc[0] if not overhead.empty else "") + ". "
-        "“overhead (A/B)” compares the loop's epoch time (as a run times it: epochs after the first of "
-        "a call) with the same number of bare steps timed moments earlier (noisy on a shared machine); “harness work” times the loop's non-step work "
-        "alone (stream, flips, metric) as a share of the step time. Target: under 5 %.\n",
-        "\n## Reproduce\n",
-        f"`{meta['command']}` — raw pytest-benchmark JSON: `{meta['json']}`; side by side: "
-        f"`pytest-benchmark compare {meta['json']} --group-by group --columns median,iqr,min,max,rounds`.\n",
-        "\nThe machine drifts (up to ~2x over minutes here); compare variants only within one run.\n",
-    ]
-    return "".join(parts)
-
-
-def bar_chart_png(summary: pd.DataFrame, title: str) -> bytes:
-    """Grouped horizontal bars (train, inference images/s) with IQR whiskers, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(summary["variant"])[::-1]
-    data = summary.set_index("variant").loc[names]
-    y = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(names) + 1.6), dpi=110)
-    for offset, op, color in ((0.2, "train", "#1f77b4"), (-0.2, "infer", "#ff7f0e")):
-        med = data[f"{op}_img_s"].astype(float).to_numpy()
-        low = np.nan_to_num(med - data[f"{op}_img_s_q1"].astype(float).to_numpy())
-        high = np.nan_to_num(data[f"{op}_img_s_q3"].astype(float).to_numpy() - med)
-        label = f"{'training step' if op == 'train' else 'inference'} (median, IQR)"
-        ax.barh(
-            y + offset,
-            np.nan_to_num(med),
-            0.38,
-            xerr=[low, high],
-            color=color,
-            label=label,
-            capsize=2,
-        )
-    ax.set_yticks(y, names)
-    ax.set_xlabel("images / s (higher is better)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()

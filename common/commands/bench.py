@@ -19,9 +19,8 @@ DEFAULT_OUT = Path("results/benchmarks")
 STARTUP_NOTE = (
     " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
     " times include the other processes' start-up work (and torch-backed ones ran on one thread),"
-    " so they are upper bounds; the timed rounds"
-    " of one process never overlap with any other process's work (`--startup sequential` for"
-    " uncontended first calls)."
+    " so they are upper bounds; no timed round ever overlaps any other process's work"
+    " (`--startup sequential` for uncontended first calls)."
 )
 
 
@@ -45,6 +44,14 @@ def register(subparsers) -> None:
         "(imports, tracing, exports) side by side, then they time one at a time; sequential: one "
         "process after the other, so first-call times are uncontended (default: parallel with "
         "--quick, sequential otherwise)",
+    )
+    p.add_argument(
+        "--order",
+        choices=("interleaved", "block"),
+        default="interleaved",
+        help="timed rounds: interleaved, one round of each backend process in turn (A B C A B C, "
+        "so a drift of the machine lands on every variant alike; default), or block (all of one "
+        "process's rounds, then the next's)",
     )
     p.add_argument(
         "--compare", metavar="PREVIOUS.json", help="compare with an earlier run's benchmarks.json"
@@ -124,6 +131,7 @@ def config_from_args(args: argparse.Namespace):
         compare=check_previous(args.compare),
         fail_regression=parse_percent(args.fail_regression) if args.fail_regression else None,
         parallel_startup=None if args.startup is None else args.startup == "parallel",
+        order=args.order,
         device=args.device,
     )
 
@@ -181,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_all(processes, config, run_dir: Path, verbose: bool):
     from tqdm import tqdm
 
-    from common.bench.runner import run_processes
+    from common.bench.launch import run_processes
 
     startup = (
         "all start at once, then time one by one" if config.startup_in_parallel() else "in turn"
@@ -203,7 +211,9 @@ def _run_all(processes, config, run_dir: Path, verbose: bool):
 
 def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: float, args) -> int:
     from common.bench import summary as S
+    from common.bench.charts import bar_chart_png
     from common.bench.runner import merge_reports, merge_runs, save_merged
+    from common.bench.summary_md import render_markdown
     from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
     merged = merge_runs(results)
@@ -214,9 +224,9 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
     overhead = S.harness_overhead(merged)
     meta = _meta(config, run_id, reports, merged, stored, seconds)
     meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
-    md = S.render_markdown(summary, overhead, meta)
+    md = render_markdown(summary, overhead, meta)
     title = f"{model_label(config)} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
-    png = S.bar_chart_png(summary, title)
+    png = bar_chart_png(summary, title)
     for folder in (run_dir, out):
         atomic_write_csv(folder / "summary.csv", summary)
         atomic_write_csv(folder / "harness_overhead.csv", overhead)
@@ -238,9 +248,12 @@ def model_label(config) -> str:
 
 
 def atomic_write_json_copy(src: Path, dst: Path) -> Path:
-    """The merged JSON next to the summaries, named by run id (never overwrites another run)."""
+    """The merged JSON next to the summaries, named by run id (never overwrites another run; an
+    identical copy from an interrupted attempt of this run stands)."""
     from common.io import atomic_write_bytes
 
+    if dst.exists() and dst.read_bytes() == src.read_bytes():
+        return dst
     if dst.exists():
         raise SaltbenchError(f"{dst}: already exists; not overwriting a finished run")
     return atomic_write_bytes(dst, src.read_bytes())
@@ -272,8 +285,6 @@ def _meta(
     procs = [p for p in reports["processes"].values() if "rooflines" in p]
     first = procs[0] if procs else {}
     roof = [r for p in procs for r in p["rooflines"].values()]
-    peaks = [r["matmul_gflops"] for r in roof]
-    convs = [r["conv_gflops"] for r in roof]
     devices = sorted({b["device"] for p in procs for b in p["builds"].values()}) or ["?"]
     infos = [b["extra_info"] for b in merged["benchmarks"]]
     rounds, warmup, _ = config.resolved_rounds()
@@ -309,11 +320,8 @@ def _meta(
         "numerics": _numerics_line(procs),
         "cpu": first.get("cpu", "?"),
         "versions": ", ".join(f"{k} {v}" for k, v in first.get("versions", {}).items()),
-        "peak": _range(peaks),
-        "peak_how": f"torch.mm {roof[0]['matmul_size']}² fp32, best of N"
-        if roof
-        else "not measured",
-        "conv_peak": _range(convs),
+        "rooflines": roof,
+        "order": getattr(config, "order", "interleaved"),
         "flops_forward": (infos[0]["flops_per_image_forward"] / 1e9) if infos else float("nan"),
         "command": command,
         "json": str(json_path),
@@ -330,13 +338,6 @@ def _numerics_line(procs: list[dict]) -> str:
             if build.get("numerics"):
                 seen.setdefault(numerics_flags(build["numerics"]), []).append(name)
     return "; ".join(f"{', '.join(names)}: {cell}" for cell, names in seen.items()) or "n/a"
-
-
-def _range(values: list[float]) -> str:
-    if not values:
-        return "–"
-    lo, hi = min(values), max(values)
-    return f"{lo:.0f}" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} (per process)"
 
 
 def _exit_code(results, config) -> int:

@@ -60,21 +60,22 @@ def test_each_backend_runs_in_its_own_pytest_process_with_its_keras_backend(tmp_
     assert "--saltbench-rounds=3" in cmd and "--saltbench-warmup=0" in cmd
 
 
-def test_a_gated_process_says_ready_then_waits_for_its_turn(tmp_path):
+def test_a_gated_process_asks_for_its_turn_then_waits(tmp_path):
     import threading
 
-    from common.bench.steps import wait_for_turn
+    from common.bench.turns import Turns
 
-    waited = threading.Thread(target=wait_for_turn, args=(tmp_path, "keras-jax", 0.01))
+    turns = Turns(tmp_path, "keras-jax", poll_s=0.01)
+    waited = threading.Thread(target=turns.take, args=("train",))
     waited.start()
     for _ in range(500):
-        if (tmp_path / "keras-jax.ready").exists():
+        if (tmp_path / "keras-jax.want.0").exists():
             break
         threading.Event().wait(0.01)
-    assert (tmp_path / "keras-jax.ready").exists() and waited.is_alive()  # ready, not yet timing
-    (tmp_path / "keras-jax.go").touch()
+    assert (tmp_path / "keras-jax.want.0").read_text() == "train" and waited.is_alive()
+    (tmp_path / "keras-jax.go.0").write_text("7")
     waited.join(timeout=5)
-    assert not waited.is_alive()
+    assert not waited.is_alive() and turns.count == 1
 
 
 def test_later_processes_read_the_first_process_roofline(tmp_path):

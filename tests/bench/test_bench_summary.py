@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from common.bench import summary as S
+from common.bench.charts import bar_chart_png
+from common.bench.summary_md import render_markdown
+from common.bench.summary_tables import markdown_table
 
 
 def _stats(median: float, spread: float = 0.1) -> dict:
@@ -99,11 +102,11 @@ def test_markdown_and_chart(tmp_path):
         "peak": "100", "peak_how": "torch.mm", "conv_peak": "90", "flops_forward": 1.0,
         "command": "saltbench bench --quick", "json": "x.json",
     }  # fmt: skip
-    md = S.render_markdown(summary, overhead, meta)
-    assert "| keras-tf | 16.0 [" in md and "| 0.50 |" in md
+    md = render_markdown(summary, overhead, meta)
+    assert "| keras-tf | 16.0 [" in md and "| 0.50 (medians, no interval) |" in md
     assert "## Skipped" in md and "torch-compile" in md and "Harness overhead" in md
     assert "| onnx-from-torch | n/a | 80.0 [" in md and "## Not applicable (n/a)" in md
-    png = S.bar_chart_png(summary, "test")
+    png = bar_chart_png(summary, "test")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     summary.to_csv(tmp_path / "summary.csv", index=False)
     assert len(pd.read_csv(tmp_path / "summary.csv")) == 4
@@ -135,7 +138,7 @@ def test_bf16_rows_are_marked_emulated_only_where_the_cpu_lacks_bf16():
     assert emulated.loc["torch-bf16", "precision"] == "bf16 emulated"
     assert native.loc["torch-bf16", "precision"] == "bf16 native"
     assert emulated.loc["torch-eager", "precision"] == "fp32"
-    table = S.markdown_table(emulated.reset_index())
+    table = markdown_table(emulated.reset_index())
     bf16_line = next(line for line in table.splitlines() if line.startswith("| torch-bf16"))
     assert "emulated" in bf16_line
-    assert "emulated" not in S.markdown_table(native.reset_index())
+    assert "emulated" not in markdown_table(native.reset_index())

@@ -1,0 +1,121 @@
+"""Starting the benchmark processes of a run and conducting their timed rounds (turns.py).
+
+Start-up (imports, builds, tracing, compiling, exports, first epochs) is untimed: with
+`--startup parallel` (the --quick default) every process does it at once; with `sequential`
+one after the other, so first-call times are uncontended. Then every process waits at the gate,
+and the conductor hands out one round at a time: interleaved (A B C … A B C …) or in blocks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.bench.runner import BenchConfig, ProcessResult, process_env, pytest_command
+from common.bench.turns import Conductor, wait_for_first_request
+from common.bench.variants import Variant
+from common.io import atomic_write_json
+
+REGRESSION_MARK = "Performance has regressed"
+ROOFLINE_FILE = "roofline.json"  # measured by the first process in its first turn, read by the rest
+TURNS_FILE = "turns.json"
+
+
+def paths(name: str, run_dir: Path) -> tuple[Path, Path, Path]:
+    """Absolute JSON, side-report and log paths: the process runs in the caller's directory."""
+    run_dir = run_dir.resolve()
+    return run_dir / f"{name}.json", run_dir / f"{name}.report.json", run_dir / f"{name}.log"
+
+
+def reused(name: str, variants: list[Variant], run_dir: Path) -> ProcessResult | None:
+    """The result of a process that finished in an earlier, interrupted attempt, else None."""
+    json_path, report_path, log_path = paths(name, run_dir)
+    if json_path.is_file() and report_path.is_file():
+        names = [v.name for v in variants]
+        return ProcessResult(name, names, 0, 0.0, json_path, report_path, log_path, reused=True)
+    return None
+
+
+@dataclass
+class Launched:
+    """A started benchmark process writing to its log file."""
+
+    name: str
+    variants: list[str]
+    proc: subprocess.Popen
+    log: object
+    started: float
+
+    def poll(self):
+        return self.proc.poll()
+
+    def finish(self, run_dir: Path, echo) -> ProcessResult:
+        returncode = self.proc.wait()
+        self.log.close()
+        json_path, report_path, log_path = paths(self.name, run_dir)
+        text = log_path.read_text(errors="replace")
+        for line in text.splitlines()[1:]:
+            echo(line)
+        seconds = time.perf_counter() - self.started
+        return ProcessResult(self.name, self.variants, returncode, seconds, json_path,
+                             report_path, log_path, REGRESSION_MARK in text)  # fmt: skip
+
+
+def launch(
+    name: str, variants: list[Variant], config: BenchConfig, run_dir: Path, extra: list[str]
+) -> Launched:
+    json_path, report_path, log_path = paths(name, run_dir)
+    cmd = pytest_command(variants, config, json_path, report_path) + extra
+    log = open(log_path, "w")  # noqa: SIM115 (closed by Launched.finish)
+    log.write("$ " + " ".join(cmd) + "\n")
+    log.flush()
+    proc = subprocess.Popen(
+        cmd, env=process_env(name, config), stdout=log, stderr=subprocess.STDOUT
+    )
+    return Launched(name, [v.name for v in variants], proc, log, time.perf_counter())
+
+
+def _gate_args(index: int, name: str, gate: Path, run_dir: Path, contended: bool) -> list[str]:
+    roofline = run_dir.resolve() / ROOFLINE_FILE
+    own = f"--saltbench-roofline-{'to' if index == 0 else 'from'}={roofline}"
+    args = [own, f"--saltbench-gate={gate}", f"--saltbench-process={name}"]
+    return args + (["--saltbench-contended-startup"] if contended else [])
+
+
+def run_processes(
+    processes: list[tuple[str, list[Variant]]], config: BenchConfig, run_dir: Path, echo, on_result
+) -> list[ProcessResult]:
+    """Every backend's process, start-up as configured, then conducted turns; `on_result(result)`
+    as each process ends. Processes that finished in an interrupted attempt are reused."""
+    results: dict[str, ProcessResult] = {}
+    pending = []
+    for index, (name, variants) in enumerate(processes):
+        earlier = reused(name, variants, run_dir)
+        if earlier is not None:
+            results[name] = earlier
+        else:
+            pending.append((index, name, variants))
+    gate = run_dir.resolve() / "gate"
+    shutil.rmtree(gate, ignore_errors=True)
+    gate.mkdir(parents=True)
+    parallel = config.startup_in_parallel()
+    jobs: dict[str, Launched] = {}
+    for index, name, variants in pending:
+        args = _gate_args(index, name, gate, run_dir, parallel)
+        jobs[name] = launch(name, variants, config, run_dir, args)
+        if not parallel:  # its start-up alone; it then waits at the gate while the next starts
+            wait_for_first_request(gate, name, jobs[name])
+    for name, job in jobs.items():
+        wait_for_first_request(gate, name, job)
+
+    def ended(name: str) -> None:
+        results[name] = jobs[name].finish(run_dir, echo)
+        on_result(results[name])
+
+    log = Conductor(gate, jobs, config.order).run(on_exit=ended)
+    atomic_write_json(run_dir / TURNS_FILE, {"order": config.order, "turns": log})
+    shutil.rmtree(gate, ignore_errors=True)
+    return [results[name] for name, _ in processes]

@@ -1,0 +1,220 @@
+"""Peak memory of one operation in a process that may run other, heavier ones before it.
+
+CPU: the resident-set high-water mark over a window (the timed rounds of one benchmark, one
+training unit) and that peak minus the resident size at the window's start: the operation's
+working set. Linux lets a process reset its own high-water mark (`/proc/self/clear_refs`, "5"),
+so the kernel's exact peak of *this window* is read back (`VmHWM`); where that is not possible a
+background thread samples the resident size at 200 Hz (psutil) and keeps the maximum. Either way
+an operation never inherits the peak of whatever ran before it in the same process.
+
+CUDA: the framework allocator's own peak (torch `max_memory_allocated`, TF
+`get_memory_info()['peak']`, JAX `peak_bytes_in_use`), reset at the window's start where the
+framework can reset it (JAX cannot: its figure is the process's peak so far).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1024 * 1024
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+SAMPLE_HZ = 200
+METHOD_TEXT = {
+    "hwm-reset": "kernel high-water mark of the window (VmHWM after resetting it via "
+    "/proc/self/clear_refs): exact, no sampling",
+    "sampled": f"resident size sampled at {SAMPLE_HZ} Hz by a background thread (psutil)",
+}
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def resident_bytes() -> int:
+    """This process's resident set size now."""
+    kib = _status_kib("VmRSS")
+    if kib is not None:
+        return kib * 1024
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free pages back to the OS (glibc `malloc_trim`), so
+    the resident size at a window's start is live memory, not what an earlier operation freed
+    and the allocator kept: otherwise a variant after a heavier one would reuse that memory and
+    show a working set too small."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to trim
+        pass
+
+
+def reset_high_water_mark() -> bool:
+    """Reset the kernel's peak-RSS counter of this process; False where the OS does not allow it."""
+    try:
+        CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return _status_kib("VmHWM") is not None
+
+
+class _Sampler(threading.Thread):
+    """Keeps the highest resident size seen, SAMPLE_HZ times a second, until stopped."""
+
+    def __init__(self):
+        super().__init__(daemon=True, name="saltbench-rss-sampler")
+        import psutil
+
+        self._process = psutil.Process()
+        self._halt = threading.Event()
+        self.peak = self._process.memory_info().rss
+
+    def run(self) -> None:
+        while not self._halt.wait(1.0 / SAMPLE_HZ):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return max(self.peak, self._process.memory_info().rss)
+
+
+@dataclass
+class MemoryPeak:
+    """What one window used: MiB resident at its start, its peak, the difference, and how measured."""
+
+    before_mib: float
+    peak_mib: float
+    method: str
+    device_peak_mib: float | None = None
+    device_method: str | None = None
+
+    @property
+    def working_set_mib(self) -> float:
+        return max(0.0, self.peak_mib - self.before_mib)
+
+    def to_info(self, prefix: str = "") -> dict:
+        return {
+            f"{prefix}rss_before_mib": self.before_mib,
+            f"{prefix}peak_rss_mib": self.peak_mib,
+            f"{prefix}working_set_mib": self.working_set_mib,
+            f"{prefix}memory_method": self.method,
+            f"{prefix}device_peak_mib": self.device_peak_mib,
+            f"{prefix}device_memory_method": self.device_method,
+        }
+
+
+class MemoryWindow:
+    """`start()` ... `stop()` -> MemoryPeak of what ran in between (also a context manager)."""
+
+    def __init__(
+        self, backend: str | None = None, device: str = "cpu", force_sampling: bool = False
+    ):
+        self.backend, self.device, self.force_sampling = backend, device, force_sampling
+        self._sampler: _Sampler | None = None
+        self._before = 0
+        self.started = False
+        self.result: MemoryPeak | None = None
+
+    def start(self) -> MemoryWindow:
+        self.started = True
+        if str(self.device).startswith("cuda") and self.backend:
+            reset_device_peak(self.backend)
+        release_free_memory()
+        self._before = resident_bytes()
+        if self.force_sampling or not reset_high_water_mark():
+            self._sampler = _Sampler()
+            self._sampler.start()
+        return self
+
+    def stop(self) -> MemoryPeak:
+        if self._sampler is not None:
+            peak, method = self._sampler.stop(), "sampled"
+        else:
+            peak, method = _status_kib("VmHWM") * 1024, "hwm-reset"
+        device_peak = device_method = None
+        if str(self.device).startswith("cuda") and self.backend:
+            device_peak, device_method = device_peak_bytes(self.backend)
+        self.result = MemoryPeak(
+            self._before / MIB,
+            max(peak, self._before) / MIB,
+            method,
+            None if device_peak is None else device_peak / MIB,
+            device_method,
+        )
+        return self.result
+
+    def __enter__(self) -> MemoryWindow:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def reset_device_peak(backend: str) -> None:
+    """Reset the CUDA allocator's peak counter where the framework can (torch, TensorFlow)."""
+    try:
+        if backend == "torch":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.reset_memory_stats("GPU:0")
+    except Exception:  # noqa: BLE001 (a counter that cannot be reset is reported as such below)
+        pass
+
+
+def device_peak_bytes(backend: str) -> tuple[int | None, str | None]:
+    """(allocator peak bytes, what the figure is) of the first CUDA device, or (None, why not)."""
+    try:
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.max_memory_allocated(), "torch.cuda.max_memory_allocated (reset)"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
+            return peak, "tf get_memory_info('GPU:0')['peak'] (reset)"
+        if backend == "jax":
+            import jax
+
+            stats = jax.devices()[0].memory_stats() or {}
+            return stats.get("peak_bytes_in_use"), "jax peak_bytes_in_use (process peak, no reset)"
+    except Exception as error:  # noqa: BLE001 (reported, not fatal: CPU figures still stand)
+        return None, f"unavailable ({type(error).__name__})"
+    return None, None
+
+
+def measure(fn, backend: str | None = None, device: str = "cpu") -> tuple[object, MemoryPeak]:
+    """fn()'s result and the memory it used."""
+    window = MemoryWindow(backend, device).start()
+    try:
+        result = fn()
+    finally:
+        peak = window.stop()
+    return result, peak
+
+
+def wait_a_sample() -> None:
+    """Long enough for the sampler to see a short-lived allocation (tests)."""
+    time.sleep(3.0 / SAMPLE_HZ)

@@ -1,0 +1,149 @@
+"""summary.md of a `saltbench bench` run: the context that makes the numbers honest, then the
+tables (summary_tables.py) and what was skipped."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from common.bench.memory import METHOD_TEXT
+from common.bench.roofline import describe
+from common.bench.summary_tables import (
+    NOT_ADJACENT,
+    breakeven_table,
+    markdown_table,
+    memory_table,
+    overhead_table,
+)
+
+ORDER_NOTE = {
+    "interleaved": "Timed rounds were **interleaved** across the backend processes (one round of "
+    "each in turn, training rounds first, then inference, then harness epochs; only one process "
+    "ran at a time), so a drift of the machine lands on every variant alike. Ratios to "
+    "torch-eager pair the i-th round of a variant with the i-th round of torch-eager: the "
+    "geometric mean of the n paired ratios with a 95 % t-interval on their logarithms. "
+    f"{NOT_ADJACENT}: the pairs were not adjacent in time (the variant shares torch-eager's process "
+    "or follows another variant in its own, so its rounds ran after torch-eager's); read those "
+    "intervals as block timing.",
+    "block": "Timed rounds ran in **blocks** (`--order block`: all of one process's rounds, then "
+    "the next's): a drift of the machine can land on one framework; the intervals pair rounds "
+    "by index only.",
+}
+
+
+def ceiling_text(rooflines: list[dict]) -> str:
+    """Which reference each ceiling is and what the candidates measured."""
+    if not rooflines:
+        return "Ceiling: not measured.\n"
+    roof = rooflines[0]
+    if "ceilings" not in roof:  # a run recorded before the ceilings
+        return (f"Ceiling: fp32 matmul {roof['matmul_gflops']:.0f} GFLOP/s "
+                f"(torch.mm {roof['matmul_size']}²).\n")  # fmt: skip
+    found = {"matmul": roof["matmul_gflops"], "conv": roof["conv_gflops"],
+             "conv_large": roof.get("conv_large_gflops"), "fma_peak": roof.get("fma_peak_gflops")}  # fmt: skip
+    candidates = "; ".join(
+        f"{describe(roof, name)}: {value:.0f}" for name, value in found.items() if value
+    )
+    fp32 = roof["ceilings"]["fp32"]
+    parts = [
+        f"Ceiling (the 100 % of “% of ceiling”): the highest rate this run measured, with the "
+        f"benchmark's threads, in the first process's first turn (the others read it). fp32: "
+        f"**{fp32['gflops']:.0f} GFLOP/s = {describe(roof, fp32['source'])}**, the highest of "
+        f"{candidates} GFLOP/s."
+    ]
+    if not roof.get("fma_peak_gflops"):
+        parts.append(" The FMA peak could not be computed (clock or vector width not readable).")
+    for precision, entry in roof["ceilings"].items():
+        if precision == "fp32":
+            continue
+        rates = ", ".join(
+            f"{k} {v:.0f}" for k, v in roof.get("half", {}).get(precision, {}).items()
+        )
+        parts.append(
+            f" {precision} rows are divided by the {precision} ceiling, **{entry['gflops']:.0f} "
+            f"GFLOP/s = {describe(roof, entry['source'], precision)}** (measured: {rates})."
+        )
+    parts.append(
+        " A row above 100 % means the model beat every reference: the ceiling is then not a true "
+        "peak (the summary never clips it).\n"
+    )
+    return "".join(parts)
+
+
+def memory_text(summary: pd.DataFrame) -> str:
+    methods = sorted({m for m in summary.get("memory_method", pd.Series(dtype=str)).dropna() if m})
+    device = sorted(
+        {m for m in summary.get("device_memory_method", pd.Series(dtype=str)).dropna() if m}
+    )
+    how = "; ".join(METHOD_TEXT.get(m, m) for m in methods) or "not measured"
+    text = (
+        "Peak RSS: the process's resident-set high-water mark during the variant's rounds of that "
+        "operation alone; working set: that peak minus the resident size just before them (what "
+        f"the operation adds on top of everything already resident). Method: {how}. A variant "
+        "sharing its process with a heavier one does not inherit its peak. “× torch-eager”: "
+        "working set over torch-eager's (– where torch-eager's is under 1 MiB)."
+    )
+    if device:
+        text += " CUDA figures are allocator-level: " + "; ".join(device) + "."
+    return text + "\n"
+
+
+def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -> str:
+    skipped = summary[summary["status"] != "ok"]
+    parts = [
+        f"# saltbench throughput — {meta['run_id']}\n",
+        f"Mode: **{meta['mode']}** ({meta['rounds']} timed rounds after {meta['warmup']} warm-up rounds; "
+        f"median with interquartile range). Model: {meta.get('model_label', 'ResUNet-' + str(meta['width']))}"
+        f"{meta.get('width_note', '')}; training step batch {meta['train_batch']} (forward, BCE loss, backward, "
+        f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
+        f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
+        f"Machine: {meta['device']}; {meta['cpu']}. Versions: {meta['versions']}.\n",
+        f"Numerics (set the same way in every process, as `compare` sets them): "
+        f"{meta.get('numerics', 'n/a')}.\n",
+        ceiling_text(meta.get("rooflines", [])),
+        f"FLOPs: {meta['flops_forward']:.3f} GFLOP/image forward from `{meta.get('spec_class', 'ResUNetSpec')}.flops_per_image()` "
+        f"(multiply-add = 2, convolutions only); a training step counts 3x forward "
+        f"({3 * meta['flops_forward']:.3f} GFLOP/image).\n",
+        "## Throughput\n",
+        markdown_table(summary),
+        "\n" + ORDER_NOTE.get(meta.get("order", "interleaved"), "") + "\n",
+        "\n“first call” is the untimed first step: graph tracing (Keras/TF), XLA or jax.jit "
+        "compilation, torch.compile, ONNX export — reported separately, never in the timed rounds."
+        + meta.get("startup_note", "")
+        + "\n",
+        "\n## Peak memory\n",
+        memory_table(summary),
+        "\n" + memory_text(summary),
+    ]
+    breakeven = breakeven_table(summary, meta["train_batch"])
+    if breakeven:
+        parts += [
+            "\n## Compile break-even\n",
+            breakeven,
+            "\ncompile = first call − steady step. n training steps cost compile + n × step; the "
+            "compiled variant is ahead once that is below the uncompiled twin's (its own tracing "
+            "counted the same way); “never” where its step is not faster. First calls under "
+            "`--startup parallel` are upper bounds (see above).\n",
+        ]
+    inapplicable = summary[summary["not_applicable"].fillna("") != ""]
+    if not inapplicable.empty:
+        parts.append("\n## Not applicable (n/a)\n")
+        parts += [
+            f"- **{r['variant']}**: {r['not_applicable']}\n" for _, r in inapplicable.iterrows()
+        ]
+    if not skipped.empty:
+        parts.append("\n## Skipped\n")
+        parts += [f"- **{r['variant']}**: {r['status']}\n" for _, r in skipped.iterrows()]
+    parts += [
+        "\n## Harness overhead (real training loop vs bare step)\n",
+        overhead_table(overhead),
+        "".join(f"\n- {s['variant']} skipped: {s['reason']}" for s in meta.get("epoch_skips", [])),
+        "\n" + (overhead["loop"].iloc[0] if not overhead.empty else "") + ". "
+        "“overhead (A/B)” compares the loop's epoch time (as a run times it: epochs after the first of "
+        "a call) with the same number of bare steps timed moments earlier (noisy on a shared machine); “harness work” times the loop's non-step work "
+        "alone (stream, flips, metric) as a share of the step time. Target: under 5 %.\n",
+        "\n## Reproduce\n",
+        f"`{meta['command']}` — raw pytest-benchmark JSON: `{meta['json']}`; side by side: "
+        f"`pytest-benchmark compare {meta['json']} --group-by group --columns median,iqr,min,max,rounds`.\n",
+        "\nThe machine drifts (up to ~2x over minutes here); compare variants only within one run.\n",
+    ]
+    return "".join(parts)

@@ -1,0 +1,143 @@
+"""The Markdown tables of summary.md: throughput with paired ratios, peak memory, compile
+break-even, harness overhead."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from common.bench.breakeven import steps_text
+from common.bench.variants import NOT_APPLICABLE, REFERENCE_VARIANT
+
+NOT_ADJACENT = "†"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value, digits: int = 1) -> str:
+    return "–" if _missing(value) else f"{value:.{digits}f}"
+
+
+def _spread(row, op: str) -> str:
+    if pd.isna(row.get(f"{op}_img_s")):
+        inapplicable = f"{op}: {NOT_APPLICABLE}" in str(row.get("not_applicable", ""))
+        return "n/a" if inapplicable else "skipped"
+    return (
+        f"{_fmt(row[f'{op}_img_s'])} [{_fmt(row[f'{op}_img_s_q1'])}–{_fmt(row[f'{op}_img_s_q3'])}]"
+    )
+
+
+def ratio_cell(row, op: str) -> str:
+    """'0.79 [0.71, 0.88] n=3' from paired rounds; † where the pairs were not interleaved."""
+    ratio = row.get(f"{op}_ratio_to_torch_eager")
+    if _missing(ratio):
+        return "–"
+    if row["variant"] == REFERENCE_VARIANT:
+        return "1.00"
+    n = row.get(f"{op}_ratio_n")
+    if _missing(n) or not n:
+        return f"{ratio:.2f} (medians, no interval)"
+    interval = f"[{_fmt(row.get(f'{op}_ratio_lo'), 2)}, {_fmt(row.get(f'{op}_ratio_hi'), 2)}]"
+    mark = "" if row.get(f"{op}_ratio_adjacent") is True else f" {NOT_ADJACENT}"
+    return f"{ratio:.2f} {interval} n={int(n)}{mark}"
+
+
+def markdown_table(summary: pd.DataFrame) -> str:
+    head = (
+        "| variant | train img/s median [IQR] | infer img/s median [IQR] "
+        "| train × torch-eager [95 % CI] | infer × torch-eager [95 % CI] "
+        "| train % of ceiling | infer % of ceiling | first call train / infer (s) |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for _, r in summary.iterrows():
+        emulated = " (**emulated** bf16: not a usable setting on this CPU)"
+        marker = emulated if str(r.get("precision")) == "bf16 emulated" else ""
+        lines.append(
+            f"| {r['variant']}{marker} | {_spread(r, 'train')} | {_spread(r, 'infer')} "
+            f"| {ratio_cell(r, 'train')} | {ratio_cell(r, 'infer')} "
+            f"| {_fmt(r['train_pct_of_peak'])} | {_fmt(r['infer_pct_of_peak'])} "
+            f"| {_fmt(r['train_first_call_s'])} / {_fmt(r['infer_first_call_s'])} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def _mib(row, op: str) -> tuple[str, str, str]:
+    ratio = row.get(f"{op}_working_set_ratio_to_torch_eager")
+    return (
+        _fmt(row.get(f"{op}_peak_rss_mib"), 0),
+        _fmt(row.get(f"{op}_working_set_mib"), 1),
+        "1.00" if row["variant"] == REFERENCE_VARIANT and not _missing(ratio) else _fmt(ratio, 2),
+    )
+
+
+def memory_table(summary: pd.DataFrame) -> str:
+    """Peak resident memory and working set per variant and operation (and the CUDA allocator's)."""
+    device = any(
+        not _missing(summary.get(f"{op}_device_peak_mib", pd.Series(dtype=float)).max())
+        for op in ("train", "infer")
+    )
+    head = (
+        "| variant | train peak RSS (MiB) | train working set (MiB) | × torch-eager "
+        "| infer peak RSS (MiB) | infer working set (MiB) | × torch-eager |"
+        + (" CUDA allocator peak train / infer (MiB) |" if device else "")
+        + "\n|---|---|---|---|---|---|---|"
+        + ("---|" if device else "")
+        + "\n"
+    )
+    lines = []
+    for _, r in summary.iterrows():
+        if _missing(r.get("train_peak_rss_mib")) and _missing(r.get("infer_peak_rss_mib")):
+            continue
+        cells = [*_mib(r, "train"), *_mib(r, "infer")]
+        if device:
+            cells.append(
+                f"{_fmt(r.get('train_device_peak_mib'), 0)} / {_fmt(r.get('infer_device_peak_mib'), 0)}"
+            )
+        lines.append(f"| {r['variant']} | " + " | ".join(cells) + " |")
+    if not lines:
+        return "_No memory figures in this run (it was recorded before saltbench measured them)._\n"
+    return head + "\n".join(lines) + "\n"
+
+
+def breakeven_table(summary: pd.DataFrame, train_batch: int) -> str:
+    """Compile seconds and the training steps after which each compiled variant is ahead."""
+    rows = summary[summary.get("compile_s", pd.Series(dtype=float)).notna()]
+    if rows.empty:
+        return ""
+    steps = summary.set_index("variant")
+    head = (
+        "| compiled variant | compile (s) | against | its tracing/first-call extra (s) "
+        "| step (s) compiled / against | break-even (training steps) |\n"
+        "|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for _, r in rows.iterrows():
+        base = steps.loc[r["break_even_baseline"]]
+        step, base_step = train_batch / r["train_img_s"], train_batch / base["train_img_s"]
+        lines.append(
+            f"| {r['variant']} | {_fmt(r['compile_s'])} | {r['break_even_baseline']} "
+            f"| {_fmt(max(0.0, base['train_first_call_s'] - base_step))} "
+            f"| {step:.3f} / {base_step:.3f} | {steps_text(r['break_even_steps'])} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def overhead_table(overhead: pd.DataFrame) -> str:
+    if overhead.empty:
+        return "_No harness-overhead benchmark ran (it needs torch-eager or keras-tf)._\n"
+    head = (
+        "| variant | bare step img/s | real loop img/s | overhead (A/B) | harness work / step time "
+        "| loop peak RSS / working set (MiB) |\n"
+        "|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['variant']} | {_fmt(r['bare_step_img_s'])} | {_fmt(r['loop_img_s'])} "
+        f"| {_fmt(r['overhead_pct'])} % | {_fmt(r['harness_work_pct'], 2)} % "
+        f"| {_fmt(r.get('peak_rss_mib'), 0)} / {_fmt(r.get('working_set_mib'))} |"
+        for _, r in overhead.iterrows()
+    ]
+    return head + "\n".join(lines) + "\n"
