@@ -52,3 +52,32 @@ def bar_chart_png(summary: pd.DataFrame, title: str) -> bytes:
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return _png(fig, plt)
+
+
+def scaling_png(axis: str, table: pd.DataFrame, title: str) -> bytes:
+    """images/s and MiB against the swept axis, log-log, one colour per variant (train solid,
+    inference dashed; working set solid, peak RSS dotted)."""
+    plt = _pyplot()
+    fig, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (variant, rows) in enumerate(table.groupby("variant", sort=False)):
+        rows = rows.sort_values("value")
+        colour = colours[index % len(colours)]
+        for column, style, what in (("train_img_s", "-", "train"), ("infer_img_s", "--", "infer")):
+            speed.plot(rows["value"], rows[column], style, marker="o", color=colour,
+                       label=f"{variant} {what}")  # fmt: skip
+        for column, style, what in (
+            ("train_working_set_mib", "-", "train working set"),
+            ("train_peak_rss_mib", ":", "train peak RSS"),
+        ):
+            memory.plot(rows["value"], rows[column], style, marker="o", color=colour,
+                        label=f"{variant} {what}")  # fmt: skip
+    for ax, label in ((speed, "images / s"), (memory, "MiB")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(axis)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig, plt)

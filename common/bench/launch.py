@@ -8,6 +8,7 @@ and the conductor hands out one round at a time: interleaved (A B C â€¦ A B C â€
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -85,6 +86,13 @@ def _gate_args(index: int, name: str, gate: Path, run_dir: Path, contended: bool
     return args + (["--saltbench-contended-startup"] if contended else [])
 
 
+def _record_turns(path: Path, order: str, log: list[dict]) -> None:
+    """turns.json: this attempt's turns after those of earlier, interrupted attempts."""
+    earlier = json.loads(path.read_text()).get("attempts", []) if path.is_file() else []
+    attempts = [*earlier, {"order": order, "turns": log}]
+    atomic_write_json(path, {"order": order, "turns": log, "attempts": attempts})
+
+
 def run_processes(
     processes: list[tuple[str, list[Variant]]], config: BenchConfig, run_dir: Path, echo, on_result
 ) -> list[ProcessResult]:
@@ -116,6 +124,6 @@ def run_processes(
         on_result(results[name])
 
     log = Conductor(gate, jobs, config.order).run(on_exit=ended)
-    atomic_write_json(run_dir / TURNS_FILE, {"order": config.order, "turns": log})
+    _record_turns(run_dir / TURNS_FILE, config.order, log)
     shutil.rmtree(gate, ignore_errors=True)
     return [results[name] for name, _ in processes]

@@ -134,4 +134,5 @@ def saltbench_gate(request: pytest.FixtureRequest, saltbench_turns):
     target = request.config.getoption("saltbench_roofline_to")
     if target is not None:
         saltbench_turns.take("train")  # the earliest phase: before anyone's first timed round
-        request.getfixturevalue("saltbench_rooflines").publish(target)
+        process = request.config.getoption("saltbench_process")
+        request.getfixturevalue("saltbench_rooflines").publish(target, process)

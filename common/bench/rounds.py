@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from common.bench.memory import MemoryWindow
+from common.memory import MemoryWindow
 
 
 def timed_rounds(

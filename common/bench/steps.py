@@ -240,6 +240,7 @@ class RunnerCache:
         self._epochs: dict[str, tuple[HarnessEpoch, float]] = {}
         self.medians: dict[tuple[str, str], float] = {}
         self.first_call_s: dict[tuple[str, str], float] = {}
+        self.first_call_memory: dict[tuple[str, str], object] = {}  # MemoryPeak of the first call
 
     def get(self, variant: Variant) -> ModelRunner:
         if variant.name not in self._runners:
@@ -271,11 +272,15 @@ class RunnerCache:
 
     def first_call(self, variant: Variant, operation: str, fn: Callable[[], object]) -> float:
         """Run `fn` once, untimed by pytest-benchmark: tracing / compilation happens here."""
+        from common.memory import MemoryWindow
+
         key = (variant.name, operation)
         if key not in self.first_call_s:
+            window = MemoryWindow(variant.backend, _device_for(variant)).start()
             start = time.perf_counter()
             fn()
             self.first_call_s[key] = time.perf_counter() - start
+            self.first_call_memory[key] = window.stop()
         return self.first_call_s[key]
 
     def harness_epoch(self, variant: Variant) -> tuple[HarnessEpoch, float]:
@@ -308,10 +313,11 @@ class RooflineCache:
     def _shared(self, key: str) -> dict | None:
         if self.shared is None or not self.shared.is_file():
             return None
-        roofline = json.loads(self.shared.read_text()).get("rooflines", {}).get(key)
+        data = json.loads(self.shared.read_text())
+        roofline = data.get("rooflines", {}).get(key)
         if roofline is None or roofline.get("threads") != self.settings.threads:
             return None
-        return {**roofline, "measured_in": self.shared.name.split(".")[0]}
+        return {**roofline, "measured_in": data.get("process", self.shared.name.split(".")[0])}
 
     def get(self, device: str) -> dict:
         from common.bench.roofline import measure_roofline
@@ -323,14 +329,14 @@ class RooflineCache:
             self.report.rooflines[key] = measure_roofline(self.settings.threads, key).to_dict()
         return self.report.rooflines[key]
 
-    def publish(self, path: Path) -> None:
+    def publish(self, path: Path, process: str) -> None:
         """Measure the roofline of every device this process's variants run on; write it to `path`
         for the run's other processes (atomically: they may look for it at any time)."""
         from common.io import atomic_write_json
 
         for device in sorted({b["device"] for b in self.report.builds.values()} or {"cpu"}):
             self.get(device)
-        atomic_write_json(path, {"rooflines": self.report.rooflines})
+        atomic_write_json(path, {"rooflines": self.report.rooflines, "process": process})
 
 
 def _blob_masks(n: int, seed: int) -> np.ndarray:

@@ -15,7 +15,6 @@ from functools import partial
 import numpy as np
 import pytest
 
-from common.bench.memory import MemoryWindow
 from common.bench.roofline import ceiling_for, percent_of_peak
 from common.bench.rounds import timed_rounds
 from common.bench.settings import cpu_name, library_versions
@@ -27,6 +26,7 @@ from common.bench.variants import (
     group_name,
     parse_variants,
 )
+from common.memory import MemoryWindow
 
 FLOPS_CONVENTION = (
     f"forward FLOPs from the model spec's flops_per_image() (multiply-add = 2, convolutions only); "
@@ -145,6 +145,9 @@ def bench_step(
         flops_per_image_forward=forward,
         flops_per_image=flops_per_step_image(forward, operation),
         first_call_s=first_call_s,
+        first_call_working_set_mib=saltbench_models.first_call_memory[
+            (variant.name, operation)
+        ].working_set_mib,
         compile_s=max(0.0, first_call_s - times["median"]) if variant.jit_compile else None,
     )
     benchmark.extra_info.update(info)

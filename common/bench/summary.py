@@ -29,8 +29,9 @@ SUMMARY_COLUMNS = [
     "infer_peak_rss_mib", "infer_working_set_mib", "infer_working_set_ratio_to_torch_eager",
     "train_device_peak_mib", "infer_device_peak_mib", "memory_method", "device_memory_method",
     "compile_s", "break_even_steps", "break_even_baseline",
+    "train_first_call_working_set_mib", "infer_first_call_working_set_mib",
 ]  # fmt: skip
-MEMORY_FIELDS = ("peak_rss_mib", "working_set_mib", "device_peak_mib")
+MEMORY_FIELDS = ("peak_rss_mib", "working_set_mib", "device_peak_mib", "first_call_working_set_mib")
 
 
 def benchmark_rows(merged: dict) -> pd.DataFrame:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from common.bench.memory import METHOD_TEXT
 from common.bench.roofline import describe
 from common.bench.summary_tables import (
     NOT_ADJACENT,
@@ -14,6 +13,7 @@ from common.bench.summary_tables import (
     memory_table,
     overhead_table,
 )
+from common.memory import METHOD_TEXT
 
 ORDER_NOTE = {
     "interleaved": "Timed rounds were **interleaved** across the backend processes (one round of "
@@ -80,7 +80,11 @@ def memory_text(summary: pd.DataFrame) -> str:
         "operation alone; working set: that peak minus the resident size just before them (what "
         f"the operation adds on top of everything already resident). Method: {how}. A variant "
         "sharing its process with a heavier one does not inherit its peak. “× torch-eager”: "
-        "working set over torch-eager's (– where torch-eager's is under 1 MiB)."
+        "working set over torch-eager's (– where torch-eager's is under 1 MiB). First call: the "
+        "working set of the variant's untimed first call, where one-time allocations happen "
+        "(optimizer state, traced graphs, and TensorFlow's memory pool, which it then reuses: a "
+        "small working set over the rounds with a large first call means memory taken once and "
+        "kept)."
     )
     if device:
         text += " CUDA figures are allocator-level: " + "; ".join(device) + "."

@@ -65,12 +65,13 @@ def markdown_table(summary: pd.DataFrame) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def _mib(row, op: str) -> tuple[str, str, str]:
+def _mib(row, op: str) -> tuple[str, str, str, str]:
     ratio = row.get(f"{op}_working_set_ratio_to_torch_eager")
     return (
         _fmt(row.get(f"{op}_peak_rss_mib"), 0),
         _fmt(row.get(f"{op}_working_set_mib"), 1),
         "1.00" if row["variant"] == REFERENCE_VARIANT and not _missing(ratio) else _fmt(ratio, 2),
+        _fmt(row.get(f"{op}_first_call_working_set_mib"), 0),
     )
 
 
@@ -82,9 +83,10 @@ def memory_table(summary: pd.DataFrame) -> str:
     )
     head = (
         "| variant | train peak RSS (MiB) | train working set (MiB) | × torch-eager "
-        "| infer peak RSS (MiB) | infer working set (MiB) | × torch-eager |"
+        "| train first call (MiB) | infer peak RSS (MiB) | infer working set (MiB) "
+        "| × torch-eager | infer first call (MiB) |"
         + (" CUDA allocator peak train / infer (MiB) |" if device else "")
-        + "\n|---|---|---|---|---|---|---|"
+        + "\n|---|---|---|---|---|---|---|---|---|"
         + ("---|" if device else "")
         + "\n"
     )

@@ -32,7 +32,17 @@ def register(subparsers) -> None:
         "variant, one process per backend, with the roofline measured in the same run. Variants: "
         + ", ".join(VARIANT_NAMES),
     )
-    p.add_argument("--variants", default="all", help="comma-separated variants (default: all)")
+    p.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated variants (default: all; with --sweep: torch-eager,keras-tf)",
+    )
+    p.add_argument(
+        "--sweep",
+        metavar="AXIS=V1,V2,...",
+        help="a scaling curve: one bench run per value of batch, width or threads (e.g. "
+        "batch=1,2,4,8,16,32,64); writes scaling_<axis>.csv, .png and .md",
+    )
     p.add_argument(
         "--quick", action="store_true", help="3 rounds, no torch.compile/XLA training (< 3 min)"
     )
@@ -119,7 +129,7 @@ def config_from_args(args: argparse.Namespace):
                 f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}"
             )
     return BenchConfig(
-        variants=[v.name for v in parse_variants(args.variants)],
+        variants=[v.name for v in parse_variants(args.variants or "all")],
         quick=args.quick,
         threads=args.threads,
         width=args.width,
@@ -169,9 +179,12 @@ def _new_run_dir(out: Path) -> tuple[str, Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from common.bench import sweep_cli as bench_sweep
     from common.bench.runner import ordered_processes
     from common.io import atomic_write_json
 
+    if getattr(args, "sweep", None) or (args.resume and bench_sweep.is_sweep(args.resume)):
+        return bench_sweep.run(args)
     if args.resume:
         config, run_dir = _resume_config(args.resume), args.resume
         run_id = run_dir.name

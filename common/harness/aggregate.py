@@ -77,6 +77,8 @@ def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
         "versions": first["versions"],
         "numerics": first.get("numerics", {}),
         "device_peak_mib": _max_of(fold_metrics, "device_peak_mib"),
+        "peak_rss_mib": _max_of(fold_metrics, "peak_rss_mib"),
+        "working_set_mib": _max_of(fold_metrics, "working_set_mib"),
         "score_mean": float(scores.mean()),
         "score_std": float(scores.std()),
         "threshold_mean": float(np.mean([m["threshold"] for m in fold_metrics])),

@@ -27,6 +27,7 @@ from common.harness.locks import FolderLock
 from common.harness.unit_eval import evaluate_unit
 from common.harness.unit_state import FOLD_METRICS, UnitState, fresh_state
 from common.io import UNREADABLE, load_neutral, save_neutral
+from common.memory import MemoryWindow
 from common.schedules import snapshots_to_average
 from common.stream import BatchStream, derive_seed
 
@@ -95,6 +96,7 @@ class FoldSession:
         Holds the unit folder's lock throughout: a second process on this unit is refused.
         """
         with FolderLock(self.dir, f"{self.trainer.framework} worker, fold {self.fold}"):
+            self.memory = MemoryWindow().start()  # the unit's peak RSS (unit_eval reads it)
             self.store.load()
             if self.state.get("failed"):
                 raise DivergedError(self.state["failed"]["message"])

@@ -46,6 +46,10 @@ LEADERBOARD_COLUMNS = [
     # whether it ran compiled (torch.compile, XLA or jax.jit)
     "subject",
     "jit_compile",
+    # issue 19 (appended): the worker's resident-set peak over the unit (the largest unit's on a
+    # mean row) and the unit's working set on top of what was resident when it started
+    "peak_rss_mib",
+    "working_set_mib",
 ]
 
 
@@ -84,6 +88,8 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                     "epochs": fold["epochs"],
                     "wall_s": round(fold["wall_s"], 1),
                     "device_peak_mib": _rounded(fold.get("device_peak_mib"), 0),
+                    "peak_rss_mib": _rounded(fold.get("peak_rss_mib"), 0),
+                    "working_set_mib": _rounded(fold.get("working_set_mib"), 0),
                     **_honesty_cells(fold, _fold_targets(fold)),
                 }
             )
@@ -100,6 +106,8 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
                 "epochs": summary["epochs"],
                 "wall_s": round(summary["wall_s"], 1),
                 "device_peak_mib": _rounded(summary.get("device_peak_mib"), 0),
+                "peak_rss_mib": _rounded(summary.get("peak_rss_mib"), 0),
+                "working_set_mib": _rounded(summary.get("working_set_mib"), 0),
                 **_honesty_cells(summary, summary.get("time_to_target", [])),
             }
         )

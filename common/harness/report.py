@@ -10,7 +10,7 @@ from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.schedule import schedule_line
 from common.harness.subjects import in_run_order, label
-from common.harness.table import _num, cut_cell, loop_flags, side_by_side_table
+from common.harness.table import _num, cut_cell, loop_flags, rss_cell, side_by_side_table
 from common.io import atomic_write_text
 from common.postprocess import MIN_AREA_GRID
 
@@ -18,8 +18,9 @@ from common.postprocess import MIN_AREA_GRID
 def fold_table(metrics: dict[str, Any]) -> str:
     lines = [
         "| framework | seed | fold | score | threshold | score at logit 0 | score cross-fitted | "
-        "train img/s | step img/s | infer img/s | epochs | best epoch | wall s |",
-        "|---" * 13 + "|",
+        "train img/s | step img/s | infer img/s | epochs | best epoch | wall s | "
+        "peak RSS MiB (working set) |",
+        "|---" * 14 + "|",
     ]
     for name, summary in metrics["frameworks"].items():
         for m in summary["folds"]:
@@ -28,7 +29,7 @@ def fold_table(metrics: dict[str, Any]) -> str:
                 f"{cut_cell(m)} | "
                 f"{m['score_at_0']:.4f} | {_num(m.get('score_cross_fitted'), '{:.4f}')} | "
                 f"{m['train_img_s']:.1f} | {_num(m.get('step_img_s'))} | {m['infer_img_s']:.1f} | "
-                f"{m['epochs']} | {m['best_epoch'] + 1} | {m['wall_s']:.1f} |"
+                f"{m['epochs']} | {m['best_epoch'] + 1} | {m['wall_s']:.1f} | {rss_cell(m)} |"
             )
     return "\n".join(lines)
 

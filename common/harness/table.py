@@ -176,6 +176,10 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row("device, numerics", [numerics_cell(fws[n].get("numerics")) for n in names])
     row("twin mode", [twin_mode((fws[n].get("numerics") or {}).get("exact_twins")) for n in names])
     row(
+        "peak RSS MiB (worker; its working set), largest unit",
+        [rss_cell(fws[n]) for n in names],
+    )
+    row(
         "peak device memory MiB (allocator)",
         [_num(fws[n].get("device_peak_mib"), "{:.0f}") for n in names],
     )
@@ -235,3 +239,11 @@ def numerics_cell(settings: dict[str, Any] | None) -> str:
     if choice.startswith("auto"):
         precision += f" ({choice})"
     return f"{device}, {precision}, {numerics_flags(settings)}"
+
+
+def rss_cell(summary: dict[str, Any]) -> str:
+    """'3120 (1480)': the worker's resident peak over a unit and what the unit added to it."""
+    peak = summary.get("peak_rss_mib")
+    if peak is None:
+        return "–"
+    return f"{peak:.0f} ({_num(summary.get('working_set_mib'), '{:.0f}')})"

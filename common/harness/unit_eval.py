@@ -53,6 +53,7 @@ def evaluate_unit(session: FoldSession) -> dict[str, Any]:
         store.dir / "test.npz", ids=np.array(data.test_ids), logits=test_logits.astype(np.float16)
     )
     store.state["wall_s"] += time.perf_counter() - started
+    memory = unit_memory(session)
     history, probes = store.history, store.state.get("step_probes", [])
     metrics = {
         "framework": trainer.framework,
@@ -78,10 +79,25 @@ def evaluate_unit(session: FoldSession) -> dict[str, Any]:
         "versions": trainer.versions(),
         "numerics": getattr(trainer, "numerics", {}),
         "device_peak_mib": getattr(trainer, "device_peak_mib", lambda: None)(),
+        **memory,
     }
     atomic_write_json(store.dir / FOLD_METRICS, metrics)
     store.finish()
     return metrics
+
+
+def unit_memory(session: FoldSession) -> dict[str, Any]:
+    """The worker's resident-set peak while it trained and scored this unit, and that peak over
+    its resident size when the unit started (common/memory.py); a resumed unit's since it resumed."""
+    window = getattr(session, "memory", None)
+    if window is None or not window.started:
+        return {}
+    peak = window.stop()
+    return {
+        "peak_rss_mib": peak.peak_mib,
+        "working_set_mib": peak.working_set_mib,
+        "memory_method": peak.method,
+    }
 
 
 def ensemble_snapshots(recipe: dict[str, Any], state: dict[str, Any]) -> list[str]:

@@ -8,11 +8,11 @@ import pytest
 
 from common.bench import summary as S
 from common.bench.breakeven import NEVER, break_even
-from common.bench.memory import MIB, MemoryWindow
 from common.bench.roofline import Roofline, ceiling_for
 from common.bench.rounds import timed_rounds
 from common.bench.suite import throughput_info
 from common.bench.turns import NoTurns
+from common.memory import MIB, MemoryWindow
 from tests.bench.test_bench_summary import SKIPS, _bench, merged_run
 
 EXTRA_MIB = 256

@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 FIELDS = {
     "variant", "framework", "backend", "operation", "batch", "images_per_s", "gflops_per_s", "pct_of_peak",
     "peak_matmul_gflops", "threads", "device", "versions", "first_call_s", "flops_per_image", "flops_convention",
+    "ceiling_gflops", "ceiling_source", "peak_rss_mib", "working_set_mib", "memory_method",
+    "round_seconds", "round_turns", "first_call_working_set_mib",
 }  # fmt: skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.torch, pytest.mark.keras]
@@ -97,9 +99,9 @@ def test_benchmarks_folder_collects_the_packaged_suite(tmp_path):
     )
 
 
-def test_quick_bench_starts_up_side_by_side_and_times_in_turn(tmp_path):
-    """Two backend processes under `--startup parallel`: both warm up, then time one at a time, and
-    the second reads the first one's roofline."""
+def test_quick_bench_starts_up_side_by_side_and_interleaves_its_rounds(tmp_path):
+    """Two backend processes under `--startup parallel`: both warm up, then their rounds alternate,
+    one at a time, and the second reads the roofline the first measured in its first turn."""
     from common.cli import main
 
     argv = ["bench", "--quick", "--variants", "torch-eager,keras-torch", "--width", "2",
@@ -107,10 +109,16 @@ def test_quick_bench_starts_up_side_by_side_and_times_in_turn(tmp_path):
             "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
     (run,) = (tmp_path / "runs").iterdir()
-    assert {p.name for p in (run / "gate").iterdir()} == {
-        "torch.ready", "torch.go", "keras-torch.ready", "keras-torch.go",
-    }  # fmt: skip
+    turns = json.loads((run / "turns.json").read_text())["turns"]
+    order = [(t["process"], t["operation"]) for t in turns]
+    # torch's roofline turn beside keras-torch's first round, then one round each in turn
+    assert order[:3] == [("torch", "train"), ("keras-torch", "train"), ("torch", "train")]
+    assert order.index(("torch", "infer")) > order.index(("keras-torch", "train"))
     report = json.loads((run / "keras-torch.report.json").read_text())
     assert report["rooflines"]["cpu"]["measured_in"] == "torch"
+    infos = [
+        b["extra_info"] for b in json.loads((run / "benchmarks.json").read_text())["benchmarks"]
+    ]
+    assert all(len(i["round_turns"]) == 1 and i["peak_rss_mib"] > 0 for i in infos)
     summary = (tmp_path / "summary.md").read_text()
     assert "| keras-torch |" in summary and "upper bounds" in summary

@@ -93,3 +93,21 @@ def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
     assert (run_dir() / "submission_ensemble.csv").read_text() == (
         reference / "submission_ensemble.csv"
     ).read_text()
+
+
+def test_every_unit_records_its_worker_peak_memory(nway_run):
+    """Peak RSS per unit in fold metrics, the report's tables and the leaderboard's last columns."""
+    run_dir, stdout = nway_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for subject in SUBJECTS:
+        unit = metrics["frameworks"][subject]["folds"][0]
+        # a worker holds its framework, the model and the data: hundreds of MiB at the least
+        assert unit["peak_rss_mib"] > 100 and 0 <= unit["working_set_mib"] <= unit["peak_rss_mib"]
+        assert unit["memory_method"] in ("hwm-reset", "sampled")
+        assert metrics["frameworks"][subject]["peak_rss_mib"] == unit["peak_rss_mib"]
+    assert "peak RSS MiB (worker; its working set), largest unit" in stdout
+    assert "peak RSS MiB (working set) |" in (run_dir / "report.md").read_text()
+    rows = pd.read_csv(run_dir / "leaderboard_rows.csv")
+    columns = list(rows.columns)  # appended after the issue-18 columns, old rows still read
+    assert columns.index("peak_rss_mib") == columns.index("jit_compile") + 1
+    assert (rows["peak_rss_mib"] > 100).all()

@@ -14,6 +14,7 @@ framework can reset it (JAX cannot: its figure is the process's peak so far).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -60,10 +61,8 @@ def release_free_memory() -> None:
     show a working set too small."""
     gc.collect()
     name = ctypes.util.find_library("c")
-    try:
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: nothing to trim
         ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):  # not glibc: nothing to trim
-        pass
 
 
 def reset_high_water_mark() -> bool:

@@ -1,0 +1,63 @@
+"""The `--sweep` side of `saltbench bench`: a scaling curve over batch, width or threads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from common.bench.scaling import AXES, DEFAULT_SWEEP_VARIANTS, parse_sweep
+from common.bench.sweep import (
+    cpus,
+    load_sweep,
+    new_sweep_dir,
+    point_config,
+    run_sweep,
+    write_scaling,
+)
+
+
+def is_sweep(run_dir: Path) -> bool:
+    from common.bench.sweep import SWEEP_FILE
+
+    return (run_dir / SWEEP_FILE).is_file()
+
+
+def run(args: argparse.Namespace) -> int:
+    from common.commands.bench import check_bench_device, config_from_args, model_label
+
+    if args.resume:
+        run_dir = args.resume
+        axis, points, config = load_sweep(run_dir)
+    else:
+        axis, points = parse_sweep(args.sweep, cpus())
+        args.variants = args.variants or DEFAULT_SWEEP_VARIANTS
+        config = config_from_args(args)
+        check_bench_device(config)
+        run_dir = new_sweep_dir(args.out, axis, points, config)
+    out = run_dir.parent.parent
+    started = time.perf_counter()
+    table, failures = run_sweep(config, axis, points, run_dir, args.verbose)
+    seconds = time.perf_counter() - started
+    fixed = {"batch": f"width {config.width}, {config.threads or cpus()} thread(s)",
+             "width": f"batch {config.train_batch}/{config.infer_batch}, {config.threads or cpus()} thread(s)",
+             "threads": f"width {config.width}, batch {config.train_batch}/{config.infer_batch}"}[axis]  # fmt: skip
+    meta = {
+        "title": f"{model_label(config)} scaling over {AXES[axis]} ({fixed})",
+        "context": f"{model_label(config)}; {fixed}; variants {', '.join(config.variants)}; "
+        f"{point_config(config, axis, points[0]).resolved_rounds()[0]} timed rounds per point "
+        f"(after {point_config(config, axis, points[0]).resolved_rounds()[1]} warm-up); "
+        f"{seconds:.0f} s wall. "
+        f"Run folder: `{run_dir}` (`saltbench bench --resume {run_dir}` finishes an interrupted "
+        "sweep point by point).",
+    }
+    written = write_scaling(axis, table, run_dir, out, meta)
+    print("wrote " + ", ".join(str(p) for p in written) + f" ({seconds:.0f} s)")
+    for value, result in failures:
+        print(
+            f"saltbench: {axis}={value}: benchmark process {result.name} failed "
+            f"(exit {result.returncode}); see {result.log_path}",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
