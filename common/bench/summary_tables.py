@@ -112,7 +112,7 @@ def breakeven_table(summary: pd.DataFrame, train_batch: int) -> str:
         return ""
     steps = summary.set_index("variant")
     head = (
-        "| compiled variant | compile (s) | against | its tracing/first-call extra (s) "
+        "| compiled variant | compile (s) | against | against's first-call extra (s) "
         "| step (s) compiled / against | break-even (training steps) |\n"
         "|---|---|---|---|---|---|\n"
     )

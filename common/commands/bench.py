@@ -205,7 +205,9 @@ def _run_all(processes, config, run_dir: Path, verbose: bool):
     from common.bench.launch import run_processes
 
     startup = (
-        "all start at once, then time one by one" if config.startup_in_parallel() else "in turn"
+        "all start at once, then take turns"
+        if config.startup_in_parallel()
+        else "one after another, then take turns"
     )
     bar = tqdm(
         total=len(processes), desc=f"saltbench bench ({startup})", unit="process", file=sys.stderr
