@@ -94,7 +94,7 @@ def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
 @pytest.fixture(scope="session")
 def saltbench_models(saltbench_settings, saltbench_report):
     """Model runners built once per variant and shared by the train and inference benchmarks."""
-    from common.bench.steps import RunnerCache
+    from common.bench.caches import RunnerCache
 
     cache = RunnerCache(saltbench_settings, saltbench_report)
     yield cache
@@ -104,7 +104,7 @@ def saltbench_models(saltbench_settings, saltbench_report):
 @pytest.fixture(scope="session")
 def saltbench_rooflines(request: pytest.FixtureRequest, saltbench_settings, saltbench_report):
     """Roofline references (fp32 matmul, conv) per device: an earlier process's, else measured here."""
-    from common.bench.steps import RooflineCache
+    from common.bench.caches import RooflineCache
 
     shared = request.config.getoption("saltbench_roofline_from")
     return RooflineCache(saltbench_settings, saltbench_report, shared)
@@ -126,7 +126,7 @@ def saltbench_gate(request: pytest.FixtureRequest, saltbench_turns):
     """With --saltbench-gate: all untimed start-up work first; the roofline in the first turn."""
     if request.config.getoption("saltbench_gate", None) is None:
         return
-    from common.bench.steps import warm_up
+    from common.bench.caches import warm_up
 
     models = request.getfixturevalue("saltbench_models")
     contended = request.config.getoption("saltbench_contended_startup")

@@ -125,8 +125,13 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
             breakeven,
             "\ncompile = first call − steady step. n training steps cost compile + n × step; the "
             "compiled variant is ahead once that is below the uncompiled twin's (its own tracing "
-            "counted the same way); “never” where its step is not faster. First calls under "
-            "`--startup parallel` are upper bounds (see above).\n",
+            "counted the same way); “never” where its step is not faster."
+            + (
+                " First calls under `--startup parallel` are upper bounds (see above)."
+                if meta.get("startup_note")
+                else ""
+            )
+            + "\n",
         ]
     inapplicable = summary[summary["not_applicable"].fillna("") != ""]
     if not inapplicable.empty:

@@ -16,6 +16,7 @@ from common.bench.sweep import (
     run_sweep,
     write_scaling,
 )
+from common.errors import SaltbenchError
 
 
 def is_sweep(run_dir: Path) -> bool:
@@ -25,12 +26,15 @@ def is_sweep(run_dir: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.commands.bench import check_bench_device, config_from_args, model_label
+    from common.bench.run_meta import model_label
+    from common.commands.bench import check_bench_device, config_from_args
 
     if args.resume:
         run_dir = args.resume
         axis, points, config = load_sweep(run_dir)
     else:
+        if args.compare:
+            raise SaltbenchError("--compare compares one bench run with another; not with --sweep")
         axis, points = parse_sweep(args.sweep, cpus())
         args.variants = args.variants or DEFAULT_SWEEP_VARIANTS
         config = config_from_args(args)

@@ -11,17 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from common.bench.settings import DEFAULT_WIDTHS, bench_spec
+from common.bench.settings import DEFAULT_WIDTHS
 from common.bench.variants import VARIANT_NAMES, parse_variants
 from common.errors import SaltbenchError
 
 DEFAULT_OUT = Path("results/benchmarks")
-STARTUP_NOTE = (
-    " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
-    " times include the other processes' start-up work (and torch-backed ones ran on one thread),"
-    " so they are upper bounds; no timed round ever overlaps any other process's work"
-    " (`--startup sequential` for uncontended first calls)."
-)
 
 
 def register(subparsers) -> None:
@@ -227,6 +221,7 @@ def _run_all(processes, config, run_dir: Path, verbose: bool):
 def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: float, args) -> int:
     from common.bench import summary as S
     from common.bench.charts import bar_chart_png
+    from common.bench.run_meta import model_label, run_meta
     from common.bench.runner import merge_reports, merge_runs, save_merged
     from common.bench.summary_md import render_markdown
     from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
@@ -237,7 +232,7 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
     stored = atomic_write_json_copy(json_path, out / f"{run_id}.json")
     summary = S.summarize(merged, reports["skips"])
     overhead = S.harness_overhead(merged)
-    meta = _meta(config, run_id, reports, merged, stored, seconds)
+    meta = run_meta(config, run_id, reports, merged, stored, seconds)
     meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
     md = render_markdown(summary, overhead, meta)
     title = f"{model_label(config)} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
@@ -253,13 +248,6 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
         f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
     )
     return _exit_code(results, config)
-
-
-def model_label(config) -> str:
-    """'ResUNet-16' or 'ResNet34 U-Net (base_width 64)' for titles and the summary."""
-    if getattr(config, "model", "resunet") == "resunet":
-        return f"ResUNet-{config.width}"
-    return f"ResNet34 U-Net (base_width {config.width})"
 
 
 def atomic_write_json_copy(src: Path, dst: Path) -> Path:
@@ -281,78 +269,9 @@ def _print_side_by_side(json_path: Path) -> None:
     )
     if exe is None:
         return
-    subprocess.run(
-        [
-            exe,
-            "compare",
-            str(json_path),
-            "--group-by=group",
-            "--sort=name",
-            "--columns=median,iqr,min,max,rounds",
-        ],
-        check=False,
-    )
-
-
-def _meta(
-    config, run_id: str, reports: dict, merged: dict, json_path: Path, seconds: float
-) -> dict:
-    procs = [p for p in reports["processes"].values() if "rooflines" in p]
-    first = procs[0] if procs else {}
-    roof = [r for p in procs for r in p["rooflines"].values()]
-    devices = sorted({b["device"] for p in procs for b in p["builds"].values()}) or ["?"]
-    infos = [b["extra_info"] for b in merged["benchmarks"]]
-    rounds, warmup, _ = config.resolved_rounds()
-    threads = infos[0]["threads"] if infos else config.threads
-    default_width = DEFAULT_WIDTHS.get(config.model, 16)
-    width_note = (
-        ""
-        if config.width == default_width
-        else f" (reduced from the default {default_width} — numbers are not comparable to width "
-        f"{default_width})"
-    )
-    command = "saltbench bench" + (" --quick" if config.quick else "")
-    if config.model != "resunet":
-        command += f" --model {config.model}"
-    if config.variants != list(VARIANT_NAMES):
-        command += " --variants " + ",".join(config.variants)
-    return {
-        "run_id": run_id,
-        "startup_note": STARTUP_NOTE if config.startup_in_parallel() else "",
-        "mode": f"--quick ({seconds:.0f} s wall)"
-        if config.quick
-        else f"full ({seconds:.0f} s wall)",
-        "rounds": rounds,
-        "warmup": warmup,
-        "width": config.width,
-        "width_note": width_note,
-        "model_label": model_label(config),
-        "spec_class": type(bench_spec(config.model, config.width)).__name__,
-        "train_batch": config.train_batch,
-        "infer_batch": config.infer_batch,
-        "threads": threads,
-        "device": ", ".join(devices),
-        "numerics": _numerics_line(procs),
-        "cpu": first.get("cpu", "?"),
-        "versions": ", ".join(f"{k} {v}" for k, v in first.get("versions", {}).items()),
-        "rooflines": roof,
-        "order": getattr(config, "order", "interleaved"),
-        "flops_forward": (infos[0]["flops_per_image_forward"] / 1e9) if infos else float("nan"),
-        "command": command,
-        "json": str(json_path),
-    }
-
-
-def _numerics_line(procs: list[dict]) -> str:
-    """Each process's TF32 / cuDNN settings, as its framework read them back after setting them."""
-    from common.harness.table import numerics_flags
-
-    seen: dict[str, list[str]] = {}
-    for proc in procs:
-        for name, build in proc.get("builds", {}).items():
-            if build.get("numerics"):
-                seen.setdefault(numerics_flags(build["numerics"]), []).append(name)
-    return "; ".join(f"{', '.join(names)}: {cell}" for cell, names in seen.items()) or "n/a"
+    columns = "--columns=median,iqr,min,max,rounds"
+    cmd = [exe, "compare", str(json_path), "--group-by=group", "--sort=name", columns]
+    subprocess.run(cmd, check=False)
 
 
 def _exit_code(results, config) -> int:

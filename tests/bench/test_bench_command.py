@@ -79,8 +79,8 @@ def test_a_gated_process_asks_for_its_turn_then_waits(tmp_path):
 
 
 def test_later_processes_read_the_first_process_roofline(tmp_path):
+    from common.bench.caches import RooflineCache
     from common.bench.settings import BenchSettings, SideReport
-    from common.bench.steps import RooflineCache
 
     settings = BenchSettings(variants=[], threads=2, quick=True)
     first = tmp_path / "torch.report.json"
