@@ -1,6 +1,6 @@
 """The timed rounds of one benchmark: each round takes a turn first (common/bench/turns.py), the
 rounds' own times and turn numbers are kept for paired ratios, and the memory the rounds used is
-measured over them (common/bench/memory.py)."""
+measured over them (common/memory.py)."""
 
 from __future__ import annotations
 
