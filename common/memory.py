@@ -19,7 +19,6 @@ import ctypes
 import ctypes.util
 import gc
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,7 +120,8 @@ class MemoryPeak:
 
 
 class MemoryWindow:
-    """`start()` ... `stop()` -> MemoryPeak of what ran in between (also a context manager)."""
+    """`start()` ... `stop()` -> MemoryPeak of what ran in between (also a context manager).
+    Windows follow one another, never nest: the kernel keeps one high-water mark per process."""
 
     def __init__(
         self, backend: str | None = None, device: str = "cpu", force_sampling: bool = False
@@ -202,18 +202,3 @@ def device_peak_bytes(backend: str) -> tuple[int | None, str | None]:
     except Exception as error:  # noqa: BLE001 (reported, not fatal: CPU figures still stand)
         return None, f"unavailable ({type(error).__name__})"
     return None, None
-
-
-def measure(fn, backend: str | None = None, device: str = "cpu") -> tuple[object, MemoryPeak]:
-    """fn()'s result and the memory it used."""
-    window = MemoryWindow(backend, device).start()
-    try:
-        result = fn()
-    finally:
-        peak = window.stop()
-    return result, peak
-
-
-def wait_a_sample() -> None:
-    """Long enough for the sampler to see a short-lived allocation (tests)."""
-    time.sleep(3.0 / SAMPLE_HZ)
