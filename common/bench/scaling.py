@@ -25,6 +25,13 @@ SCALING_COLUMNS = [
     "train_device_peak_mib", "infer_device_peak_mib", "train_pct_of_peak", "infer_pct_of_peak",
     "status", "train_first_call_working_set_mib",
 ]  # fmt: skip
+READING = {  # what a factor per doubling means on each axis
+    "batch": "× 1.00: the time per image does not change with the batch; below: larger batches "
+    "use the machine better",
+    "width": "the FLOPs per image grow × 4 per doubling of the width; below × 4: wider layers use "
+    "the machine better",
+    "threads": "× 0.50 would be perfect scaling; × 1.00: the second thread adds nothing",
+}
 MEASURES = {  # what a slope is fitted to: column, and whether it is turned into time per image
     "train time/image": ("train_img_s", True),
     "infer time/image": ("infer_img_s", True),
@@ -120,8 +127,8 @@ def scaling_markdown(axis: str, table: pd.DataFrame, meta: dict) -> str:
         lines.append(f"| {r['variant']} | " + " | ".join(_factor(r[m]) for m in MEASURES) + " |\n")
     lines.append(
         f"\nFitted on log2-log2 over the points: “× 0.62” for train time/image means doubling "
-        f"the {axis} multiplies the training time per image by 0.62 (× 1.00: cost grows in "
-        f"proportion; below: it scales better than linearly). Memory from the peak memory "
+        f"the {axis} multiplies the training time per image by 0.62 ({READING[axis]}). Memory "
+        f"from the peak memory "
         f"measurement of `saltbench bench` (README, Peak memory). One bench run per point, "
         f"rounds interleaved within it; points ran one after another, so compare variants "
         f"within a point, trends across points.\n"
