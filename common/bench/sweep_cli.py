@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from common.commands.bench import check_bench_device, config_from_args
 
     if args.resume:
+        if not is_sweep(args.resume):
+            raise SaltbenchError(f"{args.resume}: not a sweep's folder (no sweep.json); --resume "
+                                 "it without --sweep")  # fmt: skip
         run_dir = args.resume
         axis, points, config = load_sweep(run_dir)
     else:
