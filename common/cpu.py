@@ -7,6 +7,7 @@ BF16 on Arm). Elsewhere the frameworks emulate it in software: on an AVX2-only A
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ class CpuInfo:
     model: str
     flags: frozenset[str]
     source: str  # where the flags came from, for messages
+    mhz: float | None = None  # the first processor's 'cpu MHz' where the OS lists it
 
     @property
     def bf16_flags(self) -> list[str]:
@@ -48,7 +50,7 @@ class CpuInfo:
 
 def parse_cpuinfo(text: str, source: str = str(CPUINFO)) -> CpuInfo:
     """Model name and flags of the first processor in a /proc/cpuinfo text (x86 'flags', Arm 'Features')."""
-    model, flags = "", frozenset()
+    model, flags, mhz = "", frozenset(), None
     for line in text.splitlines():
         key, sep, value = line.partition(":")
         if not sep:
@@ -58,7 +60,10 @@ def parse_cpuinfo(text: str, source: str = str(CPUINFO)) -> CpuInfo:
             model = value.strip()
         elif key in ("flags", "features") and not flags:
             flags = frozenset(value.split())
-    return CpuInfo(model or platform.processor() or "unknown CPU", flags, source)
+        elif key == "cpu mhz" and mhz is None:
+            with contextlib.suppress(ValueError):
+                mhz = float(value)
+    return CpuInfo(model or platform.processor() or "unknown CPU", flags, source, mhz)
 
 
 @functools.cache
@@ -74,20 +79,14 @@ FP32_LANES = (("avx512f", 16), ("avx2", 8), ("avx", 8), ("sse2", 4), ("asimd", 4
 MAX_FREQ = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
 
 
-def clock_ghz() -> tuple[float, str] | None:
+def clock_ghz(info: CpuInfo | None = None) -> tuple[float, str] | None:
     """The CPU clock and where it was read: the cpufreq maximum, else /proc/cpuinfo's 'cpu MHz'."""
     try:
         return int(MAX_FREQ.read_text()) / 1e6, "cpufreq cpuinfo_max_freq"
     except (OSError, ValueError):
         pass
-    try:
-        for line in CPUINFO.read_text(errors="replace").splitlines():
-            key, sep, value = line.partition(":")
-            if sep and key.strip().lower() == "cpu mhz":
-                return float(value) / 1e3, "/proc/cpuinfo cpu MHz"
-    except (OSError, ValueError):
-        return None
-    return None
+    mhz = (info or cpu_info()).mhz
+    return None if mhz is None else (mhz / 1e3, "/proc/cpuinfo cpu MHz")
 
 
 def fma_peak(threads: int, info: CpuInfo | None = None, clock=None) -> dict | None:
@@ -95,7 +94,7 @@ def fma_peak(threads: int, info: CpuInfo | None = None, clock=None) -> dict | No
     OS does not say how many a core has, so this is a lower bound); None where unreadable."""
     info = info or cpu_info()
     lanes = next((n for flag, n in FP32_LANES if flag in info.flags), None)
-    clock = clock or clock_ghz()
+    clock = clock or clock_ghz(info)
     if lanes is None or clock is None or threads < 1:
         return None
     ghz, source = clock
