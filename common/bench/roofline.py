@@ -44,26 +44,32 @@ class Roofline:
     half: dict = field(default_factory=dict)  # precision -> {"matmul": .., "conv": .., ...}
 
     @property
-    def candidates(self) -> dict[str, float]:
-        """The fp32 rates the ceiling is the highest of."""
-        found = {"matmul": self.matmul_gflops, "conv": self.conv_gflops,
-                 "conv_large": self.conv_large_gflops, "fma_peak": self.fma_peak_gflops}  # fmt: skip
-        return {k: v for k, v in found.items() if v is not None and not math.isnan(v)}
+    def candidates(self) -> dict[str, float | None]:
+        """The fp32 rates the ceiling is the highest of (None or NaN where not measured)."""
+        return {"matmul": self.matmul_gflops, "conv": self.conv_gflops,
+                "conv_large": self.conv_large_gflops, "fma_peak": self.fma_peak_gflops}  # fmt: skip
 
     def to_dict(self) -> dict:
+        """The references, and per precision its ceiling with the measured rates it was picked from."""
         out = asdict(self)
-        ceiling = pick_ceiling(self.candidates)
-        out.update(ceiling_gflops=ceiling[1], ceiling_source=ceiling[0])
-        out["ceilings"] = {"fp32": {"gflops": ceiling[1], "source": ceiling[0]}}
-        for precision, rates in self.half.items():
-            name, value = pick_ceiling(rates)
-            out["ceilings"][precision] = {"gflops": value, "source": name}
+        out["ceilings"] = {
+            precision: ceiling_entry(rates)
+            for precision, rates in {"fp32": self.candidates, **self.half}.items()
+        }
+        fp32 = out["ceilings"]["fp32"]
+        out.update(ceiling_gflops=fp32["gflops"], ceiling_source=fp32["source"])
         return out
 
 
-def pick_ceiling(candidates: dict[str, float]) -> tuple[str, float]:
-    """(name, GFLOP/s) of the highest reference; ("none", nan) when none was measured."""
+def ceiling_entry(candidates: dict[str, float | None]) -> dict:
+    """{"gflops", "source", "candidates"}: the highest measured rate, its name, all measured."""
     measured = {k: v for k, v in candidates.items() if v is not None and not math.isnan(v)}
+    name, value = pick_ceiling(measured)
+    return {"gflops": value, "source": name, "candidates": measured}
+
+
+def pick_ceiling(measured: dict[str, float]) -> tuple[str, float]:
+    """(name, GFLOP/s) of the highest measured rate; ("none", nan) when there is none."""
     if not measured:
         return "none", math.nan
     name = max(measured, key=measured.get)

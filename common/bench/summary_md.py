@@ -38,26 +38,22 @@ def ceiling_text(rooflines: list[dict]) -> str:
     if "ceilings" not in roof:  # a run recorded before the ceilings
         return (f"Ceiling: fp32 matmul {roof['matmul_gflops']:.0f} GFLOP/s "
                 f"(torch.mm {roof['matmul_size']}²).\n")  # fmt: skip
-    found = {"matmul": roof["matmul_gflops"], "conv": roof["conv_gflops"],
-             "conv_large": roof.get("conv_large_gflops"), "fma_peak": roof.get("fma_peak_gflops")}  # fmt: skip
-    candidates = "; ".join(
-        f"{describe(roof, name)}: {value:.0f}" for name, value in found.items() if value
-    )
     fp32 = roof["ceilings"]["fp32"]
+    candidates = "; ".join(
+        f"{describe(roof, name)}: {value:.0f}" for name, value in fp32["candidates"].items()
+    )
     parts = [
         f"Ceiling (the 100 % of “% of ceiling”): the highest rate this run measured, with the "
         f"benchmark's threads, in the first process's first turn (the others read it). fp32: "
         f"**{fp32['gflops']:.0f} GFLOP/s = {describe(roof, fp32['source'])}**, the highest of "
         f"{candidates} GFLOP/s."
     ]
-    if not roof.get("fma_peak_gflops"):
+    if "fma_peak" not in fp32["candidates"]:
         parts.append(" The FMA peak could not be computed (clock or vector width not readable).")
     for precision, entry in roof["ceilings"].items():
         if precision == "fp32":
             continue
-        rates = ", ".join(
-            f"{k} {v:.0f}" for k, v in roof.get("half", {}).get(precision, {}).items()
-        )
+        rates = ", ".join(f"{k} {v:.0f}" for k, v in entry["candidates"].items())
         parts.append(
             f" {precision} rows are divided by the {precision} ceiling, **{entry['gflops']:.0f} "
             f"GFLOP/s = {describe(roof, entry['source'], precision)}** (measured: {rates})."
