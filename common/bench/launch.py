@@ -87,10 +87,9 @@ def _gate_args(index: int, name: str, gate: Path, run_dir: Path, contended: bool
 
 
 def _record_turns(path: Path, order: str, log: list[dict]) -> None:
-    """turns.json: this attempt's turns after those of earlier, interrupted attempts."""
-    earlier = json.loads(path.read_text()).get("attempts", []) if path.is_file() else []
-    attempts = [*earlier, {"order": order, "turns": log}]
-    atomic_write_json(path, {"order": order, "turns": log, "attempts": attempts})
+    """turns.json: one entry per attempt, this one's turns after those of interrupted ones."""
+    earlier = json.loads(path.read_text())["attempts"] if path.is_file() else []
+    atomic_write_json(path, {"attempts": [*earlier, {"order": order, "turns": log}]})
 
 
 def run_processes(
@@ -116,8 +115,9 @@ def run_processes(
         jobs[name] = launch(name, variants, config, run_dir, args)
         if not parallel:  # its start-up alone; it then waits at the gate while the next starts
             wait_for_first_request(gate, name, jobs[name])
-    for name, job in jobs.items():
-        wait_for_first_request(gate, name, job)
+    if parallel:
+        for name, job in jobs.items():
+            wait_for_first_request(gate, name, job)
 
     def ended(name: str) -> None:
         results[name] = jobs[name].finish(run_dir, echo)

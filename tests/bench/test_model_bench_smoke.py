@@ -109,7 +109,8 @@ def test_quick_bench_starts_up_side_by_side_and_interleaves_its_rounds(tmp_path)
             "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
     (run,) = (tmp_path / "runs").iterdir()
-    turns = json.loads((run / "turns.json").read_text())["turns"]
+    (attempt,) = json.loads((run / "turns.json").read_text())["attempts"]
+    turns = attempt["turns"]
     order = [(t["process"], t["operation"]) for t in turns]
     # torch's roofline turn beside keras-torch's first round, then one round each in turn
     assert order[:3] == [("torch", "train"), ("keras-torch", "train"), ("torch", "train")]
