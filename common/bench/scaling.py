@@ -103,14 +103,14 @@ def _factor(value: float) -> str:
 
 def scaling_markdown(axis: str, table: pd.DataFrame, meta: dict) -> str:
     """scaling_<axis>.md: the points, then the slopes."""
-    values = ", ".join(str(v) for v in sorted(table["value"].unique()))
+    points = sorted(table["value"].unique())
+    values = ", ".join(str(v) for v in points)
     lines = [
         f"# saltbench scaling — {AXES[axis]} = {values}\n",
         f"{meta['context']}\n",
-        "\n| variant | " + " | ".join(str(v) for v in sorted(table["value"].unique())) + " |\n",
+        "\n| variant | " + values.replace(", ", " | ") + " |\n",
+        "|---|" + "---|" * len(points) + "\n",
     ]
-    points = sorted(table["value"].unique())
-    lines.append("|---|" + "---|" * len(points) + "\n")
     for op in ("train", "infer"):
         for variant, rows in table.groupby("variant", sort=False):
             by = rows.set_index("value")

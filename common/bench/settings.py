@@ -35,6 +35,11 @@ def threads_in_force() -> int:
     pinned = os.environ.get("OMP_NUM_THREADS")
     if pinned and pinned.isdigit():
         return int(pinned)
+    return usable_cpus()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
     return len(os.sched_getaffinity(0))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -112,7 +111,3 @@ def write_scaling(
         ]
     print(md)
     return written
-
-
-def cpus() -> int:
-    return len(os.sched_getaffinity(0))

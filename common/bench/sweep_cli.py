@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from common.bench.scaling import AXES, DEFAULT_SWEEP_VARIANTS, parse_sweep
+from common.bench.settings import usable_cpus
 from common.bench.sweep import (
-    cpus,
     load_sweep,
     new_sweep_dir,
     point_config,
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.compare:
             raise SaltbenchError("--compare compares one bench run with another; not with --sweep")
-        axis, points = parse_sweep(args.sweep, cpus())
+        axis, points = parse_sweep(args.sweep, usable_cpus())
         args.variants = args.variants or DEFAULT_SWEEP_VARIANTS
         config = config_from_args(args)
         check_bench_device(config)
@@ -47,14 +47,15 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     table, failures = run_sweep(config, axis, points, run_dir, args.verbose)
     seconds = time.perf_counter() - started
-    fixed = {"batch": f"width {config.width}, {config.threads or cpus()} thread(s)",
-             "width": f"batch {config.train_batch}/{config.infer_batch}, {config.threads or cpus()} thread(s)",
+    threads = config.threads or usable_cpus()
+    fixed = {"batch": f"width {config.width}, {threads} thread(s)",
+             "width": f"batch {config.train_batch}/{config.infer_batch}, {threads} thread(s)",
              "threads": f"width {config.width}, batch {config.train_batch}/{config.infer_batch}"}[axis]  # fmt: skip
+    rounds, warmup, _ = point_config(config, axis, points[0]).resolved_rounds()
     meta = {
         "title": f"{model_label(config)} scaling over {AXES[axis]} ({fixed})",
         "context": f"{model_label(config)}; {fixed}; variants {', '.join(config.variants)}; "
-        f"{point_config(config, axis, points[0]).resolved_rounds()[0]} timed rounds per point "
-        f"(after {point_config(config, axis, points[0]).resolved_rounds()[1]} warm-up); "
+        f"{rounds} timed rounds per point (after {warmup} warm-up); "
         f"{seconds:.0f} s wall. "
         f"Run folder: `{run_dir}` (`saltbench bench --resume {run_dir}` finishes an interrupted "
         "sweep point by point).",
