@@ -1,5 +1,6 @@
 """Shared end-to-end runs for the harness tests: one smoke compare on tiny synthetic data, both frameworks."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,6 +14,38 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Identical settings for every run these tests compare: 1 thread per framework makes CPU results exact.
 SMOKE_ARGS = ["--profile", "smoke", "--threads", "1"]
+
+
+@contextlib.contextmanager
+def interrupted_after_epoch(epoch: int):
+    """Inside, a fold's loop stops with KeyboardInterrupt right after committing `epoch` (as a
+    kill between epochs would); the block must end that way, and the loop is restored after."""
+    from common.harness import epoch_loop
+
+    original = epoch_loop.EpochLoop.end_epoch
+
+    def end_then_die(self, at, loss, images):
+        stop = original(self, at, loss, images)
+        if at == epoch:
+            raise KeyboardInterrupt
+        return stop
+
+    epoch_loop.EpochLoop.end_epoch = end_then_die
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        epoch_loop.EpochLoop.end_epoch = original
+
+
+def torch_fold_session(run_dir: Path, config: dict, data):
+    """Fold 0, seed 0 of `run_dir` on the PyTorch twin with one thread, without progress bars."""
+    from common.harness import fold as foldmod
+    from common.harness.worker import _make
+    from torch_impl.train import TwinTrainer
+
+    trainer = _make(TwinTrainer, config, 1, seed=0)
+    return foldmod.FoldSession(run_dir, config, 0, trainer, data, progress=False)
 
 
 def saltbench(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import saltbench
+from tests.harness.conftest import interrupted_after_epoch, saltbench, torch_fold_session
 from tests.harness.test_faults import FOLD_KEYS, assert_same_fold, fold_metrics
 
 pytestmark = [pytest.mark.slow]
@@ -18,11 +18,7 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
     """A PyTorch-only copy of the smoke run, stopped after epoch 2 of 3 (two checkpoints kept)."""
-    from common.harness import epoch_loop
-    from common.harness import fold as foldmod
     from common.harness.data import load_run_data
-    from common.harness.worker import _make
-    from torch_impl.train import TwinTrainer
 
     run_dir = tmp_path_factory.mktemp("partial") / "run"
     run_dir.mkdir()
@@ -31,28 +27,8 @@ def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
     config = json.loads((smoke_run / "config.json").read_text())
     config.update(frameworks=["torch"], run_id=f"{config['run_id']}-partial")
     (run_dir / "config.json").write_text(json.dumps(config))
-    original = epoch_loop.EpochLoop.end_epoch
-
-    def end_then_die(self, epoch, loss, images):
-        stop = original(self, epoch, loss, images)
-        if epoch == 1:
-            raise KeyboardInterrupt
-        return stop
-
-    epoch_loop.EpochLoop.end_epoch = end_then_die
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            session = foldmod.FoldSession(
-                run_dir,
-                config,
-                0,
-                _make(TwinTrainer, config, 1, seed=0),
-                load_run_data(config),
-                progress=False,
-            )
-            session.run()
-    finally:
-        epoch_loop.EpochLoop.end_epoch = original
+    with interrupted_after_epoch(1):
+        torch_fold_session(run_dir, config, load_run_data(config)).run()
     return run_dir
 
 
@@ -98,16 +74,12 @@ def test_unreadable_state_falls_back_to_the_previous_commit(
     partial_torch_run, smoke_run, tmp_path, capsys
 ):
     from common.harness.data import load_run_data
-    from common.harness.fold import FoldSession
     from common.harness.rundir import load_config
-    from common.harness.worker import _make
-    from torch_impl.train import TwinTrainer
 
     run_dir, fold = damaged_copy(partial_torch_run, tmp_path)
     (fold / "state.json").write_text('{"stage": 0, "next_ep')
     config = load_config(run_dir)
-    trainer = _make(TwinTrainer, config, 1, seed=0)
-    metrics = FoldSession(run_dir, config, 0, trainer, load_run_data(config), progress=False).run()
+    metrics = torch_fold_session(run_dir, config, load_run_data(config)).run()
     err = capsys.readouterr().err
     assert err.splitlines()[0].startswith(
         f"saltbench: warning: {fold / 'state.json'}: unreadable ("

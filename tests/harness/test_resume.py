@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.harness.conftest import SMOKE_ARGS, gone_within, saltbench, start_compare, the_run_dir
+from tests.harness.conftest import (
+    SMOKE_ARGS,
+    gone_within,
+    interrupted_after_epoch,
+    saltbench,
+    start_compare,
+    the_run_dir,
+    torch_fold_session,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -103,16 +111,12 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
 
 
 @pytest.mark.torch
-def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monkeypatch):
+def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run):
     """Interrupt a PyTorch fold right after epoch 0 is committed; a new process-like session finishes it."""
     import shutil
 
-    from common.harness import epoch_loop
-    from common.harness import fold as foldmod
     from common.harness.data import load_run_data
     from common.harness.rundir import load_config
-    from common.harness.worker import _make
-    from torch_impl.train import TwinTrainer
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -120,24 +124,10 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run, monk
         shutil.copy(smoke_run / name, run_dir / name)
     config = load_config(run_dir)
     data = load_run_data(config)
-    original = epoch_loop.EpochLoop.end_epoch
-
-    def end_then_die(self, epoch, loss, images):
-        stop = original(self, epoch, loss, images)
-        if epoch == 0:
-            raise KeyboardInterrupt
-        return stop
-
-    monkeypatch.setattr(epoch_loop.EpochLoop, "end_epoch", end_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        foldmod.FoldSession(
-            run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False
-        ).run()
-    monkeypatch.setattr(epoch_loop.EpochLoop, "end_epoch", original)
+    with interrupted_after_epoch(0):
+        torch_fold_session(run_dir, config, data).run()
     assert fold_state(run_dir, "torch")["next_epoch"] == 1
-    resumed = foldmod.FoldSession(
-        run_dir, config, 0, _make(TwinTrainer, config, 1, seed=0), data, progress=False
-    ).run()
+    resumed = torch_fold_session(run_dir, config, data).run()
     reference = json.loads(
         (smoke_run / "torch" / "seed0" / "fold0" / "fold_metrics.json").read_text()
     )
