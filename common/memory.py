@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import threading
 from dataclasses import dataclass
@@ -59,9 +60,17 @@ def release_free_memory() -> None:
     and the allocator kept: otherwise a variant after a heavier one would reuse that memory and
     show a working set too small."""
     gc.collect()
-    name = ctypes.util.find_library("c")
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's malloc_trim, looked up once per process (find_library runs ldconfig); None elsewhere."""
     with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: nothing to trim
-        ctypes.CDLL(name).malloc_trim(0)
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    return None
 
 
 def reset_high_water_mark() -> bool:
