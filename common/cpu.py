@@ -26,6 +26,8 @@ class CpuInfo:
     flags: frozenset[str]
     source: str  # where the flags came from, for messages
     mhz: float | None = None  # the first processor's 'cpu MHz' where the OS lists it
+    family: str = ""  # x86 'cpu family' and 'model' numbers: a bare "AMD EPYC" needs them
+    model_number: str = ""
 
     @property
     def bf16_flags(self) -> list[str]:
@@ -50,7 +52,7 @@ class CpuInfo:
 
 def parse_cpuinfo(text: str, source: str = str(CPUINFO)) -> CpuInfo:
     """Model name and flags of the first processor in a /proc/cpuinfo text (x86 'flags', Arm 'Features')."""
-    model, flags, mhz = "", frozenset(), None
+    model, flags, mhz, numbers = "", frozenset(), None, {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
         if not sep:
@@ -60,10 +62,19 @@ def parse_cpuinfo(text: str, source: str = str(CPUINFO)) -> CpuInfo:
             model = value.strip()
         elif key in ("flags", "features") and not flags:
             flags = frozenset(value.split())
+        elif key in ("cpu family", "model") and key not in numbers:
+            numbers[key] = value.strip()
         elif key == "cpu mhz" and mhz is None:
             with contextlib.suppress(ValueError):
                 mhz = float(value)
-    return CpuInfo(model or platform.processor() or "unknown CPU", flags, source, mhz)
+    return CpuInfo(
+        model or platform.processor() or "unknown CPU",
+        flags,
+        source,
+        mhz,
+        numbers.get("cpu family", ""),
+        numbers.get("model", ""),
+    )
 
 
 @functools.cache
@@ -73,6 +84,39 @@ def cpu_info() -> CpuInfo:
         return parse_cpuinfo(CPUINFO.read_text(errors="replace"))
     except OSError:
         return CpuInfo(platform.processor() or "unknown CPU", frozenset(), CPUINFO.as_posix())
+
+
+def machine_record(info: CpuInfo | None = None) -> dict:
+    """What a run records of the machine it ran on: CPU model (with family/model numbers), cores,
+    and whether bf16 is native; the report's Answer block names it."""
+    import os
+
+    info = info or cpu_info()
+    return {
+        "cpu_model": info.model,
+        "cpu_family": info.family,
+        "cpu_model_number": info.model_number,
+        "cpus": os.cpu_count(),
+        "native_bf16": info.native_bf16,
+        "bf16_flags": info.bf16_flags,
+        "avx512": info.has_avx512,
+        "amx": sorted(f for f in info.flags if f.startswith("amx")),
+    }
+
+
+def machine_line(machine: dict | None) -> str:
+    """'AMD EPYC (family 26, model 2), 2 cores, bf16 native (avx512_bf16)' or 'not recorded'."""
+    if not machine:
+        return "machine not recorded (run made before machines were recorded)"
+    numbers = ""
+    if machine.get("cpu_family"):
+        numbers = f" (family {machine['cpu_family']}, model {machine.get('cpu_model_number', '?')})"
+    bf16 = (
+        f"bf16 native ({', '.join(machine['bf16_flags'])})"
+        if machine.get("native_bf16")
+        else "no native bf16"
+    )
+    return f"{machine['cpu_model']}{numbers}, {machine['cpus']} cores, {bf16}"
 
 
 FP32_LANES = (("avx512f", 16), ("avx2", 8), ("avx", 8), ("sse2", 4), ("asimd", 4))  # widest first

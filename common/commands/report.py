@@ -17,12 +17,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also append the run's rows to the leaderboard beside it (RUN_DIR/../leaderboard.csv), "
         "e.g. after mending a damaged one; rows already there are not added twice",
     )
+    parser.add_argument(
+        "--recompute",
+        action="store_true",
+        help="first re-derive metrics.json's statistics (cross-fitted scores, both levels of "
+        "every score verdict, speed ratios) from the run's per-tile outputs (oof_<subject>.npz) "
+        "and its data folder, with this version's methods; default: render the stored ones",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from common.harness.report import summary_text, write_report
 
+    if args.recompute:
+        from common.harness.recompute import recompute_statistics
+
+        recompute_statistics(args.run_dir)
+        print(f"{args.run_dir}/metrics.json: statistics recomputed from the per-tile outputs")
     path = write_report(args.run_dir)
     print(f"{path} rebuilt\n")
     if args.leaderboard:

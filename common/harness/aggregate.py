@@ -9,13 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from common.cpu import machine_record
+from common.crossfit import crossfit_scores, tile_groups
 from common.harness import rundir
 from common.harness.data import RunData
 from common.harness.drift import finish_all_drift, floor_reference
 from common.harness.evaluate import logit, search_on_logits, sigmoid
 from common.harness.floor import noise_floor
 from common.harness.guard import FAILED
-from common.harness.honesty import cross_fitted_score, summarize_time_to_targets
+from common.harness.honesty import summarize_time_to_targets
 from common.harness.leaderboard import keep_and_append
 from common.harness.uncertainty import run_uncertainty
 from common.harness.unit_state import FOLD_METRICS
@@ -61,6 +63,25 @@ def _max_of(fold_metrics: list[dict[str, Any]], key: str) -> float | None:
     """Largest value of a fold metric over units; None when no unit measured it (the CPU)."""
     values = [m[key] for m in fold_metrics if m.get(key) is not None]
     return float(max(values)) if values else None
+
+
+def pooled_cross_fit(
+    config: dict[str, Any], ids: list[str], truth: np.ndarray, oof: np.ndarray, grid, areas
+) -> dict[str, Any]:
+    """Every OOF row scored at a cut searched without its tile (common.crossfit; groups by tile
+    id, seeded by train.seed, so every subject of the run has the same groups): the per-row
+    scores and the summary's cross-fitted fields (with and without the empty-tile rule)."""
+    groups = tile_groups(ids, seed=int(config["recipe"]["train"]["seed"]))
+    scores, cuts = crossfit_scores(truth, oof, groups, grid, areas)
+    summary = {
+        "pooled_score_cross_fitted": float(scores.mean()),
+        "cross_fitted_cuts": [[c.threshold, c.min_area] for c in cuts],
+    }
+    if areas != (0,):  # what the empty-tile rule bought: the same searches without it
+        summary["pooled_score_no_min_area"] = search_cut(truth, oof, grid)[1]
+        plain, _ = crossfit_scores(truth, oof, groups, grid)
+        summary["pooled_score_cross_fitted_no_min_area"] = float(plain.mean())
+    return {"scores": scores, "summary": summary}
 
 
 def framework_summary(fold_metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -115,7 +136,7 @@ def finish_run(
     grid, areas = threshold_grid(config["recipe"]), area_grid(config["recipe"])
     frameworks: dict[str, Any] = {}
     probs_oof, probs_test = {}, {}
-    oof_rows: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+    rows: dict[str, tuple[list[str], np.ndarray]] = {}
     truth = None
     failed = {
         fw: found for fw in config["frameworks"] if (found := unit_failures(run_dir, fw, config))
@@ -126,19 +147,14 @@ def finish_run(
         )
         truth = np.stack([truth_of[i] for i in ids])
         pooled = search_on_logits(truth, oof, grid, areas)
-        seed = int(config["recipe"]["train"]["seed"])
-        honest = cross_fitted_score(truth, oof, grid, seed=seed, areas=areas)
         summary = framework_summary(fold_metrics)
+        honest = pooled_cross_fit(config, ids, truth, oof, grid, areas)
         summary.update(
             pooled_score=pooled["score"],
             threshold=pooled["threshold"],
             min_area=pooled["min_area"],
-            pooled_score_cross_fitted=honest["score"],
+            **honest["summary"],
         )
-        if areas != (0,):  # what the empty-tile rule bought: the same searches without it
-            summary["pooled_score_no_min_area"] = search_cut(truth, oof, grid)[1]
-            plain = cross_fitted_score(truth, oof, grid, seed=seed)
-            summary["pooled_score_cross_fitted_no_min_area"] = plain["score"]
         frameworks[framework] = summary
         save_arrays(
             run_dir / f"oof_{framework}.npz",
@@ -150,23 +166,24 @@ def finish_run(
         write_submission(path, test_ids, to_masks(test, cut_of(pooled)))
         validate_submission(path, list(data.test_ids))
         probs_oof[framework], probs_test[framework] = sigmoid(oof), sigmoid(test)
-        oof_rows[framework] = (ids, seeds, oof)
+        rows[framework] = (ids, honest["scores"])
+    reference = floor_reference(config) or ""
+    floor = noise_floor(
+        run_dir, config, rows.get(reference), truth, grid, load_unit_outputs, areas,
+    ) if truth is not None else None  # fmt: skip
     metrics: dict[str, Any] = {
         "run_id": config["run_id"],
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "session_wall_s": session_wall_s,
+        # the orchestrator's machine (where a local run's units ran); a run made before configs
+        # recorded it gets the machine that aggregates it, which is the same one for local runs
+        "machine": config.get("machine") or machine_record(),
         "frameworks": frameworks,
-        **run_uncertainty(run_dir, config, frameworks, oof_rows, truth),
+        **run_uncertainty(run_dir, config, frameworks, rows, (floor or {}).get("unit_differences")),
     }
     drift = finish_all_drift(run_dir, config)
     for subject, pair in metrics.get("pairs", {}).items():
         pair["drift"] = drift.get(subject)
-    reference = floor_reference(config) or ""
-    floor = noise_floor(
-        run_dir, config, oof_rows.get(reference),
-        cut_of(frameworks[reference]) if reference in frameworks else None,
-        truth, grid, load_unit_outputs, areas,
-    ) if truth is not None else None  # fmt: skip
     if floor:
         metrics["noise_floor"] = floor
     if failed:

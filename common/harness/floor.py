@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from common.crossfit import crossfit_scores, tile_groups
 from common.harness import rundir
 from common.harness.drift import (
     FLOOR_DIR,
@@ -22,9 +23,9 @@ from common.harness.drift import (
     floor_reference,
 )
 from common.harness.evaluate import search_on_logits
-from common.harness.uncertainty import tile_scores
-from common.postprocess import Cut, cut_of
+from common.harness.uncertainty import fold_of_tiles
 from common.stats import TOST_CONFIDENCE, paired_difference_ci
+from common.stats_levels import unit_means
 
 PERTURBATION = (
     "initial trainable weights moved to the next float32 up (one ulp): a change the size of one "
@@ -35,19 +36,17 @@ PERTURBATION = (
 def noise_floor(
     run_dir: Path,
     config: dict[str, Any],
-    reference_oof,
-    reference_cut: Cut | None,
+    reference_rows,
     truth: np.ndarray,
     grid,
     load_outputs,
     areas=(0,),
 ) -> dict[str, Any] | None:
-    """metrics.json's noise_floor: score difference reference - copy and the copy's drift.
-
-    The reference is scored at its own pooled cut (already searched by the aggregation), the copy
-    at the one searched the same way on its logits (threshold, and minimum area over `areas`)."""
+    """metrics.json's noise_floor: score difference reference - copy, per tile and per unit, and
+    the copy's drift. Both are scored at cross-fitted cuts with the same tile groups (the
+    reference's rows come in already scored, common.crossfit)."""
     reference = floor_reference(config)
-    if reference is None or reference_oof is None or reference_cut is None:
+    if reference is None or reference_rows is None:
         return None
     copy = reference + FLOOR_SUFFIX
     try:
@@ -57,22 +56,24 @@ def noise_floor(
 
         warn(f"no noise floor: the {copy} copy left no results ({err.filename})")
         return None
-    ref_ids, _, ref_logits = reference_oof
+    ref_ids, ref_scores = reference_rows
     if list(ids) != list(ref_ids):
         return None
     n_seeds = len(rundir.run_seeds(config))
     copy_pooled = search_on_logits(truth, oof, grid, areas)
-    diff = tile_scores(truth, ref_logits, reference_cut, n_seeds) - tile_scores(
-        truth, oof, cut_of(copy_pooled), n_seeds
-    )
+    groups = tile_groups(ids, seed=int(config["recipe"]["train"]["seed"]))
+    copy_scores, _ = crossfit_scores(truth, oof, groups, grid, areas)
+    diff = (np.asarray(ref_scores) - copy_scores).reshape(n_seeds, -1)
     ci95 = paired_difference_ci(diff)
     ci90 = paired_difference_ci(diff, confidence=TOST_CONFIDENCE)
+    folds = fold_of_tiles(run_dir, list(ids)[: diff.shape[1]])
     return {
         "reference": reference,
         "copy": copy,
         "perturbation": PERTURBATION,
         "copy_pooled_score": copy_pooled["score"],
         "score_difference": {**ci95.to_dict(), "tost": ci90.to_dict(), "n_seeds": n_seeds},
+        "unit_differences": unit_means(diff, folds).tolist(),
         "drift": drift_summary(finish_drift(run_dir, config, FLOOR_DIR)),
     }
 

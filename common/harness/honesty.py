@@ -132,20 +132,23 @@ def summarize_time_to_targets(per_fold: list[list[dict[str, Any]]]) -> list[dict
     return out
 
 
+MIN_RATIO_PAIRS = (
+    3  # no time-to-target ratio from fewer paired units: the times themselves are shown
+)
+
+
 def time_to_target_ratios(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict]:
     """Per target, the paired ratio first/second of time to target over the units both reached it
-    in: geometric mean with a Student-t 95 % interval on the log ratios (none below 2 pairs)."""
+    in: geometric mean with a Student-t 95 % interval on the log ratios, from MIN_RATIO_PAIRS
+    pairs on; below that only the times (`times`: each side's seconds, None = never reached)."""
     from common.stats import mean_ci
 
     out = []
     for a, b in zip(first, second, strict=False):
-        pairs = [
-            (x, y)
-            for x, y in zip(a.get("per_unit", []), b.get("per_unit", []), strict=False)
-            if x is not None and y is not None and x > 0 and y > 0
-        ]
-        entry: dict[str, Any] = {"target": a["target"], "pairs": len(pairs)}
-        if pairs:
+        units = list(zip(a.get("per_unit", []), b.get("per_unit", []), strict=False))
+        pairs = [(x, y) for x, y in units if x is not None and y is not None and x > 0 and y > 0]
+        entry: dict[str, Any] = {"target": a["target"], "pairs": len(pairs), "times": units}
+        if len(pairs) >= MIN_RATIO_PAIRS:
             logs = mean_ci([np.log(x / y) for x, y in pairs])
             entry.update(
                 ratio=float(np.exp(logs.estimate)),

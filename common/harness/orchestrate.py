@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from common.cpu import machine_record
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.locks import ensure_free
@@ -77,6 +78,7 @@ def new_run_config(
         "reference": reference_of({"frameworks": frameworks, "recipe": recipe}),
         "command": ["saltbench", *argv],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_record(),
         "host": {
             "machine": platform.machine(),
             "cpus": os.cpu_count(),

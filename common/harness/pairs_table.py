@@ -13,7 +13,7 @@ from common.harness.verdicts import ALPHA, format_p, holm_verdict, speed_lines
 def _interval_cell(stored: dict[str, Any] | None, digits: int, signed: bool = False) -> str:
     from common.stats import Interval, format_interval
 
-    if not stored:
+    if not stored or stored.get("estimate") is None:
         return "n/a"
     plain = {k: stored[k] for k in ("estimate", "low", "high", "n", "method")}
     return format_interval(Interval(**plain), digits, signed=signed)
@@ -21,8 +21,9 @@ def _interval_cell(stored: dict[str, Any] | None, digits: int, signed: bool = Fa
 
 def _first_time_ratio(pair: dict[str, Any]) -> str:
     ratios = pair.get("time_to_target_ratio") or []
-    if not ratios or not ratios[0].get("pairs"):
-        return "n/a (not reached by both)"
+    if not ratios or "ratio" not in ratios[0]:
+        pairs = ratios[0].get("pairs", 0) if ratios else 0
+        return f"n/a ({pairs} paired runs reached it; a ratio needs 3)"
     r = ratios[0]
     interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
     return f"{r['ratio']:.2f}{interval} n={r['pairs']} (to {r['target']:g})"
@@ -37,7 +38,43 @@ def _drift_cell(pair: dict[str, Any]) -> str:
 
 
 def pairs_section(metrics: dict[str, Any]) -> list[str]:
-    """The table of pairs against the reference, then one verdict line per pair."""
+    """The table of pairs against the reference, then each pair's verdicts."""
+    pairs = pairs_of(metrics)
+    if not any(p.get("frameworks") for p in pairs.values()):
+        return holm_pairs_section(metrics)  # a run made before framework-level verdicts
+    from common.harness.verdicts import level_lines
+
+    reference = reference_in(metrics)
+    margins = metrics.get("margins") or {"score": 0.01, "speed": 0.05}
+    ref = label(reference)
+    family = metrics.get("family", len(pairs))
+    lines = [
+        f"Against the reference, {ref} (each subject − {ref}, paired on the same out-of-fold "
+        f"tiles at cross-fitted cuts; ratios are subject / {ref}; score intervals "
+        f"Bonferroni-adjusted for {family} pairs):",
+        "",
+        "| subject | score diff, the frameworks, n = runs | score diff, these models, n = tiles "
+        f"| train images/s ratio | inference images/s ratio | time-to-target ratio | drift from "
+        f"{ref}: weights rel. L2, mask IoU |",
+        "|---" * 7 + "|",
+    ]
+    for subject, pair in pairs.items():
+        ci = pair.get("ratio_ci", {})
+        lines.append(
+            f"| {label(subject)} | {_interval_cell(pair.get('frameworks'), 4, signed=True)} | "
+            f"{_interval_cell(pair.get('difference'), 4, signed=True)} | "
+            f"{_interval_cell(ci.get('train_img_s'), 2)} | "
+            f"{_interval_cell(ci.get('infer_img_s'), 2)} | {_first_time_ratio(pair)} | "
+            f"{_drift_cell(pair)} |"
+        )
+    lines += ["", "Verdicts (each decided by the interval shown):", ""]
+    for subject, pair in pairs.items():
+        lines += [f"- {line}." for line in level_lines(pair, margins, label(subject), ref)]
+    return [*lines, "", *speed_summary(pairs, margins, ref)]
+
+
+def holm_pairs_section(metrics: dict[str, Any]) -> list[str]:
+    """The N-way section of a run made before framework-level verdicts (tile level, Holm)."""
     pairs, reference = pairs_of(metrics), reference_in(metrics)
     margins = metrics.get("margins") or {"score": 0.01, "speed": 0.05}
     ref = label(reference)
@@ -62,7 +99,8 @@ def pairs_section(metrics: dict[str, Any]) -> list[str]:
     family = metrics.get("holm_family", len(pairs))
     lines += [
         "",
-        f"Verdicts ({family} pairs, Holm correction across them at family-wise α = {ALPHA:g}, "
+        f"Verdicts about these trained models only ({family} pairs, Holm correction across "
+        f"them at family-wise α = {ALPHA:g}, "
         "separately for the difference tests and the equivalence tests; p from a paired t-test "
         "of the per-tile differences, each tile's mean over seeds; the intervals above are the "
         f"unadjusted paired 95 % bootstraps; equivalence margin ±{margins['score']:g}):",

@@ -8,6 +8,7 @@ from typing import Any
 
 from common.errors import SaltbenchError
 from common.harness import rundir
+from common.harness.answer import answer_block
 from common.harness.schedule import schedule_line
 from common.harness.subjects import in_run_order, label
 from common.harness.table import _num, cut_cell, loop_flags, rss_cell, side_by_side_table
@@ -161,6 +162,37 @@ def empty_tile_rule(recipe: dict[str, Any]) -> list[str]:
     ]
 
 
+def uncertainty_paragraph(metrics: dict[str, Any]) -> str:
+    """How to read the intervals: the two levels for runs that have them, else the old reading."""
+    from common.harness.uncertainty import pairs_of
+
+    if not any(p.get("frameworks") for p in pairs_of(metrics).values()):
+        return (
+            "Uncertainty: a unit is one fold trained from one seed. A framework's score is the "
+            "mean over units with a Student-t 95 % interval (n=1: no interval). The difference "
+            "pairs both subjects on the same out-of-fold tiles (each at its pooled threshold) and "
+            "bootstraps the per-tile differences over tiles and seeds: an interval about these "
+            "trained models on these tiles, not about the frameworks (this run was made before "
+            "framework-level verdicts). Throughput ratios: bootstrap of the ratio of mean "
+            "images/s over timed epochs (training) or units (inference)."
+        )
+    return (
+        "Uncertainty, at two levels. **The frameworks**: would another training run come out the "
+        "same way? The unit of replication is the training run (fold × seed): a t interval on "
+        "the per-run mean differences with the Nadeau–Bengio correction for folds that share "
+        "training data (variance × (1/U + n_test/n_train)); below 3 runs it says there are too "
+        "few, unless a noise floor stands in for the between-run spread. **These trained "
+        "models**: are these weights equally good on these tiles? A bootstrap over tiles (and "
+        "seeds) of the per-tile differences (BCa where at least 100 tiles differ, else "
+        "percentile; where no tile differs, the Clopper–Pearson bound on the share that could). "
+        "Both compare each tile at a cut (threshold, minimum area) searched on the other 4 of 5 "
+        "tile groups, never on the tile itself. Equivalent = the 90 % interval inside ±margin "
+        "(TOST); with several pairs, intervals are Bonferroni-adjusted, and the adjusted interval "
+        "is the one that decides. Speed: a run's rate is its timed images over its timed seconds; "
+        "ratios are geometric means of per-run ratios with a t interval over runs (from 3 runs)."
+    )
+
+
 def any_drift(metrics: dict[str, Any]) -> bool:
     from common.harness.uncertainty import pairs_of
 
@@ -175,6 +207,7 @@ def render_report(
     parts = [
         f"# saltbench compare — run {config['run_id']}",
         "",
+        *answer_block(config, metrics),
         f"Recipe **{recipe['recipe']}**, profile **{recipe['profile']}**, model **{model['name']}** "
         f"({', '.join(f'{k} {v}' for k, v in model.items() if k != 'name')}), "
         f"batch {recipe['train']['batch_size']}, "
@@ -215,13 +248,7 @@ def render_report(
         "< -5 % is flagged ⚠. Time to target: training seconds (validation excluded) and images "
         "until the per-epoch validation score (logit 0, no TTA) first reaches the target. "
         "Inference images/s: plain forward passes of the validation tiles, median of 3 after a warm-up.",
-        "Uncertainty: a unit is one fold trained from one seed. A framework's score is the mean over "
-        "units with a Student-t 95 % interval (n=1: no interval). The Keras − PyTorch difference "
-        "pairs both frameworks on the same out-of-fold tiles (each at its pooled threshold) and "
-        "bootstraps the per-tile differences over tiles and seeds (scipy.stats.bootstrap, BCa); "
-        "an interval that contains 0 means the run cannot tell the frameworks apart. Throughput "
-        "ratios: bootstrap of the ratio of mean images/s over timed epochs (training) or units "
-        "(inference), no interval below 5 values a side.",
+        uncertainty_paragraph(metrics),
         *empty_tile_rule(recipe),
         f"Run wall time (last session): {metrics.get('session_wall_s', float('nan')):.1f} s.",
         "",

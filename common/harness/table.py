@@ -57,9 +57,18 @@ def _time_to(targets: list[dict[str, Any]], position: int) -> str:
 
 def _time_ratio(ratios: list[dict[str, Any]], position: int) -> str:
     """The paired Keras/PyTorch time-to-target ratio cell ('' when no unit reached it in both)."""
-    if position >= len(ratios) or not ratios[position]["pairs"]:
+    if position >= len(ratios):
         return ""
     r = ratios[position]
+    if "ratio" not in r:  # too few paired units for a ratio: the times, censored ones included
+        times = r.get("times") or []
+        if not times or all(x is None and y is None for x, y in times):
+            return ""
+        shown = "; ".join(
+            " vs ".join("not reached" if t is None else f"{t:.0f} s" for t in pair)
+            for pair in times
+        )
+        return f"{len(times)} run{'s' * (len(times) != 1)} each: {shown} (no ratio below 3 pairs)"
     interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
     return f"time ratio {r['ratio']:.2f}{interval} n={r['pairs']} paired units"
 
@@ -119,10 +128,18 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row(
         "score, pooled OOF",
         [f"{fws[n]['pooled_score']:.4f}" for n in names],
-        f"diff {format_interval(Interval(**plain_interval(diff)), 4, signed=True)} tiles (paired)"
+        f"diff {format_interval(Interval(**plain_interval(diff)), 4, signed=True)} tiles (paired"
+        + (", cross-fitted cuts)" if "verdict" in diff else ")")
         if diff
         else "",
     )
+    runs = pair.get("frameworks")
+    if runs:
+        row(
+            "score difference over training runs (the frameworks)",
+            ["" for _ in names],
+            f"diff {format_interval(Interval(**plain_interval(runs)), 4, signed=True)} runs",
+        )
     row(
         "score, pooled OOF, threshold and min area cross-fitted"
         if any(fws[n].get("min_area") or "pooled_score_no_min_area" in fws[n] for n in names)
@@ -140,8 +157,10 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         )
     row("threshold (logit)", [cut_cell(fws[n]) for n in names])
     row("all-empty baseline", [f"{fws[n]['empty_baseline']:.4f}" for n in names])
+    per_run = any("train_img_s_units" in fws[n] for n in names)
     row(
-        "train images/s, mean [95 % CI] n = timed epochs",
+        "train images/s, mean [95 % CI] n = "
+        + ("training runs (timed images / timed s)" if per_run else "timed epochs"),
         [_interval(fws[n], "train_img_s_ci", "train_img_s", 1) for n in names],
         ratio_cell("train_img_s"),
     )
@@ -188,10 +207,10 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         [", ".join(f"{k} {v}" for k, v in sorted(fws[n]["versions"].items())) for n in names],
     )
     if diff:
-        from common.harness.verdicts import speed_lines, verdict_line
+        from common.harness.verdicts import level_lines, speed_lines
 
         names_of = (label(single), label(reference))
-        lines += ["", verdict_line(diff, metrics.get("margins"), *names_of)]
+        lines += ["", *level_lines(pair, metrics.get("margins"), *names_of)]
         lines += speed_lines(pair, metrics.get("margins"), *names_of)
     elif len(pairs) > 1:
         from common.harness.pairs_table import pairs_section

@@ -1,11 +1,14 @@
-"""The uncertainty of a finished run's comparison (common.stats applied to its files).
+"""The uncertainty of a finished run's comparison (common.stats and common.stats_levels applied to
+its files).
 
 - each subject's score: mean over units (fold x seed) with a Student-t 95 % CI and n;
-- every other subject - the reference (run.reference, default torch): per-tile score differences
-  on the same out-of-fold tiles, each subject at its pooled cut (threshold, minimum area),
-  bootstrapped over tiles and seeds (paired), with t-test p-values Holm-corrected across the pairs;
-- throughput: per-epoch training images/s (warm-up epochs excluded) and per-unit inference
-  images/s, each subject's mean with a CI, its ratio to the reference with a bootstrap CI.
+- every other subject - the reference (run.reference, default torch), on the same out-of-fold
+  tiles, each tile scored at a cut searched without it (common.crossfit), at two levels:
+  `difference`, these trained models (tile bootstrap), and `frameworks`, over training runs
+  (corrected t over units); with several pairs, Bonferroni-adjusted across them;
+- throughput: a unit's training rate is its timed images over its timed seconds; a subject's
+  rate is the mean over units, and its ratio to the reference the geometric mean of the per-unit
+  paired ratios with a t interval on their logs over units (none below MIN_RUNS units).
 """
 
 from __future__ import annotations
@@ -18,17 +21,10 @@ import pandas as pd
 
 from common.errors import SaltbenchError
 from common.harness import rundir
-from common.harness.subjects import reference_of
-from common.postprocess import Cut, cut_of
-from common.postprocess import tile_scores as scores_under
-from common.stats import (
-    TOST_CONFIDENCE,
-    holm,
-    mean_ci,
-    paired_difference_ci,
-    paired_p_values,
-    ratio_of_means_ci,
-)
+from common.harness.honesty import timed_rows
+from common.harness.subjects import label, reference_of
+from common.stats import Interval, mean_ci
+from common.stats_levels import MIN_RUNS, compare_levels
 
 DEFAULT_EQUIVALENCE_MARGIN = 0.01  # eval.equivalence_margin: score points
 DEFAULT_SPEED_MARGIN = 0.05  # eval.speed_margin: a fraction of the ratio
@@ -43,61 +39,49 @@ def margins(config: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def tile_scores(truth: np.ndarray, logits: np.ndarray, cut: Cut, n_seeds: int) -> np.ndarray:
-    """(seeds, tiles) competition score of every stacked OOF row (rows are seeds outermost)."""
-    return scores_under(truth, logits, cut).reshape(n_seeds, -1)
-
-
-def epoch_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float]:
-    """Training images/s of every timed (not warm-up) epoch of every unit of one framework."""
-    rates = []
+def unit_train_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float | None]:
+    """Per unit (run_units order): timed training images / timed seconds (warm-up epochs
+    excluded); None where the unit left no history."""
+    rates: list[float | None] = []
     for fold, seed in rundir.run_units(config):
         path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
         if not path.is_file() or not path.stat().st_size:
+            rates.append(None)
             continue
-        history = pd.read_csv(path)
-        timed = history[~history["warmup"].astype(str).isin(["True", "true", "1"])]
-        rates.extend((timed if len(timed) else history)["train_img_s"].astype(float))
+        rows = timed_rows(pd.read_csv(path).to_dict("records"))
+        seconds = sum(float(r["train_seconds"]) for r in rows)
+        rates.append(sum(int(r["images"]) for r in rows) / seconds if seconds > 0 else None)
     return rates
 
 
-def score_difference(
-    oof: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
-    truth: np.ndarray,
-    cuts: dict[str, Cut],
-    n_seeds: int,
-    subject: str,
-    reference: str,
-    margin: float = DEFAULT_EQUIVALENCE_MARGIN,
-) -> dict[str, Any]:
-    """Paired subject - reference difference of per-tile scores on the same OOF rows, each at its
-    cut: the 95 % and TOST intervals, and the t-test p-values a Holm correction adjusts."""
-    (ids_s, _, logits_s), (ids_r, _, logits_r) = oof[subject], oof[reference]
-    if list(ids_s) != list(ids_r):
-        raise SaltbenchError(
-            f"{subject} and {reference} out-of-fold tiles differ; cannot pair their scores"
-        )
-    diff = tile_scores(truth, logits_s, cuts[subject], n_seeds) - tile_scores(
-        truth, logits_r, cuts[reference], n_seeds
-    )
-    interval = paired_difference_ci(diff)
-    tost = paired_difference_ci(diff, confidence=TOST_CONFIDENCE)
+def fold_of_tiles(run_dir: Path, ids) -> np.ndarray:
+    """The fold of each tile id, from the run's folds.csv."""
+    folds = pd.read_csv(Path(run_dir) / "folds.csv", dtype={"id": str})
+    fold_of = dict(zip(folds["id"], folds["fold"].astype(int), strict=True))
+    return np.array([fold_of[str(i)] for i in ids])
+
+
+def paired_ratio(first: list, second: list, confidence: float = 0.95) -> dict[str, Any]:
+    """Geometric mean of the per-unit ratios first/second with a t interval on the log ratios
+    over units (no interval below MIN_RUNS units: one or two runs are a measurement, not a
+    spread). n = paired units."""
+    logs = [np.log(a / b) for a, b in zip(first, second, strict=False) if a and b]
+    if not logs:
+        return {"estimate": None, "low": None, "high": None, "n": 0, "method": "no paired units"}
+    ci = mean_ci(logs, confidence)
+    if len(logs) < MIN_RUNS or ci.low is None:
+        ci = Interval(ci.estimate, None, None, len(logs), "t")
     return {
-        **interval.to_dict(),
-        "n_seeds": n_seeds,
-        "confidence": 0.95,
-        "tost": {**tost.to_dict(), "confidence": TOST_CONFIDENCE},
-        **paired_p_values(diff, margin),
+        "estimate": float(np.exp(ci.estimate)),
+        "low": None if ci.low is None else float(np.exp(ci.low)),
+        "high": None if ci.high is None else float(np.exp(ci.high)),
+        "n": len(logs),
+        "method": "geometric mean of per-unit ratios, t over units",
     }
 
 
-def pair_uncertainty(
-    subject: str,
-    reference: str,
-    frameworks: dict[str, dict[str, Any]],
-    rates: dict[str, list[float]],
-) -> dict[str, Any]:
-    """Throughput ratios subject / reference (95 % and 90 % intervals) and the paired
+def pair_speed(subject: str, reference: str, frameworks: dict[str, Any], rates: dict) -> dict:
+    """Throughput ratios subject / reference over units (95 % and 90 %) and the paired
     time-to-target ratios of one pair."""
     from common.harness.honesty import time_to_target_ratios
 
@@ -105,62 +89,92 @@ def pair_uncertainty(
 
     def ratios(confidence: float) -> dict[str, Any]:
         return {
-            "train_img_s": ratio_of_means_ci(
-                rates[subject], rates[reference], confidence=confidence
-            ).to_dict(),
-            "infer_img_s": ratio_of_means_ci(
-                infer[subject], infer[reference], confidence=confidence
-            ).to_dict(),
+            "train_img_s": paired_ratio(rates[subject], rates[reference], confidence),
+            "infer_img_s": paired_ratio(infer[subject], infer[reference], confidence),
         }
 
     s, r = frameworks[subject], frameworks[reference]
     return {
         "ratio": {k: s[k] / r[k] for k in ("train_img_s", "infer_img_s")},
         "ratio_ci": ratios(0.95),
-        "ratio_ci90": ratios(TOST_CONFIDENCE),
+        "ratio_ci90": ratios(0.90),
+        "speed_unit": "training run",
         "time_to_target_ratio": time_to_target_ratios(
             s.get("time_to_target", []), r.get("time_to_target", [])
         ),
     }
 
 
+def score_levels(
+    rows: dict[str, tuple[list[str], np.ndarray]],
+    subject: str,
+    reference: str,
+    fold_of_tile: np.ndarray,
+    config: dict[str, Any],
+    family: int,
+    floor_diffs=None,
+) -> dict[str, Any]:
+    """Both levels of subject - reference, each row scored at its cross-fitted cut."""
+    (ids_s, scores_s), (ids_r, scores_r) = rows[subject], rows[reference]
+    if list(ids_s) != list(ids_r):
+        raise SaltbenchError(
+            f"{subject} and {reference} out-of-fold tiles differ; cannot pair their scores"
+        )
+    n_seeds = len(rundir.run_seeds(config))
+    diff = (np.asarray(scores_s) - np.asarray(scores_r)).reshape(n_seeds, -1)
+    k = int(config["recipe"]["data"]["num_folds"])
+    return compare_levels(
+        diff,
+        fold_of_tile,
+        margins(config)["score"],
+        1.0 / (k - 1),
+        family,
+        label(subject),
+        label(reference),
+        floor_diffs,
+    )
+
+
 def run_uncertainty(
     run_dir: Path,
     config: dict[str, Any],
     frameworks: dict[str, dict[str, Any]],
-    oof: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
-    truth: np.ndarray,
+    rows: dict[str, tuple[list[str], np.ndarray]],
+    floor_diffs=None,
 ) -> dict[str, Any]:
-    """metrics.json's uncertainty fields: per subject CIs, and for every other subject against
-    the reference the paired difference, Holm-adjusted p-values and throughput ratios."""
-    n_seeds = len(rundir.run_seeds(config))
-    rates = {fw: epoch_rates(run_dir, config, fw) for fw in frameworks}
+    """metrics.json's uncertainty fields: per subject CIs and speed over units, and for every other
+    subject against the reference both levels of the score difference and the speed ratios.
+    `rows`: per subject its OOF row ids and each row's cross-fitted score."""
+    rates = {fw: unit_train_rates(run_dir, config, fw) for fw in frameworks}
     for framework, summary in frameworks.items():
         units = summary["folds"]
         summary["score_ci"] = mean_ci([m["score"] for m in units]).to_dict()
-        summary["train_img_s_ci"] = mean_ci(rates[framework]).to_dict()
+        summary["train_img_s_units"] = rates[framework]
+        summary["train_img_s_ci"] = mean_ci([r for r in rates[framework] if r]).to_dict()
         summary["infer_img_s_ci"] = mean_ci([m["infer_img_s"] for m in units]).to_dict()
     reference = reference_of(config)
-    compared = [s for s in frameworks if s != reference]
-    if reference not in frameworks or not compared:
+    compared = [s for s in frameworks if s != reference and s in rows]
+    if reference not in rows or not compared:
         return {}
-    margin = margins(config)
-    cuts = {fw: cut_of(frameworks[fw]) for fw in frameworks}
+    n_tiles = len(rows[reference][0]) // len(rundir.run_seeds(config))
+    fold_of_tile = fold_of_tiles(run_dir, rows[reference][0][:n_tiles])
     pairs = {}
     for subject in compared:
-        difference = score_difference(
-            oof, truth, cuts, n_seeds, subject, reference, margin["score"]
+        levels = score_levels(
+            rows, subject, reference, fold_of_tile, config, len(compared), floor_diffs
         )
-        difference["units"] = len(rundir.run_units(config))
         pairs[subject] = {
-            "difference": difference,
-            **pair_uncertainty(subject, reference, frameworks, rates),
+            "difference": {**levels["models"], "units": len(rundir.run_units(config))},
+            "frameworks": levels["frameworks"],
+            **pair_speed(subject, reference, frameworks, rates),
         }
-    for key in ("p_difference", "p_equivalence"):  # one family per kind of test
-        adjusted = holm({s: pairs[s]["difference"][key] for s in pairs})
-        for subject, p in adjusted.items():
-            pairs[subject]["difference"][f"{key}_holm"] = p
-    return {"reference": reference, "pairs": pairs, "margins": margin, "holm_family": len(pairs)}
+    return {
+        "reference": reference,
+        "pairs": pairs,
+        "margins": margins(config),
+        "family": len(compared),
+        "adjustment": "Bonferroni" if len(compared) > 1 else "none (one pair)",
+    }
 
 
 def pairs_of(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:

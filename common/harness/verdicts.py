@@ -43,28 +43,53 @@ def verdict_line(
     first: str = "Keras",
     second: str = "PyTorch",
 ) -> str:
-    """'Verdict (Keras − PyTorch, ...): equivalent within ±0.01 (TOST ...)' or '... higher by' or
-    'inconclusive: ... about n seeds × folds'. A run made before TOST keeps its two-way line."""
-    from common.stats import Interval, difference_verdict, three_way_verdict
+    """The tile-level verdict of a run made before framework-level verdicts, labelled as such:
+    three-way (TOST) where it kept a 90 % interval, else the two-way line."""
+    from common.stats import Interval, difference_verdict
+    from common.verdict_rules import three_way_verdict
 
     seeds = diff.get("n_seeds", 1)
     what = (
-        f"Verdict ({first} − {second} pooled OOF score, paired 95 % bootstrap over {diff['n']} "
-        f"tiles × {seeds} seed{'s' * (seeds > 1)}"
+        f"Verdict, these trained models only ({first} − {second} pooled OOF score, paired 95 % "
+        f"bootstrap over {diff['n']} tiles × {seeds} seed{'s' * (seeds > 1)}"
     )
     interval = Interval(**plain_interval(diff))
     if "tost" not in diff or margins is None:
         return f"{what}): {difference_verdict(interval, first, second)}"
     margin = margins["score"]
-    verdict = three_way_verdict(
-        interval,
-        Interval(**plain_interval(diff["tost"])),
-        margin,
-        int(diff.get("units", seeds)),
-        first,
-        second,
-    )
+    tost = Interval(**plain_interval(diff["tost"]))
+    verdict = three_way_verdict(interval, tost, margin, first, second)
     return f"{what}; equivalence margin ±{margin:g}): {verdict['line']}"
+
+
+def level_lines(pair: dict[str, Any], margins: dict[str, float] | None, first: str, second: str):
+    """The two verdict lines of a pair, frameworks first; a run made before them keeps its
+    tile-level line, labelled as being about the trained models only."""
+    diff, runs = pair.get("difference"), pair.get("frameworks")
+    if not diff:
+        return []
+    if not runs or "verdict" not in diff:
+        return [verdict_line(diff, margins, first, second)]
+    margin = f"equivalence margin ±{margins['score']:g}" if margins else "no margin"
+    conf = f"{diff['confidence'] * 100:.3g} %"
+    adjusted = " Bonferroni-adjusted," if diff["confidence"] > 0.95 + 1e-9 else ""
+    units = len(runs["unit_differences"])
+    sd = runs.get("between_unit_sd")
+    spread = f", between-run sd {sd:.4f}" if sd is not None else ""
+    return [
+        f"Verdict, the frameworks ({first} − {second}, per-run mean differences of "
+        f"{units} training run{'s' * (units != 1)}{spread}; {runs['method']};{adjusted} "
+        f"{conf} interval; {margin}): {runs['verdict']['line']}",
+        f"Verdict, these trained models ({first} − {second} on {diff['n']} tiles × "
+        f"{diff.get('n_seeds', 1)} seed(s), {diff['differing_tiles']} tiles differ; "
+        f"{diff['method']};{adjusted} {conf} interval; {margin}): {diff['verdict']['line']}",
+    ]
+
+
+def _count(n: int, per_run: bool) -> str:
+    if not per_run:
+        return f"n={n}"
+    return f"n={n} training run{'s' * (n != 1)}"
 
 
 def speed_lines(
@@ -74,21 +99,33 @@ def speed_lines(
     second: str = "PyTorch",
 ) -> list[str]:
     """The three-way reading of each throughput ratio of a pair (runs with 90 % intervals)."""
-    from common.stats import Interval, ratio_verdict
+    from common.stats import Interval
+    from common.verdict_rules import ratio_verdict
 
     ci95, ci90 = pair.get("ratio_ci"), pair.get("ratio_ci90")
     if not (ci95 and ci90 and margins):
         return []
     lines = []
+    per_run = bool(pair.get("speed_unit"))
     for key, what, verb in (
         ("train_img_s", "training", "trains"),
         ("infer_img_s", "inference", "infers"),
     ):
+        if ci95[key].get("estimate") is None:
+            continue
         verdict = ratio_verdict(
-            Interval(**ci95[key]), Interval(**ci90[key]), margins["speed"], first, second, verb
+            Interval(**plain_interval(ci95[key])),
+            Interval(**plain_interval(ci90[key])),
+            margins["speed"],
+            first,
+            second,
+            verb,
         )
+        more = ""
+        if verdict["kind"] == "no interval" and per_run:
+            more = " (intervals over runs start at 3 runs; `saltbench bench` measures speed with intervals)"
         lines.append(
-            f"Speed, {what} ({first} / {second} images/s, n={ci95[key]['n']}; margin "
-            f"±{margins['speed']:.0%}): {verdict['line']}"
+            f"Speed, {what} ({first} / {second} images/s, {_count(ci95[key]['n'], per_run)}; margin "
+            f"±{margins['speed']:.0%}, log-symmetric): {verdict['line']}{more}"
         )
     return lines

@@ -98,7 +98,9 @@ def test_leaderboard_and_report(smoke_run):
     report = (smoke_run / "report.md").read_text()
     assert "| Keras | PyTorch | Keras vs PyTorch |" in report and "train images/s" in report
     assert "n=1" in report and "± 0.0000" not in report  # one unit: no fake spread
-    assert "Verdict (Keras − PyTorch" in report and "## Twin drift" in report
+    assert "Verdict, the frameworks (Keras − PyTorch" in report and "## Twin drift" in report
+    assert "1 training run per framework: says nothing about the frameworks" in report
+    assert "Verdict, these trained models (Keras − PyTorch" in report
 
 
 def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_two_seeds):
@@ -120,7 +122,13 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
     diff = metrics["pairs"]["keras"]["difference"]
     n_tiles = metrics["frameworks"]["keras"]["folds"][0]["n_val"]
     assert diff["n_seeds"] == 2 and diff["n"] == n_tiles and diff["low"] <= diff["high"]
-    assert "Verdict (Keras − PyTorch" in stdout and "n=2" in stdout
+    assert "Verdict, the frameworks (Keras − PyTorch" in stdout and "n=2" in stdout
+    assert metrics["pairs"]["keras"]["frameworks"]["verdict"]["kind"] == "too few runs"
+    report = (run_dir / "report.md").read_text().splitlines()
+    answer = "\n".join(report[:10])  # the answer first: both levels named in the first 10 lines
+    assert report[2] == "## Answer" and "**the frameworks** (2 training runs)" in answer
+    assert "**these trained models**" in answer and "- Machine: " in answer
+    assert metrics["machine"]["cpus"] >= 1 and metrics["machine"]["cpu_model"]
     drift = pd.read_csv(run_dir / "drift_keras.csv")
     assert sorted(set(zip(drift["seed"], drift["epoch"], strict=True))) == [
         (0, 0),
@@ -201,3 +209,29 @@ def test_predict_check_rejects_bad_submissions(smoke_run, smoke_cache, tmp_path,
         cache=smoke_cache,
     )
     assert "valid" in ok.stdout
+
+
+def test_report_recompute_rederives_the_same_statistics_from_the_per_tile_outputs(
+    smoke_run_two_seeds, smoke_cache, tmp_path
+):
+    """`report --recompute` rescores the kept OOF logits with this version's methods: on a run this
+    version made, it reproduces metrics.json's statistics exactly, and keeps what was measured."""
+    import shutil
+
+    run_dir, _ = smoke_run_two_seeds
+    copy = tmp_path / run_dir.name
+    shutil.copytree(run_dir, copy)
+    before = json.loads((copy / "metrics.json").read_text())
+    result = saltbench("report", str(copy), "--recompute", cache=smoke_cache)
+    assert "statistics recomputed" in result.stdout
+    after = json.loads((copy / "metrics.json").read_text())
+    for level in ("difference", "frameworks"):
+        a, b = before["pairs"]["keras"][level], after["pairs"]["keras"][level]
+        assert (b["estimate"], b["low"], b["high"]) == (a["estimate"], a["low"], a["high"])
+    assert after["pairs"]["keras"]["drift"] == before["pairs"]["keras"]["drift"]
+    assert after["frameworks"]["torch"]["folds"] == before["frameworks"]["torch"]["folds"]
+    assert "recomputed" in after and (copy / "report.md").read_text().startswith("# saltbench")
+    (copy / "oof_torch.npz").unlink()
+    missing = saltbench("report", str(copy), "--recompute", cache=smoke_cache, check=False)
+    assert missing.returncode != 0 and "oof_torch.npz: not found" in missing.stderr
+    assert "Traceback" not in missing.stderr

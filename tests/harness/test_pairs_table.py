@@ -1,5 +1,6 @@
-"""The N-way report: Holm's correction can turn a pair that is significant on its own into an
-inconclusive one, and the table of pairs shows every subject against the reference."""
+"""The N-way report: in runs made before framework-level verdicts, Holm's correction can turn a
+pair that is significant on its own into an inconclusive one; in this version's runs every pair
+shows both levels, Bonferroni-adjusted, and the interval shown is the one that decides."""
 
 from common.harness.pairs_table import pairs_section
 from common.harness.verdicts import holm_verdict
@@ -43,3 +44,38 @@ def test_the_table_of_pairs_has_a_row_per_subject_with_ratio_intervals():
     text = "\n".join(lines)
     assert "Keras/TF − PyTorch: PyTorch scores higher by 0.0300" in text
     assert "Keras/JAX − PyTorch: equivalent within ±0.01" in text
+
+
+def _two_level_pair(shift: float, seed: int) -> dict:
+    """A pair as this version stores it: both levels from common.stats_levels, 2 pairs adjusted."""
+    import numpy as np
+
+    from common.stats_levels import compare_levels
+
+    rng = np.random.default_rng(seed)
+    diff = np.round(rng.normal(shift, 0.1, (1, 5 * 200)), 1)
+    folds = np.repeat(np.arange(5), 200)
+    levels = compare_levels(diff, folds, 0.01, 0.25, 2, "Keras/TF", "PyTorch", n_resamples=999)
+    ratio = {"estimate": 0.8, "low": 0.7, "high": 0.9, "n": 5, "method": "t"}
+    return {
+        "difference": {**levels["models"], "units": 5},
+        "frameworks": levels["frameworks"],
+        "ratio_ci": {"train_img_s": ratio, "infer_img_s": ratio},
+        "ratio_ci90": {"train_img_s": ratio, "infer_img_s": ratio},
+        "speed_unit": "training run",
+    }
+
+
+def test_two_level_pairs_show_the_adjusted_intervals_that_decide():
+    pairs = {"keras-tf": _two_level_pair(0.2, 0), "keras-jax": _two_level_pair(0.0, 1)}
+    metrics = {"reference": "torch", "pairs": pairs, "family": 2,
+               "margins": {"score": 0.01, "speed": 0.05}}  # fmt: skip
+    text = "\n".join(pairs_section(metrics))
+    assert "Bonferroni-adjusted for 2 pairs" in text and "Holm" not in text
+    assert text.count("Verdict, the frameworks (") == 2
+    assert text.count("Verdict, these trained models (") == 2
+    assert "97.5 % interval" in text  # 1 - 0.05/2: the interval shown is the one that decides
+    runs = pairs["keras-tf"]["frameworks"]
+    assert runs["verdict"]["kind"] == "higher" and runs["low"] > 0
+    row = next(line for line in text.splitlines() if line.startswith("| Keras/TF |"))
+    assert f"{runs['low']:+.4f}" in row and "n=5" in row  # the row shows the same interval

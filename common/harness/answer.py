@@ -1,0 +1,84 @@
+"""The Answer block that opens every report: per pair, who trains and infers faster, the score
+verdict at both levels, the peak memory ratio and n; then the machine. At most 8 lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.cpu import machine_line
+from common.harness.subjects import label
+from common.harness.uncertainty import pairs_of, reference_in
+
+MAX_LINES = 8
+
+
+def faster_phrase(stored: dict[str, Any] | None, first: str, second: str, verb: str) -> str:
+    """'PyTorch trains 1.12× as fast as Keras [1.05, 1.19], n=5 runs' from a stored ratio
+    first/second; below 3 runs it gives no interval."""
+    if not stored or stored.get("estimate") is None:
+        return f"{verb} speed not measured"
+    ratio, low, high, n = stored["estimate"], stored.get("low"), stored.get("high"), stored["n"]
+    if ratio < 1:
+        first, second = second, first
+        ratio, low, high = 1 / ratio, (1 / high if high else None), (1 / low if low else None)
+    runs = f"{n} run{'s' * (n != 1)}"
+    if low is None:
+        return f"{first} {verb} {ratio:.2f}× as fast as {second} ({runs}: no interval below 3 runs)"
+    return f"{first} {verb} {ratio:.2f}× as fast as {second} [{low:.2f}, {high:.2f}], n={runs}"
+
+
+def memory_phrase(fws: dict[str, Any], subject: str, reference: str) -> str:
+    """Peak memory subject / reference: the device allocator where measured, else worker RSS."""
+    for key, what in (("device_peak_mib", "device memory"), ("peak_rss_mib", "RSS")):
+        a, b = fws[subject].get(key), fws[reference].get(key)
+        if a and b:
+            return f"peak {what} {label(subject)}/{label(reference)} {a / b:.2f}×"
+    return "peak memory not measured"
+
+
+def score_phrase(pair: dict[str, Any]) -> str:
+    """The score verdict at both levels, in words."""
+    frameworks = (pair.get("frameworks") or {}).get("verdict")
+    models = (pair.get("difference") or {}).get("verdict")
+    if frameworks is None:
+        old = "run made before framework-level verdicts"
+        return f"score, the frameworks: not computed ({old}); see the tile-level verdict below"
+    units = len(pair["frameworks"]["unit_differences"])
+    diff = pair["difference"]
+    return (
+        f"score, **the frameworks** ({units} training run{'s' * (units != 1)}): "
+        f"{frameworks['line']}; **these trained models** ({diff['n']} tiles × "
+        f"{diff.get('n_seeds', 1)} seed{'s' * (diff.get('n_seeds', 1) != 1)}): {models['line']}"
+    )
+
+
+def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """The block's lines (heading included), or none where no pair finished."""
+    pairs, reference = pairs_of(metrics), reference_in(metrics)
+    fws = metrics.get("frameworks", {})
+    pairs = {s: p for s, p in pairs.items() if s in fws and reference in fws}
+    if not pairs:
+        return []
+    lines = []
+    for subject, pair in pairs.items():
+        first, second = label(subject), label(reference)
+        ci = pair.get("ratio_ci") or {}
+        costs = "; ".join(
+            [
+                faster_phrase(ci.get("train_img_s"), first, second, "trains"),
+                faster_phrase(ci.get("infer_img_s"), first, second, "infers"),
+                memory_phrase(fws, subject, reference),
+            ]
+        )
+        lines.append(f"- **{first} vs {second}**: {costs}.")
+        lines.append(f"  {score_phrase(pair)}.")
+    if len(lines) > MAX_LINES - 1:  # many pairs: the costs give way, the verdicts stay
+        lines = [line for line in lines if line.startswith("  ")][: MAX_LINES - 1]
+    numerics = next(iter(fws.values())).get("numerics") or {}
+    device = numerics.get("device_name") if numerics.get("device") == "cuda" else None
+    machine = machine_line(metrics.get("machine") or config.get("machine"))
+    precision = numerics.get("precision", "fp32")
+    lines.append(
+        f"- Machine: {machine}" + (f"; GPU {device}" if device else "") + f"; {precision}."
+    )
+    return ["## Answer", "", *lines, ""]
