@@ -12,19 +12,25 @@ from common.harness.uncertainty import pairs_of, reference_in
 MAX_LINES = 8
 
 
-def faster_phrase(stored: dict[str, Any] | None, first: str, second: str, verb: str) -> str:
+def faster_phrase(
+    stored: dict[str, Any] | None, first: str, second: str, verb: str, per_run: bool = True
+) -> str:
     """'PyTorch trains 1.12× as fast as Keras [1.05, 1.19], n=5 runs' from a stored ratio
-    first/second; below 3 runs it gives no interval."""
+    first/second; below 3 runs no interval. A run made before per-run speeds kept an interval over
+    epochs, which is labelled as such (epochs are not independent draws)."""
     if not stored or stored.get("estimate") is None:
         return f"{verb} speed not measured"
     ratio, low, high, n = stored["estimate"], stored.get("low"), stored.get("high"), stored["n"]
     if ratio < 1:
         first, second = second, first
         ratio, low, high = 1 / ratio, (1 / high if high else None), (1 / low if low else None)
+    text = f"{first} {verb} {ratio:.2f}× as fast as {second}"
+    if not per_run:
+        return f"{text} (run made before per-run speed intervals)"
     runs = f"{n} run{'s' * (n != 1)}"
     if low is None:
-        return f"{first} {verb} {ratio:.2f}× as fast as {second} ({runs}: no interval below 3 runs)"
-    return f"{first} {verb} {ratio:.2f}× as fast as {second} [{low:.2f}, {high:.2f}], n={runs}"
+        return f"{text} ({runs}: no interval below 3 runs)"
+    return f"{text} [{low:.2f}, {high:.2f}], n={runs}"
 
 
 def memory_phrase(fws: dict[str, Any], subject: str, reference: str) -> str:
@@ -36,20 +42,43 @@ def memory_phrase(fws: dict[str, Any], subject: str, reference: str) -> str:
     return "peak memory not measured"
 
 
-def score_phrase(pair: dict[str, Any]) -> str:
-    """The score verdict at both levels, in words."""
+def score_phrase(pair: dict[str, Any], metrics: dict[str, Any], subject: str) -> str:
+    """The score verdict at both levels, in words (a run made before the framework level: its
+    tile-level verdict, labelled as such)."""
     frameworks = (pair.get("frameworks") or {}).get("verdict")
-    models = (pair.get("difference") or {}).get("verdict")
+    diff = pair.get("difference") or {}
     if frameworks is None:
-        old = "run made before framework-level verdicts"
-        return f"score, the frameworks: not computed ({old}); see the tile-level verdict below"
+        line = old_models_verdict(diff, metrics, subject)
+        return (
+            "score, the frameworks: not computed (run made before framework-level verdicts); "
+            f"these trained models ({diff.get('n', '?')} tiles): {line}"
+        )
     units = len(pair["frameworks"]["unit_differences"])
-    diff = pair["difference"]
+    seeds = diff.get("n_seeds", 1)
     return (
         f"score, **the frameworks** ({units} training run{'s' * (units != 1)}): "
         f"{frameworks['line']}; **these trained models** ({diff['n']} tiles × "
-        f"{diff.get('n_seeds', 1)} seed{'s' * (diff.get('n_seeds', 1) != 1)}): {models['line']}"
+        f"{seeds} seed{'s' * (seeds != 1)}): {diff['verdict']['line']}"
     )
+
+
+def old_models_verdict(diff: dict[str, Any], metrics: dict[str, Any], subject: str) -> str:
+    """The tile-level verdict of a run made before this version, as its report decided it: Holm
+    across several pairs, else the three-way (or two-way) reading of its stored intervals."""
+    from common.harness.verdicts import holm_verdict, plain_interval
+    from common.stats import Interval, difference_verdict
+    from common.verdict_rules import three_way_verdict
+
+    margins = metrics.get("margins")
+    if not diff:
+        return "no comparison"
+    if metrics.get("holm_family", 1) > 1 and "p_difference_holm" in diff and margins:
+        return holm_verdict(subject, reference_in(metrics), diff, margins["score"])
+    interval = Interval(**plain_interval(diff))
+    if "tost" not in diff or not margins:
+        return difference_verdict(interval)
+    tost = Interval(**plain_interval(diff["tost"]))
+    return three_way_verdict(interval, tost, margins["score"])["line"]
 
 
 def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
@@ -63,15 +92,16 @@ def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     for subject, pair in pairs.items():
         first, second = label(subject), label(reference)
         ci = pair.get("ratio_ci") or {}
+        per_run = bool(pair.get("speed_unit"))
         costs = "; ".join(
             [
-                faster_phrase(ci.get("train_img_s"), first, second, "trains"),
-                faster_phrase(ci.get("infer_img_s"), first, second, "infers"),
+                faster_phrase(ci.get("train_img_s"), first, second, "trains", per_run),
+                faster_phrase(ci.get("infer_img_s"), first, second, "infers", per_run),
                 memory_phrase(fws, subject, reference),
             ]
         )
         lines.append(f"- **{first} vs {second}**: {costs}.")
-        lines.append(f"  {score_phrase(pair)}.")
+        lines.append(f"  {score_phrase(pair, metrics, subject)}.")
     if len(lines) > MAX_LINES - 1:  # many pairs: the costs give way, the verdicts stay
         lines = [line for line in lines if line.startswith("  ")][: MAX_LINES - 1]
     numerics = next(iter(fws.values())).get("numerics") or {}

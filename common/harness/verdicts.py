@@ -33,7 +33,7 @@ def holm_verdict(subject: str, reference: str, diff: dict[str, Any], margin: flo
         return f"{label(higher)} scores higher by {abs(estimate):.4f} (Holm-adjusted p {format_p(p_diff)})"
     return (
         f"inconclusive: neither a difference (Holm-adjusted p {format_p(p_diff)}) nor equivalence "
-        f"within ±{margin:g} (p {format_p(p_eq)}) is shown"
+        f"within ±{margin:g} (Holm-adjusted p {format_p(p_eq)}) is shown"
     )
 
 

@@ -1,0 +1,32 @@
+"""Every committed example still renders with this version's report: into a copy, with the
+Answer block first, every section it had, and its old verdict labelled as the tile-level one."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from common.harness.report import write_report
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "results" / "examples").iterdir())
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
+def test_committed_example_renders_answer_first(example, tmp_path):
+    copy = tmp_path / example.name
+    shutil.copytree(example, copy)
+    text = write_report(copy).read_text()
+    lines = text.splitlines()
+    metrics = json.loads((example / "metrics.json").read_text())
+    if not metrics.get("pairs") and not any(k.startswith("difference_") for k in metrics):
+        return  # a one-subject run: nothing to compare, no Answer block
+    assert lines[2] == "## Answer", lines[:4]
+    block = lines[4 : lines.index("", 4)]
+    assert 2 <= len(block) <= 8 and block[-1].startswith("- Machine: ")
+    assert "**the frameworks**" in "\n".join(block) or "not computed" in "\n".join(block)
+    headings = re.findall(r"^## .+$", (example / "report.md").read_text(), flags=re.M)
+    assert all(h in lines for h in headings), headings
+    if "frameworks" not in next(iter(metrics.get("pairs", {"": {}}).values()), {}):
+        assert "Verdict, these trained models only" in text or "Holm" in text
