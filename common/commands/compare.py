@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,
-        help="smoke | quick | full; seed000 also has cpu (real tiles on a 2-core CPU, about an hour)",
+        help="smoke | quick | full (default quick); seed000 also has cpu (real tiles on a 2-core "
+        "CPU, fold 0, about an hour) and verdict (real tiles, all 5 folds, the framework-level "
+        "verdict, about 100 minutes)",
     )
     parser.add_argument(
         "--set",

@@ -80,3 +80,27 @@ def concurrent_groups(records: list[dict[str, Any]]) -> list[list[str]]:
         if len(alive) > 1 and not any(set(alive) <= set(g) for g in groups):
             groups = [g for g in groups if not set(g) <= set(alive)] + [alive]
     return groups
+
+
+def co_runners(records: list[dict[str, Any]], subject: str) -> list[str]:
+    """The other subjects whose workers ran at some moment while `subject`'s did (the noise-floor
+    copy included: it shares the machine too), in the order of the records."""
+    mine = [r for r in records if r["subject"] == subject and r.get("end") is not None]
+    found: list[str] = []
+    for other in records:
+        if other["subject"] in (subject, *found) or other.get("end") is None:
+            continue
+        if any(other["start"] < r["end"] and r["start"] < other["end"] for r in mine):
+            found.append(other["subject"])
+    return found
+
+
+def sharing_of(run_dir: Path, subject: str, reference: str) -> dict[str, Any] | None:
+    """Who shared the machine with each side of a pair, and whether both had the same company
+    (the pair itself aside); None where the run kept no schedule (Ray, or older runs)."""
+    records = [r for r in read_schedule(run_dir) if r.get("end") is not None]
+    if not records:
+        return None
+    company = {s: co_runners(records, s) for s in (subject, reference)}
+    others = {s: sorted(set(c) - {subject, reference}) for s, c in company.items()}
+    return {"co_runners": company, "same": others[subject] == others[reference]}

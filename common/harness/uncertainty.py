@@ -22,6 +22,7 @@ import pandas as pd
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.honesty import timed_rows
+from common.harness.schedule import sharing_of
 from common.harness.subjects import label, reference_of
 from common.stats import Interval, mean_ci
 from common.stats_levels import MIN_RUNS, compare_levels
@@ -167,6 +168,7 @@ def run_uncertainty(
             "difference": {**levels["models"], "units": len(rundir.run_units(config))},
             "frameworks": levels["frameworks"],
             **pair_speed(subject, reference, frameworks, rates),
+            "sharing": sharing_of(run_dir, subject, reference),
         }
     return {
         "reference": reference,

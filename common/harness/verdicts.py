@@ -127,5 +127,24 @@ def speed_lines(
         lines.append(
             f"Speed, {what} ({first} / {second} images/s, {_count(ci95[key]['n'], per_run)}; margin "
             f"±{margins['speed']:.0%}, log-symmetric): {verdict['line']}{more}"
+            + sharing_note(pair.get("sharing"), first, second)
         )
     return lines
+
+
+def sharing_note(sharing: dict[str, Any] | None, first: str, second: str) -> str:
+    """'; Keras shared the machine with PyTorch, PyTorch with Keras' and, where the two sides had
+    different company, that the ratio mixes machine shares."""
+    from common.harness.subjects import label
+
+    if not sharing:
+        return ""
+    names = {}
+    for side, company in sharing["co_runners"].items():
+        names[side] = ", ".join(label(s) if not s.endswith("_ulp") else f"{label(s[:-4])} +1 ulp"
+                                for s in company) or "no one"  # fmt: skip
+    company_a, company_b = names.values()
+    note = f"; {first} shared the machine with {company_a}, {second} with {company_b}"
+    if not sharing["same"]:
+        note += " (different company: read the ratio as timing under different loads)"
+    return note

@@ -77,3 +77,29 @@ def test_the_schedule_line_names_who_ran_at_the_same_time(tmp_path):
     assert "at most 2 workers at a time (2 CPUs, 1 thread each" in line
     assert "keras-jax 10–40 s" in line and "torch + keras-tf; keras-tf + keras-jax" in line
     assert schedule.schedule_line(tmp_path / "none", 2) == ""
+
+
+def test_speed_lines_say_who_shared_the_machine_and_flag_different_company(tmp_path):
+    import json
+
+    from common.harness.verdicts import sharing_note
+
+    records = [
+        {"subject": "torch", "start": 0.0, "end": 10.0, "slots": 2, "threads": 1},
+        {"subject": "keras-tf", "start": 0.5, "end": 30.0, "slots": 2, "threads": 1},
+        {"subject": "keras-jax", "start": 10.0, "end": 40.0, "slots": 2, "threads": 1},
+    ]
+    (tmp_path / schedule.SCHEDULE).write_text(json.dumps(records))
+    assert schedule.co_runners(records, "keras-tf") == ["torch", "keras-jax"]
+    tf = schedule.sharing_of(tmp_path, "keras-tf", "torch")
+    jax = schedule.sharing_of(tmp_path, "keras-jax", "torch")
+    assert tf["same"] is False  # Keras/TF also met Keras/JAX, PyTorch never did
+    assert jax["same"] is True  # each met Keras/TF (at other times), and no one else
+    note = sharing_note(jax, "Keras/JAX", "PyTorch")
+    assert "Keras/JAX shared the machine with Keras/TF, PyTorch with Keras/TF" in note
+    assert "different company" in sharing_note(tf, "Keras/TF", "PyTorch")
+    both = [records[0], {**records[1], "start": 0.0, "end": 10.0}]
+    (tmp_path / schedule.SCHEDULE).write_text(json.dumps(both))
+    pair = schedule.sharing_of(tmp_path, "keras-tf", "torch")
+    assert pair["same"] and "different" not in sharing_note(pair, "Keras/TF", "PyTorch")
+    assert schedule.sharing_of(tmp_path / "none", "keras-tf", "torch") is None
