@@ -116,6 +116,8 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         )
 
     def ratio_cell(key: str) -> str:
+        if ratio_ci.get(key, {}).get("estimate", 0) is None:
+            return "ratio n/a (no run timed on both sides)"
         if key in ratio_ci:
             return "ratio " + format_interval(Interval(**ratio_ci[key]), 2)
         return f"ratio {ratio[key]:.2f}" if ratio else ""
@@ -125,27 +127,30 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"score, mean [95 % CI] n = units (seeds × folds: {nunits})",
         [_interval(fws[n], "score_ci", "score_mean", 4) for n in names],
     )
+    runs = pair.get("frameworks")  # a run made before framework-level verdicts: none
+    diff_cell = (
+        f"diff {format_interval(Interval(**plain_interval(diff)), 4, signed=True)} tiles (paired)"
+        if diff
+        else ""
+    )
     row(
         "score, pooled OOF",
         [f"{fws[n]['pooled_score']:.4f}" for n in names],
-        f"diff {format_interval(Interval(**plain_interval(diff)), 4, signed=True)} tiles (paired"
-        + (", cross-fitted cuts)" if "verdict" in diff else ")")
-        if diff
-        else "",
+        "" if runs else diff_cell,
     )
-    runs = pair.get("frameworks")
-    if runs:
-        row(
-            "score difference over training runs (the frameworks)",
-            ["" for _ in names],
-            f"diff {format_interval(Interval(**plain_interval(runs)), 4, signed=True)} runs",
-        )
     row(
         "score, pooled OOF, threshold and min area cross-fitted"
         if any(fws[n].get("min_area") or "pooled_score_no_min_area" in fws[n] for n in names)
         else "score, pooled OOF, threshold cross-fitted",
         [_num(fws[n].get("pooled_score_cross_fitted"), "{:.4f}") for n in names],
+        diff_cell.replace("diff", "these models: diff", 1) if runs else "",
     )
+    if runs:
+        row(
+            "score difference over training runs (the frameworks)",
+            ["" for _ in names],
+            f"diff {format_interval(Interval(**plain_interval(runs)), 4, signed=True)} (training runs)",
+        )
     if any("pooled_score_no_min_area" in fws[n] for n in names):
         row(
             "score, pooled OOF, threshold only (no empty-tile rule): searched / cross-fitted",
