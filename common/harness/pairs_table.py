@@ -20,13 +20,11 @@ def _interval_cell(stored: dict[str, Any] | None, digits: int, signed: bool = Fa
 
 
 def _first_time_ratio(pair: dict[str, Any]) -> str:
+    from common.harness.table import time_comparison_text
+
     ratios = pair.get("time_to_target_ratio") or []
-    if not ratios or "ratio" not in ratios[0]:
-        pairs = ratios[0].get("pairs", 0) if ratios else 0
-        return f"n/a ({pairs} paired runs reached it; a ratio needs 3)"
-    r = ratios[0]
-    interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
-    return f"{r['ratio']:.2f}{interval} n={r['pairs']} (to {r['target']:g})"
+    text = time_comparison_text(ratios[0]) if ratios else ""
+    return f"{text} (to {ratios[0]['target']:g})" if text else "n/a (not reached)"
 
 
 def _drift_cell(pair: dict[str, Any]) -> str:

@@ -40,19 +40,31 @@ def margins(config: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def unit_train_rates(run_dir: Path, config: dict[str, Any], framework: str) -> list[float | None]:
-    """Per unit (run_units order): timed training images / timed seconds (warm-up epochs
-    excluded); None where the unit left no history."""
-    rates: list[float | None] = []
+def unit_histories(run_dir: Path, config: dict[str, Any], framework: str) -> list[list[dict]]:
+    """Each unit's history rows (run_units order); [] where the unit left none."""
+    histories = []
     for fold, seed in rundir.run_units(config):
         path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
-        if not path.is_file() or not path.stat().st_size:
-            rates.append(None)
-            continue
-        rows = timed_rows(pd.read_csv(path).to_dict("records"))
+        ok = path.is_file() and path.stat().st_size
+        histories.append(pd.read_csv(path).to_dict("records") if ok else [])
+    return histories
+
+
+def unit_train_rates(histories: list[list[dict]]) -> list[float | None]:
+    """Per unit: timed training images / timed seconds (warm-up epochs excluded); None where the
+    unit left no history."""
+    rates: list[float | None] = []
+    for history in histories:
+        rows = timed_rows(history) if history else []
         seconds = sum(float(r["train_seconds"]) for r in rows)
         rates.append(sum(int(r["images"]) for r in rows) / seconds if seconds > 0 else None)
     return rates
+
+
+def unit_train_seconds(histories: list[list[dict]]) -> list[float]:
+    """Per unit: all its training seconds (warm-up included): how long a run that never reached a
+    target was followed."""
+    return [sum(float(r["train_seconds"]) for r in history) for history in histories]
 
 
 def fold_of_tiles(run_dir: Path, ids) -> np.ndarray:
@@ -81,10 +93,12 @@ def paired_ratio(first: list, second: list, confidence: float = 0.95) -> dict[st
     }
 
 
-def pair_speed(subject: str, reference: str, frameworks: dict[str, Any], rates: dict) -> dict:
-    """Throughput ratios subject / reference over units (95 % and 90 %) and the paired
-    time-to-target ratios of one pair."""
-    from common.harness.honesty import time_to_target_ratios
+def pair_speed(
+    subject: str, reference: str, frameworks: dict[str, Any], rates: dict, trained: dict
+) -> dict:
+    """Throughput ratios subject / reference over units (95 % and 90 %) and the censored
+    time-to-target comparison of one pair (common.harness.time_to_target)."""
+    from common.harness.time_to_target import time_to_target_comparison
 
     infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in (subject, reference)}
 
@@ -100,8 +114,10 @@ def pair_speed(subject: str, reference: str, frameworks: dict[str, Any], rates: 
         "ratio_ci": ratios(0.95),
         "ratio_ci90": ratios(0.90),
         "speed_unit": "training run",
-        "time_to_target_ratio": time_to_target_ratios(
-            s.get("time_to_target", []), r.get("time_to_target", [])
+        "time_to_target_ratio": time_to_target_comparison(
+            s.get("time_to_target", []),
+            r.get("time_to_target", []),
+            (trained[subject], trained[reference]),
         ),
     }
 
@@ -146,7 +162,9 @@ def run_uncertainty(
     """metrics.json's uncertainty fields: per subject CIs and speed over units, and for every other
     subject against the reference both levels of the score difference and the speed ratios.
     `rows`: per subject its OOF row ids and each row's cross-fitted score."""
-    rates = {fw: unit_train_rates(run_dir, config, fw) for fw in frameworks}
+    histories = {fw: unit_histories(run_dir, config, fw) for fw in frameworks}
+    rates = {fw: unit_train_rates(h) for fw, h in histories.items()}
+    trained = {fw: unit_train_seconds(h) for fw, h in histories.items()}
     for framework, summary in frameworks.items():
         units = summary["folds"]
         summary["score_ci"] = mean_ci([m["score"] for m in units]).to_dict()
@@ -167,7 +185,7 @@ def run_uncertainty(
         pairs[subject] = {
             "difference": {**levels["models"], "units": len(rundir.run_units(config))},
             "frameworks": levels["frameworks"],
-            **pair_speed(subject, reference, frameworks, rates),
+            **pair_speed(subject, reference, frameworks, rates, trained),
             "sharing": sharing_of(run_dir, subject, reference),
         }
     return {
