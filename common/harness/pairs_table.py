@@ -20,7 +20,7 @@ def _interval_cell(stored: dict[str, Any] | None, digits: int, signed: bool = Fa
 
 
 def _first_time_ratio(pair: dict[str, Any]) -> str:
-    from common.harness.table import time_comparison_text
+    from common.harness.time_to_target import time_comparison_text
 
     ratios = pair.get("time_to_target_ratio") or []
     text = time_comparison_text(ratios[0]) if ratios else ""

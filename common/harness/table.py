@@ -60,27 +60,9 @@ def _time_ratio(ratios: list[dict[str, Any]], position: int) -> str:
     runs on, else each run's times ('not reached' included); older runs: their paired ratio."""
     if position >= len(ratios):
         return ""
+    from common.harness.time_to_target import time_comparison_text
+
     return time_comparison_text(ratios[position])
-
-
-def time_comparison_text(r: dict[str, Any]) -> str:
-    """One pair's time to one target, in words (see _time_ratio)."""
-    if "restricted_mean_s" in r and "ratio" in r:
-        censored = "+".join(map(str, r["censored"]))
-        return (
-            f"restricted-mean time ratio {r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}] "
-            f"n={r['pairs']} runs ({censored} not reached, censored; horizon {r['horizon_s']:.0f} s)"
-        )
-    if "ratio" in r and "restricted_mean_s" not in r:  # a run made before censoring
-        interval = f" [{r['low']:.2f}, {r['high']:.2f}]" if r.get("low") is not None else ""
-        return f"time ratio {r['ratio']:.2f}{interval} n={r['pairs']} paired units"
-    times = r.get("times") or []
-    if not times or all(x is None and y is None for x, y in times):
-        return ""
-    shown = "; ".join(
-        " vs ".join("not reached" if t is None else f"{t:.0f} s" for t in pair) for pair in times
-    )
-    return f"{len(times)} run{'s' * (len(times) != 1)} each: {shown} (no ratio below 3 runs)"
 
 
 def loop_flags(metrics: dict[str, Any]) -> str:
