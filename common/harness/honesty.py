@@ -132,33 +132,6 @@ def summarize_time_to_targets(per_fold: list[list[dict[str, Any]]]) -> list[dict
     return out
 
 
-MIN_RATIO_PAIRS = (
-    3  # no time-to-target ratio from fewer paired units: the times themselves are shown
-)
-
-
-def time_to_target_ratios(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict]:
-    """Per target, the paired ratio first/second of time to target over the units both reached it
-    in: geometric mean with a Student-t 95 % interval on the log ratios, from MIN_RATIO_PAIRS
-    pairs on; below that only the times (`times`: each side's seconds, None = never reached)."""
-    from common.stats import mean_ci
-
-    out = []
-    for a, b in zip(first, second, strict=False):
-        units = list(zip(a.get("per_unit", []), b.get("per_unit", []), strict=False))
-        pairs = [(x, y) for x, y in units if x is not None and y is not None and x > 0 and y > 0]
-        entry: dict[str, Any] = {"target": a["target"], "pairs": len(pairs), "times": units}
-        if len(pairs) >= MIN_RATIO_PAIRS:
-            logs = mean_ci([np.log(x / y) for x, y in pairs])
-            entry.update(
-                ratio=float(np.exp(logs.estimate)),
-                low=None if logs.low is None else float(np.exp(logs.low)),
-                high=None if logs.high is None else float(np.exp(logs.high)),
-            )
-        out.append(entry)
-    return out
-
-
 def cross_fitted_score(
     truth: np.ndarray, logits: np.ndarray, grid, seed: int = 0, areas=(0,)
 ) -> dict[str, Any]:
