@@ -86,10 +86,11 @@ def runs_interval(
             return Interval(estimate, bound.low, bound.high, units, bound.method)
         variance = float(d.var(ddof=1)) * (1.0 / units + test_over_train)
         df, method = units - 1, "corrected t over training runs (Nadeau-Bengio)"
-    elif floor_diffs is not None and len(floor_diffs):
-        f = np.asarray(floor_diffs, dtype=np.float64)
+    elif floor_diffs is not None and np.any(np.asarray(floor_diffs, dtype=np.float64) != 0.0):
+        f = np.asarray(floor_diffs, dtype=np.float64)  # all zero: the floor measured no spread
         variance = float(np.mean(f**2)) * (correlation + (1.0 - correlation) / units)
-        df, method = int(f.size), f"t, between-run spread from the noise floor ({f.size} units)"
+        floor_units = f"{f.size} unit{'s' * (f.size != 1)}"
+        df, method = int(f.size), f"t, between-run spread from the noise floor ({floor_units})"
     else:
         return Interval(estimate, None, None, units, "too few training runs")
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(variance)

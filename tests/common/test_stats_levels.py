@@ -122,6 +122,8 @@ def test_one_run_says_so_and_a_noise_floor_can_stand_in():
     )
     assert floor["low"] < floor["estimate"] < floor["high"]
     assert "noise floor (2 units)" in floor["method"]
+    silent = frameworks_level(diff, folds, MARGIN, TEST_OVER_TRAIN, 1, "A", "B", floor_diffs=[0.0])
+    assert silent["verdict"]["kind"] == "too few runs"  # a floor with no spread cannot stand in
 
 
 @pytest.mark.parametrize("equivalence", [True, False])

@@ -42,6 +42,13 @@ def test_the_noise_floor_copy_trains_and_its_drift_is_reported(nway_run):
     assert noise["reference"] == "torch" and noise["copy"] == "torch_ulp"
     assert "one ulp" in noise["perturbation"]
     assert noise["score_difference"]["n"] == 20 and "tost" in noise["score_difference"]
+    assert len(noise["unit_differences"]) == 1  # one unit: the floor's per-run difference
+    for pair in metrics["pairs"].values():  # with one run, the floor stands in for the spread
+        runs = pair["frameworks"]
+        if noise["unit_differences"][0] != 0.0:
+            assert "noise floor (1 unit)" in runs["method"] and runs["low"] <= runs["high"]
+        else:  # the floor measured no spread at all: it cannot stand in
+            assert runs["verdict"]["kind"] == "too few runs"
     assert "torch_ulp" not in metrics["frameworks"]  # the copy is no subject
     assert "Noise floor: Keras/TF–PyTorch weight drift" in stdout
     assert "Noise floor: Keras/JAX–PyTorch weight drift" in stdout
