@@ -76,10 +76,14 @@ def test_framework_level_covers_and_decides_at_nominal_rates(capsys):
         )
         for setting, rates in rows:
             tiles = tile_only.get(setting)
+            level = (
+                f"{'no interval: 1 run':>37}"
+                if rates["too_few"] == 1.0
+                else f"{rates['coverage']:19.3f} {rates['higher']:6.3f} {rates['equivalent']:10.3f}"
+            )
             print(
                 f"{setting.units:5d} {setting.delta:6.3f} {setting.differing:9.2f} "
-                f"{setting.run_sd:7.3f} | {rates['coverage']:19.3f} {rates['higher']:6.3f} "
-                f"{rates['equivalent']:10.3f} | " + ("" if tiles is None else f"{tiles:19.3f}")
+                f"{setting.run_sd:7.3f} | {level} | " + ("" if tiles is None else f"{tiles:19.3f}")
             )
     # the tile-only bootstrap ignores the between-run spread: it covers far less than 95 %
     assert tile_only[Setting(5, 0.0, RUN_SD)] < 0.85
