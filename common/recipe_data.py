@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-# seed000 (DESIGN.md section 4): ResUNet-16, batch 32, Adam, flip-LR augmentation.
+# seed000 (the TGS seed-000 kernels): ResUNet-16, batch 32, Adam, flip-LR augmentation.
 # Stage 1: BCE on data without the 0 < coverage < 1.5% tiles, LR halved on plateau.
 # Stage 2: Lovasz hinge on logits over all data (threshold on logits is 0). Flip TTA.
 SEED000: dict[str, Any] = {
@@ -105,6 +105,27 @@ SEED000: dict[str, Any] = {
     },
 }
 
+# The `cpu` profile (its choices are explained where PROFILES_SEED000 names it); `verdict` builds on it.
+CPU_PROFILE: dict[str, Any] = {
+    "model.start_neurons": 8,
+    "model.dropout": 0.1,
+    "model.bn_momentum": 0.9,
+    "data.synthetic": {"n_train": 3200, "n_test": 1000, "seed": 0},
+    "train.batch_size": 16,
+    "train.precision": "auto",
+    "stages.bce.epochs": 20,
+    "stages.bce.learning_rate": 0.005,
+    "stages.bce.plateau": None,
+    "stages.bce.early_stopping_patience": None,
+    "stages.bce.schedule": {"kind": "one_cycle", "pct_start": 0.2},
+    "stages.lovasz.epochs": 20,
+    "stages.lovasz.learning_rate": 0.002,
+    "stages.lovasz.plateau": None,
+    "stages.lovasz.early_stopping_patience": None,
+    "stages.lovasz.schedule": {"kind": "one_cycle", "pct_start": 0.1},
+    "eval.min_area": "search",
+}
+
 PROFILES_SEED000: dict[str, dict[str, Any]] = {
     # Seconds: the test suite's end-to-end run. Tiny model, a few tiles, one epoch per stage.
     "smoke": {
@@ -176,68 +197,28 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
     # 57.8 of the 60 minutes), width 12 (half the step speed on 11-25: ~20 epochs in the hour).
     # 0.80 is not reached: the training loss still falls at the last epoch for both twins; the
     # hour buys ~40 epochs of a width-8 model where the 0.80 kernels trained width 16 for 100+.
-    "cpu": {
-        "model.start_neurons": 8,
-        "model.dropout": 0.1,
-        "model.bn_momentum": 0.9,
-        "data.synthetic": {"n_train": 3200, "n_test": 1000, "seed": 0},
-        "train.batch_size": 16,
-        "train.precision": "auto",
-        "stages.bce.epochs": 20,
-        "stages.bce.learning_rate": 0.005,
-        "stages.bce.plateau": None,
-        "stages.bce.early_stopping_patience": None,
-        "stages.bce.schedule": {"kind": "one_cycle", "pct_start": 0.2},
-        "stages.lovasz.epochs": 20,
-        "stages.lovasz.learning_rate": 0.002,
-        "stages.lovasz.plateau": None,
-        "stages.lovasz.early_stopping_patience": None,
-        "stages.lovasz.schedule": {"kind": "one_cycle", "pct_start": 0.1},
-        "eval.min_area": "search",
-    },
+    "cpu": CPU_PROFILE,
     # The framework question on the real tiles: `--data <Kaggle folder> --profile verdict` trains all
-    # 5 folds (5 training runs per framework, each scored on its own 640 held-out tiles), so the
-    # framework-level interval has runs to resample. Sized on 2026-12-06 (2-core AMD EPYC, family
-    # 26 model 2, avx512_bf16) on ../shared/tgs-salt, both twins at once on one thread each:
-    # - a 3-epoch fp32 pilot of `cpu`: ~52 s a training epoch for either twin, ~60 s a unit for
-    #   start-up, tracing, step probes and TTA evaluation;
-    # - a first attempt, fp32 with 6 BCE + 10 Lovasz epochs (~85 min in all), stopped after fold 0:
-    #   PyTorch ended at validation 0.632 (logit 0, no TTA), Keras 0.61 at epoch 15 of 16: short of
-    #   0.70, so a unit needs more epochs than fp32 affords in 100 minutes;
-    # - so precision auto (bf16 where the CPU computes it natively, as in `cpu`; fp32 elsewhere,
-    #   where the profile runs longer) buys the epochs: 8 BCE + 16 Lovasz, each stage one-cycle as
-    #   in `cpu` (the Lovasz stage gains the most per epoch).
-    # Everything else is the `cpu` profile's. Chosen before any verdict was seen; never tune it
-    # towards one.
-    # Measured (results/examples/20261206-043340-2bafdf/, same CPU): out-of-fold per unit Keras 0.646-0.682,
-    # PyTorch 0.668-0.699: short of the 0.70 aimed for; Keras's worker ran 127 min (fold 1 slowed by
-    # concurrent tests; its other units ~1307 s each, so ~109 min undisturbed), over the
-    # 100 minutes aimed for. More epochs per unit need a faster step, not a longer run.
+    # 5 folds (5 training runs per framework), so the framework-level interval has runs to
+    # resample. Sized on 2026-12-06 (2-core AMD EPYC, family 26 model 2, avx512_bf16), both twins
+    # at once on one thread each: an fp32 pilot of `cpu` took ~52 s an epoch per twin plus ~60 s
+    # a unit; a first fp32 attempt (6 BCE + 10 Lovasz) ended fold 0 at validation 0.632 (PyTorch)
+    # and 0.61 (Keras), so this one is `cpu` with precision auto (bf16 where native) buying 8 BCE +
+    # 16 Lovasz epochs. Chosen before any verdict was seen; never tune it towards one.
+    # Measured (results/examples/20261206-043340-2bafdf/, same CPU): out-of-fold per unit Keras
+    # 0.646-0.682, PyTorch 0.668-0.699, short of the 0.70 aimed for; ~1300 s a unit, so ~109 min
+    # undisturbed (127 min with tests beside fold 1), over the 100 aimed for.
     "verdict": {
-        "model.start_neurons": 8,
-        "model.dropout": 0.1,
-        "model.bn_momentum": 0.9,
-        "data.synthetic": {"n_train": 3200, "n_test": 1000, "seed": 0},
+        **CPU_PROFILE,
         "run.folds": [0, 1, 2, 3, 4],
-        "train.batch_size": 16,
-        "train.precision": "auto",
         "stages.bce.epochs": 8,
-        "stages.bce.learning_rate": 0.005,
-        "stages.bce.plateau": None,
-        "stages.bce.early_stopping_patience": None,
-        "stages.bce.schedule": {"kind": "one_cycle", "pct_start": 0.2},
         "stages.lovasz.epochs": 16,
-        "stages.lovasz.learning_rate": 0.002,
-        "stages.lovasz.plateau": None,
-        "stages.lovasz.early_stopping_patience": None,
-        "stages.lovasz.schedule": {"kind": "one_cycle", "pct_start": 0.1},
-        "eval.min_area": "search",
     },
     # The seeds' own settings (for GPU machines): ResUNet-16, batch 32, 100 + 120 epochs, all folds.
     "full": {"run.folds": [0, 1, 2, 3, 4]},
 }
 
-# seed002 (DESIGN.md section 5): ResNet34 U-Net with an scSE decoder. Trained from scratch by default
+# seed002 (the TGS seed-002 kernel): ResNet34 U-Net with an scSE decoder. Trained from scratch by default
 # (no weights are downloaded; run.encoder_weights takes a local torchvision ResNet34 state dict).
 # Stage 1: BCE warm start under a one-cycle LR. Stage 2: Lovasz hinge per image over cosine cycles
 # (warm restarts) with a weight snapshot at the end of each cycle; evaluation averages the logits of

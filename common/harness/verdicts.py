@@ -148,3 +148,34 @@ def sharing_note(sharing: dict[str, Any] | None, first: str, second: str) -> str
     if not sharing["same"]:
         note += " (different company: read the ratio as timing under different loads)"
     return note
+
+
+def uncertainty_paragraph(metrics: dict[str, Any]) -> str:
+    """How to read the intervals: the two levels for runs that have them, else the old reading."""
+    from common.harness.uncertainty import pairs_of
+
+    if not any(p.get("frameworks") for p in pairs_of(metrics).values()):
+        return (
+            "Uncertainty: a unit is one fold trained from one seed. A framework's score is the "
+            "mean over units with a Student-t 95 % interval (n=1: no interval). The difference "
+            "pairs both subjects on the same out-of-fold tiles (each at its pooled threshold) and "
+            "bootstraps the per-tile differences over tiles and seeds: an interval about these "
+            "trained models on these tiles, not about the frameworks (this run was made before "
+            "framework-level verdicts). Throughput ratios: bootstrap of the ratio of mean "
+            "images/s over timed epochs (training) or units (inference)."
+        )
+    return (
+        "Uncertainty, at two levels. **The frameworks**: would another training run come out the "
+        "same way? The unit of replication is the training run (fold × seed): a t interval on "
+        "the per-run mean differences with the Nadeau–Bengio correction for folds that share "
+        "training data (variance × (1/U + n_test/n_train)); below 3 runs it says there are too "
+        "few, unless a noise floor stands in for the between-run spread. **These trained "
+        "models**: are these weights equally good on these tiles? A bootstrap over tiles (and "
+        "seeds) of the per-tile differences (BCa where at least 100 tiles differ, else "
+        "percentile; where no tile differs, the Clopper–Pearson bound on the share that could). "
+        "Both compare each tile at a cut (threshold, minimum area) searched on the other 4 of 5 "
+        "tile groups, never on the tile itself. Equivalent = the 90 % interval inside ±margin "
+        "(TOST); with several pairs, intervals are Bonferroni-adjusted, and the adjusted interval "
+        "is the one that decides. Speed: a run's rate is its timed images over its timed seconds; "
+        "ratios are geometric means of per-run ratios with a t interval over runs (from 3 runs)."
+    )
