@@ -1,4 +1,4 @@
-"""The ResUNet spec (DESIGN.md §4) and the registry of every model spec both twins build from."""
+"""The ResUNet spec (the seed-000 kernels) and the registry of every model spec both twins build from."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ DROPOUT_MASKS = ("framework", "shared")
 
 @dataclass(frozen=True)
 class ResUNetSpec(LayerSpec):
-    """The ResUNet of DESIGN.md §4; batch-norm momentum/epsilon stated once, in the Keras convention."""
+    """The seed-000 ResUNet; batch-norm momentum/epsilon stated once, in the Keras convention."""
 
     model: ClassVar[str] = "resunet"
 

@@ -1,4 +1,4 @@
-"""Spec of the ResNet34-encoder U-Net with scSE decoder (DESIGN.md §5), shared by both twins.
+"""Spec of the ResNet34-encoder U-Net with scSE decoder (the seed-002 kernel), shared by both twins.
 
 Canonical names follow torchvision's ResNet34 with one rule (see common.encoder_weights):
 the stem is `conv1`, `bn1`; block i of stage s is `layer{s}_{i}` with `conv1`, `bn1`, `conv2`,

@@ -33,7 +33,7 @@ def _stage(x, spec: ResUNetSpec, prefix: str, filters: int):
 
 
 def build_resunet(spec: ResUNetSpec) -> keras.Model:
-    """The ResUNet of DESIGN.md §4: 101→50→25→12→6 and back, one logit channel, no sigmoid."""
+    """The seed-000 ResUNet (common.spec): 101→50→25→12→6 and back, one logit channel, no sigmoid."""
     inputs = keras.Input((spec.input_size, spec.input_size, 1), name="image")
     x, skips = inputs, {}
     for level in LEVELS:

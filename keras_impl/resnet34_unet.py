@@ -256,7 +256,7 @@ def _encode(x, spec: ResNet34UNetSpec) -> list:
 
 
 def build_resnet34_unet(spec: ResNet34UNetSpec) -> keras.Model:
-    """The ResNet34 U-Net of DESIGN.md §5: 101x101 in, 101x101 logits out (NHWC)."""
+    """The seed-002 ResNet34 U-Net (common.spec_resnet34): 101x101 in, 101x101 logits out (NHWC)."""
     inputs = keras.Input((spec.input_size, spec.input_size, 1), name="image")
     before, after = spec.padding
     features = _encode(TilePad(before, after, spec.pad_mode, name="pad")(inputs), spec)

@@ -11,9 +11,7 @@ from common.weights import Weights
 from keras_impl.losses import get_loss
 from keras_impl.weights import canonical_variables
 
-ADAM_EPSILON = (
-    1e-7  # both twins; Keras applies it before bias correction, torch after (DESIGN.md §6)
-)
+ADAM_EPSILON = 1e-7  # both twins; Keras applies it before bias correction, torch after (README: exact-twin mode)
 
 
 @keras.saving.register_keras_serializable(package="saltbench")
@@ -22,7 +20,7 @@ class MatchedAdam(keras.optimizers.Adam):
 
     Why it exists: Keras's Adam folds the bias corrections into the step size and adds epsilon to
     the uncorrected sqrt(v), torch adds epsilon after correcting v, so with the same epsilon Keras's
-    effective epsilon is eps / sqrt(1 - beta2**t), about 30x torch's at step 1 (DESIGN.md section 6).
+    effective epsilon is eps / sqrt(1 - beta2**t), about 30x torch's at step 1 (README: exact-twin mode).
     This is torch.optim.Adam's rule, written with keras.ops:
         m <- m + (1 - b1) (g - m);  v <- b2 v + (1 - b2) g^2
         p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)

@@ -19,7 +19,7 @@ from torch_impl.resnet34_unet import build_resnet34_unet
 
 
 class ResUNet(nn.Module):
-    """The ResUNet of DESIGN.md §4; attribute paths are the spec's canonical names ('/' → '.')."""
+    """The seed-000 ResUNet (common.spec); attribute paths are the spec's canonical names ('/' → '.')."""
 
     def __init__(self, spec: ResUNetSpec):
         super().__init__()

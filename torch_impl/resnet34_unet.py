@@ -162,5 +162,5 @@ class ResNet34UNet(nn.Module):
 
 
 def build_resnet34_unet(spec: ResNet34UNetSpec) -> nn.Module:
-    """The ResNet34 U-Net of DESIGN.md §5: 101x101 in, 101x101 logits out (NCHW)."""
+    """The seed-002 ResNet34 U-Net (common.spec_resnet34): 101x101 in, 101x101 logits out (NCHW)."""
     return ResNet34UNet(spec)

@@ -10,9 +10,7 @@ from common.weights import Weights, torch_to_neutral
 from torch_impl.losses import get_loss
 from torch_impl.weights import canonical_variables
 
-ADAM_EPSILON = (
-    1e-7  # both twins; Keras applies it before bias correction, torch after (DESIGN.md §6)
-)
+ADAM_EPSILON = 1e-7  # both twins; Keras applies it before bias correction, torch after (README: exact-twin mode)
 
 
 def make_optimizer(name: str, params, learning_rate: float) -> torch.optim.Optimizer:

@@ -1,4 +1,4 @@
-"""ResUNet throughput per variant: training step, inference, harness epoch (DESIGN.md §7).
+"""ResUNet throughput per variant: training step, inference, harness epoch (README: Throughput benchmarks).
 
 Packaged so `saltbench bench` works from an installed wheel: the runner gives pytest this file's path
 and `-p common.bench.plugin` (one process per backend). benchmarks/test_model_bench.py re-exports it,

@@ -12,7 +12,7 @@ from common.metric import (
 
 
 def loop_score(truth: np.ndarray, pred: np.ndarray) -> float:
-    """Independent per-image reference of DESIGN.md §3."""
+    """Independent per-image reference of the competition metric (README: Data)."""
     total = 0.0
     for t, p in zip(truth, pred, strict=True):
         t, p = t.astype(bool), p.astype(bool)
