@@ -186,24 +186,6 @@ def format_interval(interval: Interval, digits: int = 4, signed: bool = False) -
     return f"{text} n={interval.n}"
 
 
-def paired_p_values(differences, margin: float) -> dict[str, float]:
-    """Two-sided p of 'no difference' and the TOST p of 'not equivalent within ±margin' for
-    per-tile differences (rows: seeds, columns: tiles; a tile's mean over seeds is one sample):
-    one-sample t-tests, as input to a multiple-comparison correction (holm)."""
-    from scipy import stats
-
-    tiles = np.atleast_2d(np.asarray(differences, dtype=np.float64)).mean(axis=0)
-    if tiles.size < 2:
-        return {"p_difference": 1.0, "p_equivalence": 1.0}  # one tile tells nothing
-    if np.ptp(tiles) == 0.0:  # no spread at all: the one value decides
-        mean = float(tiles.mean())
-        return {"p_difference": float(mean == 0.0), "p_equivalence": float(abs(mean) >= margin)}
-    two_sided = stats.ttest_1samp(tiles, 0.0).pvalue
-    above = stats.ttest_1samp(tiles, -margin, alternative="greater").pvalue
-    below = stats.ttest_1samp(tiles, margin, alternative="less").pvalue
-    return {"p_difference": float(two_sided), "p_equivalence": float(max(above, below))}
-
-
 def holm(p_values: dict[str, float]) -> dict[str, float]:
     """Holm-Bonferroni adjusted p-values (step-down, monotone): reject where adjusted p < alpha
     and the family-wise error rate stays at alpha over all the tests."""

@@ -192,15 +192,3 @@ def test_holm_adjusts_step_down_and_stays_monotone():
     assert adjusted == pytest.approx({"a": 0.03, "c": 0.06, "b": 0.06})
     assert holm({"only": 0.02}) == {"only": 0.02}  # one test: nothing to correct
     assert holm({"a": 0.6, "b": 0.7})["a"] == 1.0  # capped at 1
-
-
-def test_paired_p_values_tell_a_difference_from_an_equivalence():
-    from common.stats import paired_p_values
-
-    rng = np.random.default_rng(0)
-    shifted = rng.normal(0.05, 0.05, size=(1, 400))
-    tight = rng.normal(0.0, 0.02, size=(1, 400))
-    assert paired_p_values(shifted, 0.01)["p_difference"] < 1e-6
-    assert paired_p_values(shifted, 0.01)["p_equivalence"] > 0.5
-    assert paired_p_values(tight, 0.01)["p_equivalence"] < 1e-6
-    assert paired_p_values(np.zeros((1, 5)), 0.01) == {"p_difference": 1.0, "p_equivalence": 0.0}
