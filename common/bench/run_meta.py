@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS, bench_spec
-from common.bench.variants import VARIANT_NAMES
+from common.bench.variants import VARIANT_NAMES, quick_variant_names
 
 STARTUP_NOTE = (
     " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
@@ -42,7 +42,10 @@ def run_meta(
     command = "saltbench bench" + (" --quick" if config.quick else "")
     if config.model != "resunet":
         command += f" --model {config.model}"
-    if config.variants != list(VARIANT_NAMES):
+    if config.processes is not None:
+        command += f" --processes {config.processes}"
+    default = quick_variant_names() if config.quick else list(VARIANT_NAMES)
+    if config.variants != default:
         command += " --variants " + ",".join(config.variants)
     return {
         "run_id": run_id,
@@ -52,6 +55,7 @@ def run_meta(
         else f"full ({seconds:.0f} s wall)",
         "rounds": rounds,
         "warmup": warmup,
+        "processes": config.resolved_processes(),
         "width": config.width,
         "width_note": width_note,
         "model_label": model_label(config),

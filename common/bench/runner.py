@@ -20,6 +20,7 @@ PLUGIN = "common.bench.plugin"
 # untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.
 ROUNDS = {"quick": (3, 0, 2), "full": (10, 2, 4)}
 PROCESS_ORDER = ("torch", "keras-tensorflow", "keras-torch", "keras-jax")
+PROCESSES = 2  # full mode: each backend's process twice, so ratio intervals sample the process
 
 
 @dataclass
@@ -40,6 +41,7 @@ class BenchConfig:
     fail_regression: float | None = None  # percent slower (median) that fails the run
     parallel_startup: bool | None = None  # None: with --quick (see launch.run_processes)
     order: str = "interleaved"  # timed rounds: "interleaved" across processes | "block" (turns.py)
+    processes: int | None = None  # processes per backend; None: 1 with --quick, else PROCESSES
     device: str = "auto"  # auto | cpu | cuda (common/device.py), every variant alike
     extra_pytest_args: list[str] = field(default_factory=list)
 
@@ -47,6 +49,10 @@ class BenchConfig:
         rounds, warmup, epoch = ROUNDS["quick" if self.quick else "full"]
         pick = lambda value, default: default if value is None else value  # noqa: E731
         return pick(self.rounds, rounds), pick(self.warmup, warmup), pick(self.epoch_batches, epoch)
+
+    def resolved_processes(self) -> int:
+        """How many times each backend's process runs (the unit of the ratio intervals)."""
+        return self.processes or (1 if self.quick else PROCESSES)
 
     def startup_in_parallel(self) -> bool:
         return self.quick if self.parallel_startup is None else self.parallel_startup
@@ -102,8 +108,20 @@ def check_previous(path: str | None) -> str | None:
     return str(file.resolve())
 
 
+def backend_of(process: str) -> str:
+    """'keras-jax.2' (the second keras-jax process) -> 'keras-jax'."""
+    return process.split(".", 1)[0]
+
+
+def repeat_of(process: str) -> int:
+    """'keras-jax.2' -> 2; a run with one process per backend names it without a number: 1."""
+    tail = process.split(".", 1)[1:]
+    return int(tail[0]) if tail and tail[0].isdigit() else 1
+
+
 def process_env(process: str, config: BenchConfig) -> dict[str, str]:
     """The environment of one backend's process: KERAS_BACKEND fixed, TF quiet, threads pinned."""
+    process = backend_of(process)
     env = dict(os.environ)
     env["KERAS_BACKEND"] = process.split("-", 1)[1] if process.startswith("keras-") else "torch"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -147,8 +165,14 @@ def pytest_command(
 
 
 def ordered_processes(config: BenchConfig) -> list[tuple[str, list[Variant]]]:
+    """Every process of the run: each backend's, then each again (`torch.2`, …) with --processes,
+    so an interleaved cycle of turns visits the first copy of every backend, then the second."""
     groups = group_by_process(parse_variants(",".join(config.variants)))
-    return sorted(groups.items(), key=lambda kv: PROCESS_ORDER.index(kv[0]))
+    backends = sorted(groups.items(), key=lambda kv: PROCESS_ORDER.index(kv[0]))
+    copies = config.resolved_processes()
+    if copies == 1:
+        return backends
+    return [(f"{name}.{k}", variants) for k in range(1, copies + 1) for name, variants in backends]
 
 
 def merge_runs(results: list[ProcessResult]) -> dict:
@@ -159,7 +183,8 @@ def merge_runs(results: list[ProcessResult]) -> dict:
             continue
         data = json.loads(result.json_path.read_text())
         for bench in data["benchmarks"]:
-            bench.setdefault("extra_info", {})["process"] = result.name
+            info = bench.setdefault("extra_info", {})
+            info.update(process=result.name, repeat=repeat_of(result.name))
         if merged is None:
             merged = data
         else:

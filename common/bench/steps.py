@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from common.bench.settings import BenchSettings
-from common.bench.variants import Variant
+from common.bench.variants import EPOCH_NOT_IN_QUICK, Variant
 from common.spec import ResUNetSpec
 
 
@@ -214,6 +214,8 @@ def skip_reason(variant: Variant, operation: str, settings: BenchSettings) -> st
         return (
             f"{variant.name}: {variant.precision} mixed precision is GPU-only (no CUDA device here)"
         )
+    if settings.quick and operation == "epoch":
+        return f"{variant.name} epoch: {EPOCH_NOT_IN_QUICK}"
     if settings.quick and variant.quick_skip_reason(operation):
         return f"{variant.name} {operation}: {variant.quick_skip_reason(operation)}"
     return None

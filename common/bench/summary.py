@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from common.bench.breakeven import break_even_rows
-from common.bench.pairing import paired_ratio
+from common.bench.pairing import adjacent, process_ratio
 from common.bench.variants import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 from common.cpu import cpu_info
 
@@ -30,6 +31,7 @@ SUMMARY_COLUMNS = [
     "train_device_peak_mib", "infer_device_peak_mib", "memory_method", "device_memory_method",
     "compile_s", "break_even_steps", "break_even_baseline",
     "train_first_call_working_set_mib", "infer_first_call_working_set_mib",
+    "train_ratio_rounds", "infer_ratio_rounds", "processes",
 ]  # fmt: skip
 MEMORY_FIELDS = ("peak_rss_mib", "working_set_mib", "device_peak_mib", "first_call_working_set_mib")
 
@@ -72,31 +74,57 @@ def _ceiling(r) -> tuple[float, str]:
     return r["peak_matmul_gflops"], "matmul (fp32)"
 
 
-def _ratio_columns(op: str, r, reference: pd.DataFrame, cycle: int) -> dict:
-    """Speed over torch-eager: from the paired rounds where both recorded them (with a 95 %
-    interval), else the ratio of medians (no interval)."""
-    if reference.empty:
+def pooled(hit: pd.DataFrame) -> dict:
+    """One variant's operation timed in one or more processes, as one row: the rounds of all
+    processes pooled for the spread, kept per process (by repeat) for the ratios."""
+    rows = sorted(hit.to_dict("records"), key=lambda r: _value(r, "repeat", 1))
+    row = dict(rows[0])
+    row["by_process"] = {
+        _value(r, "repeat", 1): (_value(r, "round_seconds", None), _value(r, "round_turns", None))
+        for r in rows
+    }
+    row["processes"] = len(rows)
+    seconds = [_value(r, "round_seconds", None) for r in rows]
+    if len(rows) == 1 or not all(seconds):
+        return row
+    flat = np.concatenate([np.asarray(s, float) for s in seconds])
+    q1, median, q3 = np.percentile(flat, [25, 50, 75])
+    batch = row["batch"]
+    row.update(median_s=median, img_s=batch / median, img_s_q1=batch / q3, img_s_q3=batch / q1,
+               img_s_min=batch / flat.max(), img_s_max=batch / flat.min(), rounds=len(flat),
+               first_call_s=float(np.median([r["first_call_s"] for r in rows])))  # fmt: skip
+    for field in MEMORY_FIELDS:  # the highest any process reached
+        row[field] = max((_value(r, field) for r in rows), default=math.nan)
+    return row
+
+
+def _ratio_columns(op: str, r: dict, ref: dict | None, cycle: int) -> dict:
+    """Speed over torch-eager from the paired rounds of each process pair, with a t interval over
+    processes (none from one process); where rounds were not recorded, the ratio of medians."""
+    if ref is None:
         return {f"{op}_ratio_to_torch_eager": math.nan, f"{op}_ratio_n": 0}
-    ref = reference.iloc[0]
-    mine, theirs = _value(r, "round_seconds", None), _value(ref, "round_seconds", None)
-    if not mine or not theirs:
+    pairs = [(ref["by_process"][k], mine) for k, mine in r["by_process"].items()
+             if k in ref["by_process"] and mine[0] and ref["by_process"][k][0]]  # fmt: skip
+    if not pairs:
         return {f"{op}_ratio_to_torch_eager": r["img_s"] / ref["img_s"], f"{op}_ratio_n": 0}
     # the same images per round on both sides: the time ratio is the speed ratio
     scale = r["batch"] / ref["batch"]
-    turns = _value(ref, "round_turns", None), _value(r, "round_turns", None)
-    paired = paired_ratio([t * scale for t in theirs], mine, *turns, cycle)
+    theirs = [[t * scale for t in their[0]] for their, _ in pairs]
+    ratio = process_ratio(theirs, [mine[0] for _, mine in pairs])
+    near = all(adjacent(their[1], mine[1], len(mine[0]), cycle) for their, mine in pairs)
     return {
-        f"{op}_ratio_to_torch_eager": paired["ratio"],
-        f"{op}_ratio_lo": paired["lo"],
-        f"{op}_ratio_hi": paired["hi"],
-        f"{op}_ratio_n": paired["n"],
-        f"{op}_ratio_adjacent": paired["adjacent"] and r["variant"] != REFERENCE_VARIANT,
+        f"{op}_ratio_to_torch_eager": ratio["ratio"],
+        f"{op}_ratio_lo": ratio["lo"],
+        f"{op}_ratio_hi": ratio["hi"],
+        f"{op}_ratio_n": ratio["n"],
+        f"{op}_ratio_rounds": ratio["rounds"],
+        f"{op}_ratio_adjacent": near and r["variant"] != REFERENCE_VARIANT,
     }
 
 
-def _memory_columns(op: str, r, reference: pd.DataFrame) -> dict:
+def _memory_columns(op: str, r: dict, ref: dict | None) -> dict:
     out = {f"{op}_{field}": _value(r, field) for field in MEMORY_FIELDS}
-    ref_ws = _value(reference.iloc[0], "working_set_mib") if not reference.empty else math.nan
+    ref_ws = _value(ref, "working_set_mib") if ref is not None else math.nan
     ws = out[f"{op}_working_set_mib"]
     out[f"{op}_working_set_ratio_to_torch_eager"] = ws / ref_ws if ref_ws >= 1.0 else math.nan
     out["memory_method"] = _value(r, "memory_method", "")
@@ -111,6 +139,11 @@ def precision_label(precision: str, device: str | None, native_bf16: bool) -> st
     return precision
 
 
+def _pooled_or_none(steps: pd.DataFrame, variant: str, op: str) -> dict | None:
+    hit = steps[(steps.variant == variant) & (steps.operation == op)]
+    return None if hit.empty else pooled(hit)
+
+
 def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) -> pd.DataFrame:
     """Per variant: train and inference images/s (median, IQR, min-max), ratio to torch eager, % of peak.
 
@@ -120,9 +153,7 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
         native_bf16 = cpu_info().native_bf16
     rows = benchmark_rows(merged)
     steps = rows[rows["operation"].isin(OPS)]
-    reference = {
-        op: steps[(steps.variant == REFERENCE_VARIANT) & (steps.operation == op)] for op in OPS
-    }
+    reference = {op: _pooled_or_none(steps, REFERENCE_VARIANT, op) for op in OPS}
     cycle = rows["process"].nunique() if "process" in rows else 1
     compiled = break_even_rows(steps.to_dict("records"))
     seen = set(steps["variant"]) | {s["variant"] for s in skips}
@@ -143,8 +174,9 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
                 else:
                     notes.append(f"{op} skipped: {reason}")
                 continue
-            r = hit.iloc[0]
-            row.update(device=r["device"], threads=r["threads"], width=r["width"])
+            r = pooled(hit)
+            row.update(device=r["device"], threads=r["threads"], width=r["width"],
+                       processes=r["processes"])  # fmt: skip
             for stat in ("", "_q1", "_q3", "_min", "_max"):
                 row[f"{op}_img_s{stat}"] = r[f"img_s{stat}"]
             row.update(_ratio_columns(op, r, reference[op], cycle))
@@ -194,4 +226,11 @@ def harness_overhead(merged: dict) -> pd.DataFrame:
                 "working_set_mib": _value(r, "working_set_mib"),
             }
         )
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if table.empty or not table.duplicated(["variant"]).any():
+        return table
+    # --processes: one row per variant, the median over its processes (rounds: all of them)
+    keys = ["variant", "framework", "loop"]
+    medians = table.groupby(keys, sort=False).median(numeric_only=True).reset_index()
+    medians["rounds"] = table.groupby(keys, sort=False)["rounds"].sum().to_numpy()
+    return medians[table.columns]

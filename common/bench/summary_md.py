@@ -19,8 +19,12 @@ ORDER_NOTE = {
     "interleaved": "Timed rounds were **interleaved** across the backend processes (one round of "
     "each in turn, training rounds first, then inference, then harness epochs; only one process "
     "ran at a time), so a drift of the machine lands on every variant alike. Ratios to "
-    "torch-eager pair the i-th round of a variant with the i-th round of torch-eager: the "
-    "geometric mean of the n paired ratios with a 95 % t-interval on their logarithms. "
+    "torch-eager pair the i-th round of a variant with the i-th round of torch-eager in the same "
+    "process pair (the k-th process of each backend) and average the logs of those ratios; the "
+    "ratio is their geometric mean over processes, with a 95 % t interval over processes (n = "
+    "processes, each of the rounds shown). Rounds of one process share its start-up, memory "
+    "layout and thread placement, so they cannot say how another process would run: one process "
+    "(the --quick default) gives a ratio and no interval. "
     f"{NOT_ADJACENT}: the pairs were not adjacent in time (the variant shares torch-eager's process "
     "or follows another variant in its own, so its rounds ran after torch-eager's); read those "
     "intervals as block timing.",
@@ -28,6 +32,14 @@ ORDER_NOTE = {
     "the next's): a drift of the machine can land on one framework; the intervals pair rounds "
     "by index only.",
 }
+
+
+def processes_text(meta: dict) -> str:
+    """'One process per backend' or 'Each backend ran in 2 processes (--processes 2)'."""
+    count = meta.get("processes", 1)
+    if count == 1:
+        return "One process per backend"
+    return f"Each backend ran in {count} separate processes (`--processes {count}`)"
 
 
 def ceiling_text(rooflines: list[dict]) -> str:
@@ -94,7 +106,7 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         f"Mode: **{meta['mode']}** ({meta['rounds']} timed rounds after {meta['warmup']} warm-up rounds; "
         f"median with interquartile range). Model: {meta.get('model_label', 'ResUNet-' + str(meta['width']))}"
         f"{meta.get('width_note', '')}; training step batch {meta['train_batch']} (forward, BCE loss, backward, "
-        f"Adam update), inference batch {meta['infer_batch']}. One process per backend; "
+        f"Adam update), inference batch {meta['infer_batch']}. {processes_text(meta)}; "
         f"{meta['threads']} intra-op thread(s) pinned in every process.\n",
         f"Machine: {meta['device']}; {meta['cpu']}. Versions: {meta['versions']}.\n",
         f"Numerics (set the same way in every process, as `compare` sets them): "

@@ -31,7 +31,8 @@ def _spread(row, op: str) -> str:
 
 
 def ratio_cell(row, op: str) -> str:
-    """'0.79 [0.71, 0.88] n=3' from paired rounds; † where the pairs were not interleaved."""
+    """'0.79 [0.71, 0.88] 2 processes × 3 rounds' (runs before --processes: 'n=3' rounds);
+    † where the pairs were not interleaved."""
     ratio = row.get(f"{op}_ratio_to_torch_eager")
     if _missing(ratio):
         return "–"
@@ -40,8 +41,14 @@ def ratio_cell(row, op: str) -> str:
     n = row.get(f"{op}_ratio_n")
     if _missing(n) or not n:
         return f"{ratio:.2f} (medians, no interval)"
-    interval = f"[{_fmt(row.get(f'{op}_ratio_lo'), 2)}, {_fmt(row.get(f'{op}_ratio_hi'), 2)}]"
     mark = "" if row.get(f"{op}_ratio_adjacent") is True else f" {NOT_ADJACENT}"
+    rounds = row.get(f"{op}_ratio_rounds")
+    if not _missing(rounds):  # the process is the unit
+        if _missing(row.get(f"{op}_ratio_lo")):
+            return f"{ratio:.2f} ({int(n)} process{'es' * (n > 1)}: no interval){mark}"
+        interval = f"[{_fmt(row[f'{op}_ratio_lo'], 2)}, {_fmt(row[f'{op}_ratio_hi'], 2)}]"
+        return f"{ratio:.2f} {interval} {int(n)} processes × {int(rounds)} rounds{mark}"
+    interval = f"[{_fmt(row.get(f'{op}_ratio_lo'), 2)}, {_fmt(row.get(f'{op}_ratio_hi'), 2)}]"
     return f"{ratio:.2f} {interval} n={int(n)}{mark}"
 
 
@@ -131,7 +138,7 @@ def breakeven_table(summary: pd.DataFrame, train_batch: int) -> str:
 
 def overhead_table(overhead: pd.DataFrame) -> str:
     if overhead.empty:
-        return "_No harness-overhead benchmark ran (it needs torch-eager or keras-tf)._\n"
+        return "_No harness-overhead benchmark ran (it needs torch-eager or keras-tf, and no --quick)._\n"
     head = (
         "| variant | bare step img/s | real loop img/s | overhead (A/B) | harness work / step time "
         "| loop peak RSS / working set (MiB) |\n"

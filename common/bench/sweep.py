@@ -33,6 +33,8 @@ def point_config(config: BenchConfig, axis: str, value: int) -> BenchConfig:
     changes = {"batch": {"train_batch": value, "infer_batch": value}, "width": {"width": value},
                "threads": {"threads": value}}[axis]  # fmt: skip
     extra = list(config.extra_pytest_args) + NO_EPOCH
+    if config.processes is None:  # a curve's points: one process each (ratios without intervals)
+        changes["processes"] = 1
     if not config.quick:
         changes.update({k: v for k, v in SWEEP_ROUNDS.items() if getattr(config, k) is None})
     return dataclasses.replace(config, extra_pytest_args=extra, **changes)

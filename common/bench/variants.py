@@ -182,6 +182,17 @@ VARIANTS: tuple[Variant, ...] = (
     ),
 )
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+# --quick's default leaves these out, to stay under 3 minutes on the slowest CPU it was timed on
+# (measured on a 2-core AMD EPYC: --quick took 153 s with it and the harness epochs, 130 s
+# without it, 97 s without both; an AMD EPYC Zen 4 had taken 236 s with both)
+QUICK_LEFT_OUT = {
+    "keras-torch": "not in --quick: a fourth backend process (Keras on torch) does not fit the "
+    "3-minute budget on slower CPUs; run without --quick or name it in --variants",
+}
+EPOCH_NOT_IN_QUICK = (
+    "not in --quick: the harness-overhead epochs (the real training loop against bare steps) "
+    "come last and add about a third to the wall time; run without --quick"
+)
 REFERENCE_VARIANT = "torch-eager"
 HARNESS_VARIANTS = ("torch-eager", "keras-tf")  # the plain variant of each twin: harness overhead
 ONNX_SOURCES = {
@@ -197,6 +208,17 @@ def get_variant(name: str) -> Variant:
     raise SaltbenchError(
         f"unknown benchmark variant {name!r}; choose from {', '.join(VARIANT_NAMES)}"
     )
+
+
+def quick_variant_names() -> list[str]:
+    """--quick's default variants: every one but QUICK_LEFT_OUT."""
+    return [name for name in VARIANT_NAMES if name not in QUICK_LEFT_OUT]
+
+
+def quick_left_out_skips(operations=OPERATIONS) -> list[dict]:
+    """The side report's skips for the variants --quick's default leaves out."""
+    return [{"variant": name, "operation": op, "reason": f"{name} {op}: {reason}"}
+            for name, reason in QUICK_LEFT_OUT.items() for op in operations]  # fmt: skip
 
 
 def parse_variants(text: str | None) -> list[Variant]:

@@ -38,7 +38,10 @@ def register(subparsers) -> None:
         "batch=1,2,4,8,16,32,64); writes scaling_<axis>.csv, .png and .md",
     )
     p.add_argument(
-        "--quick", action="store_true", help="3 rounds, no torch.compile/XLA training (< 3 min)"
+        "--quick",
+        action="store_true",
+        help="3 rounds, 1 process per backend, no torch.compile/XLA training, no Keras-on-torch, "
+        "no harness epochs (< 3 min)",
     )
     p.add_argument(
         "--startup",
@@ -56,6 +59,15 @@ def register(subparsers) -> None:
         help="timed rounds: interleaved, one round of each backend process in turn (A B C A B C, "
         "so a drift of the machine lands on every variant alike; default), or block (all of one "
         "process's rounds, then the next's)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run each backend's process N times, rounds interleaved across all of them; ratio "
+        "intervals are over processes, since rounds of one process share its start-up, memory "
+        "layout and thread placement (default 2; 1 with --quick: ratios without intervals)",
     )
     p.add_argument(
         "--compare", metavar="PREVIOUS.json", help="compare with an earlier run's benchmarks.json"
@@ -113,6 +125,8 @@ def config_from_args(args: argparse.Namespace):
 
     if args.fail_regression and not args.compare:
         raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
+    if args.processes is not None and args.processes < 1:
+        raise SaltbenchError(f"--processes must be >= 1, got {args.processes}")
     if args.threads is not None and args.threads < 1:
         raise SaltbenchError(f"--threads must be >= 1, got {args.threads}")
     if args.width is None:
@@ -123,7 +137,7 @@ def config_from_args(args: argparse.Namespace):
                 f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}"
             )
     return BenchConfig(
-        variants=[v.name for v in parse_variants(args.variants or "all")],
+        variants=[v.name for v in parse_variants(args.variants or default_variants(args.quick))],
         quick=args.quick,
         threads=args.threads,
         width=args.width,
@@ -137,17 +151,24 @@ def config_from_args(args: argparse.Namespace):
         parallel_startup=None if args.startup is None else args.startup == "parallel",
         order=args.order,
         device=args.device,
+        processes=args.processes,
     )
+
+
+def default_variants(quick: bool) -> str:
+    from common.bench.variants import quick_variant_names
+
+    return ",".join(quick_variant_names()) if quick else "all"
 
 
 def check_bench_device(config) -> None:
     """--device cuda: each backend process's framework must see a device (one line, before any run)."""
-    from common.bench.runner import ordered_processes, process_env
+    from common.bench.runner import backend_of, ordered_processes, process_env
     from common.harness.probe import check_device
 
+    backends = dict.fromkeys(backend_of(name) for name, _ in ordered_processes(config))
     subjects = [
-        ("torch" if name == "torch" else "keras", process_env(name, config))
-        for name, _ in ordered_processes(config)
+        ("torch" if name == "torch" else "keras", process_env(name, config)) for name in backends
     ]
     check_device(subjects, config.device)
 
@@ -224,10 +245,13 @@ def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: flo
     from common.bench.run_meta import model_label, run_meta
     from common.bench.runner import merge_reports, merge_runs, save_merged
     from common.bench.summary_md import render_markdown
+    from common.bench.variants import quick_left_out_skips, quick_variant_names
     from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
     merged = merge_runs(results)
     reports = merge_reports(results)
+    if config.quick and config.variants == quick_variant_names():  # say what --quick left out
+        reports["skips"] += quick_left_out_skips()
     json_path = save_merged(run_dir, merged, reports, config)
     stored = atomic_write_json_copy(json_path, out / f"{run_id}.json")
     summary = S.summarize(merged, reports["skips"])

@@ -23,6 +23,7 @@ from common.errors import SaltbenchError
         (["--fail-regression", "10%"], "--fail-regression needs --compare"),
         (["--compare", "missing.json"], "missing.json: --compare file not found"),
         (["--threads", "0"], "--threads must be >= 1"),
+        (["--processes", "0"], "--processes must be >= 1"),
     ],
 )
 def test_bad_options_are_one_line_errors(argv, message, tmp_path, capsys):
@@ -97,3 +98,27 @@ def test_quick_starts_processes_in_parallel_unless_told_otherwise():
     assert not BenchConfig(
         variants=["torch-eager"], quick=True, parallel_startup=False
     ).startup_in_parallel()
+
+
+def test_processes_repeat_every_backend_and_keep_its_environment():
+    config = BenchConfig(variants=["torch-eager", "keras-jax"], processes=2)
+    names = [name for name, _ in ordered_processes(config)]
+    assert names == ["torch.1", "keras-jax.1", "torch.2", "keras-jax.2"]  # one cycle: each once
+    assert process_env("keras-jax.2", config)["KERAS_BACKEND"] == "jax"
+    assert process_env("torch.2", config)["KERAS_BACKEND"] == "torch"
+    assert BenchConfig(variants=["torch-eager"]).resolved_processes() == 2  # full: the unit
+    assert BenchConfig(variants=["torch-eager"], quick=True).resolved_processes() == 1
+    quick = [n for n, _ in ordered_processes(BenchConfig(variants=["torch-eager"], quick=True))]
+    assert quick == ["torch"]
+
+
+def test_quick_leaves_out_keras_on_torch_by_default_and_says_so():
+    from common.commands.bench import default_variants
+
+    quick = default_variants(quick=True).split(",")
+    assert "keras-torch" not in quick and "keras-tf" in quick and "torch-eager" in quick
+    assert default_variants(quick=False) == "all"
+    from common.bench.variants import quick_left_out_skips
+
+    reasons = {s["reason"] for s in quick_left_out_skips()}
+    assert all("not in --quick" in r and "keras-torch" in r for r in reasons)

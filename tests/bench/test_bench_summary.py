@@ -142,3 +142,41 @@ def test_bf16_rows_are_marked_emulated_only_where_the_cpu_lacks_bf16():
     bf16_line = next(line for line in table.splitlines() if line.startswith("| torch-bf16"))
     assert "emulated" in bf16_line
     assert "emulated" not in markdown_table(native.reset_index())
+
+
+def _rounds(seconds: list[float], first_turn: int, cycle: int) -> dict:
+    return {"round_seconds": seconds,
+            "round_turns": [first_turn + i * cycle for i in range(len(seconds))]}  # fmt: skip
+
+
+def test_ratios_over_processes_pool_the_rounds_and_pair_process_k_with_process_k():
+    """Two processes per backend: rounds agree within each process, processes differ; the
+    interval comes from the processes, never zero width from agreeing rounds."""
+    benches = []
+    for repeat, (torch_s, keras_s) in enumerate([(1.0, 2.0), (1.0, 2.4)], start=1):
+        for variant, seconds, turn in (("torch-eager", torch_s, 0), ("keras-tf", keras_s, 1)):
+            bench = _bench(variant, "train", 32, seconds,
+                           **_rounds([seconds] * 3, 2 * (repeat - 1) + turn, 4))  # fmt: skip
+            bench["extra_info"].update(process=f"p.{repeat}", repeat=repeat)
+            benches.append(bench)
+    merged = {**merged_run(), "benchmarks": benches}
+    row = S.summarize(merged, []).set_index("variant").loc["keras-tf"]
+    assert row["train_ratio_n"] == 2 and row["train_ratio_rounds"] == 3 and row["processes"] == 2
+    expected = (0.5 * (1 / 2.4)) ** 0.5  # geometric mean of the two processes' ratios
+    assert abs(row["train_ratio_to_torch_eager"] - expected) < 1e-12
+    assert row["train_ratio_lo"] < expected < row["train_ratio_hi"]
+    assert row["train_img_s"] == 32 / 2.2  # the median of all six rounds (2.0 ×3, 2.4 ×3)
+    assert row["train_ratio_adjacent"]
+    cell = markdown_table(S.summarize(merged, []))
+    assert "2 processes × 3 rounds" in cell
+
+
+def test_one_process_gives_a_ratio_and_no_interval():
+    benches = [_bench("torch-eager", "train", 32, 1.0, **_rounds([1.0, 1.1, 0.9], 0, 2)),
+               _bench("keras-tf", "train", 32, 2.0, **_rounds([2.0, 2.1, 1.9], 1, 2))]  # fmt: skip
+    for bench in benches:
+        bench["extra_info"].update(process=bench["extra_info"]["variant"], repeat=1)
+    row = S.summarize({**merged_run(), "benchmarks": benches}, []).set_index("variant")
+    keras = row.loc["keras-tf"]
+    assert keras["train_ratio_n"] == 1 and pd.isna(keras["train_ratio_lo"])
+    assert "(1 process: no interval)" in markdown_table(row.reset_index())
