@@ -48,9 +48,10 @@ MIN_RUNS = 3
 POWER = 0.80  # the power `runs_needed` plans for
 
 
-def family_levels(family: int) -> tuple[float, float]:
-    """(95 %, 90 %) confidence levels, Bonferroni-adjusted for `family` pairs compared at once."""
-    m = max(1, int(family))
+def family_levels(family: float) -> tuple[float, float]:
+    """(95 %, 90 %) confidence levels, Bonferroni-adjusted: alpha / `family` (the pairs compared
+    at once, or a claim's weighted share: common.claims)."""
+    m = max(1.0, float(family))
     return 1.0 - (1.0 - CONFIDENCE) / m, 1.0 - (1.0 - TOST_CONFIDENCE) / m
 
 
@@ -207,17 +208,21 @@ def compare_levels(
     fold_of_tile: np.ndarray,
     margin: float,
     test_over_train: float,
-    family: int = 1,
+    family: float = 1,
     first: str = "Keras",
     second: str = "PyTorch",
     floor_diffs=None,
     n_resamples: int = RESAMPLES,
+    models_family: float | None = None,
 ) -> dict[str, Any]:
-    """Both levels of one pair's score difference (`diff`: seeds x tiles, first - second)."""
+    """Both levels of one pair's score difference (`diff`: seeds x tiles, first - second);
+    `family` divides alpha for the frameworks level, `models_family` (default: the same) for
+    these trained models."""
+    models_family = family if models_family is None else models_family
     return {
-        "models": models_level(diff, margin, family, first, second, n_resamples),
+        "models": models_level(diff, margin, models_family, first, second, n_resamples),
         "frameworks": frameworks_level(
             diff, fold_of_tile, margin, test_over_train, family, first, second, floor_diffs
         ),
-        "family": int(family),
+        "family": family,
     }

@@ -83,5 +83,6 @@ def _numerics_line(procs: list[dict]) -> str:
     for proc in procs:
         for name, build in proc.get("builds", {}).items():
             if build.get("numerics"):
-                seen.setdefault(numerics_flags(build["numerics"]), []).append(name)
+                names = seen.setdefault(numerics_flags(build["numerics"]), [])
+                names += [name] if name not in names else []  # --processes: once per variant
     return "; ".join(f"{', '.join(names)}: {cell}" for cell, names in seen.items()) or "n/a"

@@ -1,10 +1,12 @@
 """The Answer block that opens every report: per pair, who trains and infers faster, the score
-verdict at both levels, the peak memory ratio and n; then the machine. At most 8 lines."""
+verdict at both levels, the peak memory ratio and n; then the machine, and the line that names
+the primary outcome and the correction. At most 8 lines."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from common.claims import claims_line
 from common.cpu import machine_line
 from common.harness.subjects import label
 from common.harness.uncertainty import pairs_of, reference_in
@@ -33,9 +35,22 @@ def faster_phrase(
     return f"{text} [{low:.2f}, {high:.2f}], n={runs}"
 
 
-def memory_phrase(fws: dict[str, Any], subject: str, reference: str) -> str:
-    """Peak memory subject / reference: the device allocator where measured, else worker RSS."""
-    for key, what in (("device_peak_mib", "device memory"), ("peak_rss_mib", "RSS")):
+MEMORY_WHAT = {"device_peak_mib": "device memory", "peak_rss_mib": "RSS"}
+
+
+def memory_phrase(
+    fws: dict[str, Any], subject: str, reference: str, stored: dict[str, Any] | None = None
+) -> str:
+    """Peak memory subject / reference: the device allocator where measured, else worker RSS;
+    over runs with its interval where the run stored one (`memory_ratio`)."""
+    if stored and stored.get("estimate") is not None:
+        what = MEMORY_WHAT.get(stored.get("what"), "memory")
+        text = f"peak {what} {label(subject)}/{label(reference)} {stored['estimate']:.2f}×"
+        runs = f"{stored['n']} run{'s' * (stored['n'] != 1)}"
+        if stored.get("low") is None:
+            return f"{text} ({runs}: no interval below 3 runs)"
+        return f"{text} [{stored['low']:.2f}, {stored['high']:.2f}], n={runs}"
+    for key, what in MEMORY_WHAT.items():
         a, b = fws[subject].get(key), fws[reference].get(key)
         if a and b:
             return f"peak {what} {label(subject)}/{label(reference)} {a / b:.2f}×"
@@ -97,13 +112,15 @@ def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
             [
                 faster_phrase(ci.get("train_img_s"), first, second, "trains", per_run),
                 faster_phrase(ci.get("infer_img_s"), first, second, "infers", per_run),
-                memory_phrase(fws, subject, reference),
+                memory_phrase(fws, subject, reference, pair.get("memory_ratio")),
             ]
         )
         lines.append(f"- **{first} vs {second}**: {costs}.")
         lines.append(f"  {score_phrase(pair, metrics, subject)}.")
-    if len(lines) > MAX_LINES - 1:  # many pairs: the costs give way, the verdicts stay
-        lines = [line for line in lines if line.startswith("  ")][: MAX_LINES - 1]
+    claims = metrics.get("claims")
+    room = MAX_LINES - 1 - bool(claims)
+    if len(lines) > room:  # many pairs: the costs give way, the verdicts stay
+        lines = [line for line in lines if line.startswith("  ")][:room]
     numerics = next(iter(fws.values())).get("numerics") or {}
     device = numerics.get("device_name") if numerics.get("device") == "cuda" else None
     machine = machine_line(metrics.get("machine") or config.get("machine"))
@@ -111,4 +128,6 @@ def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     lines.append(
         f"- Machine: {machine}" + (f"; GPU {device}" if device else "") + f"; {precision}."
     )
+    if claims:
+        lines.append(f"- {claims_line(claims)}")
     return ["## Answer", "", *lines, ""]

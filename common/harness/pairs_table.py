@@ -46,10 +46,14 @@ def pairs_section(metrics: dict[str, Any]) -> list[str]:
     margins = metrics.get("margins") or {"score": 0.01, "speed": 0.05}
     ref = label(reference)
     family = metrics.get("family", len(pairs))
+    adjusted = (
+        "every interval at its claim's share of α (the Claims line)"
+        if metrics.get("claims")
+        else f"score intervals Bonferroni-adjusted for {family} pairs"
+    )
     lines = [
         f"Against the reference, {ref} (each subject − {ref}, paired on the same out-of-fold "
-        f"tiles at cross-fitted cuts; ratios are subject / {ref}; score intervals "
-        f"Bonferroni-adjusted for {family} pairs):",
+        f"tiles at cross-fitted cuts; ratios are subject / {ref}; {adjusted}):",
         "",
         "| subject | score diff, the frameworks, n = runs | score diff, these models, n = tiles "
         f"| train images/s ratio | inference images/s ratio | time-to-target ratio | drift from "

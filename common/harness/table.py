@@ -111,7 +111,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         if ratio_ci.get(key, {}).get("estimate", 0) is None:
             return "ratio n/a (no run timed on both sides)"
         if key in ratio_ci:
-            return "ratio " + format_interval(Interval(**ratio_ci[key]), 2)
+            return "ratio " + format_interval(Interval(**plain_interval(ratio_ci[key])), 2)
         return f"ratio {ratio[key]:.2f}" if ratio else ""
 
     nunits = len(next(iter(fws.values()))["folds"])

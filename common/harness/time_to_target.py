@@ -40,10 +40,13 @@ def follow_up(per_unit: list[float | None], trained: list[float]) -> tuple[np.nd
 
 
 def rmst_ratio(
-    first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray], seed: int = 0
+    first: tuple[np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray],
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """Ratio of restricted mean times first/second over paired runs, with a 95 % percentile
-    interval from resampling the pairs; the horizon is the shorter of the two longest follow-ups."""
+    """Ratio of restricted mean times first/second over paired runs, with a percentile interval
+    from resampling the pairs; the horizon is the shorter of the two longest follow-ups."""
     (t1, r1), (t2, r2) = first, second
     horizon = float(min(t1.max(), t2.max()))
     out: dict[str, Any] = {
@@ -64,14 +67,17 @@ def rmst_ratio(
                 restricted_mean(t1[pick], r1[pick], h) / restricted_mean(t2[pick], r2[pick], h)
             )
     a, b = out["restricted_mean_s"]
-    low, high = np.percentile(ratios, [2.5, 97.5])
-    return {**out, "ratio": a / b, "low": float(low), "high": float(high)}
+    tail = 50 * (1 - confidence)
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return {**out, "ratio": a / b, "low": float(low), "high": float(high),
+            "confidence": confidence}  # fmt: skip
 
 
 def time_to_target_comparison(
     first: list[dict[str, Any]],
     second: list[dict[str, Any]],
     trained: tuple[list[float], list[float]],
+    confidence: float = 0.95,
 ) -> list[dict[str, Any]]:
     """Per target of two subjects' time_to_target summaries: every run's time (None = never
     reached), the censored comparison, and how many runs reached it on each side."""
@@ -86,7 +92,7 @@ def time_to_target_comparison(
         if per_a and len(per_a) == len(per_b) == len(trained[0]) == len(trained[1]):
             fa, fb = follow_up(per_a, trained[0]), follow_up(per_b, trained[1])
             if fa[1].any() or fb[1].any():
-                entry.update(rmst_ratio(fa, fb))
+                entry.update(rmst_ratio(fa, fb, confidence=confidence))
         out.append(entry)
     return out
 
@@ -95,8 +101,9 @@ def time_comparison_text(r: dict[str, Any]) -> str:
     """One pair's time to one target, in words (see _time_ratio)."""
     if "restricted_mean_s" in r and "ratio" in r:
         censored = "+".join(map(str, r["censored"]))
+        level = f" ({r['confidence'] * 100:.4g} %)" if "confidence" in r else ""
         return (
-            f"restricted-mean time ratio {r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}] "
+            f"restricted-mean time ratio {r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]{level} "
             f"n={r['pairs']} runs ({censored} not reached, censored; horizon {r['horizon_s']:.0f} s)"
         )
     if "ratio" in r and "restricted_mean_s" not in r:  # a run made before censoring

@@ -8,7 +8,10 @@ its files).
   (corrected t over units); with several pairs, Bonferroni-adjusted across them;
 - throughput: a unit's training rate is its timed images over its timed seconds; a subject's
   rate is the mean over units, and its ratio to the reference the geometric mean of the per-unit
-  paired ratios with a t interval on their logs over units (none below MIN_RUNS units).
+  paired ratios with a t interval on their logs over units (none below MIN_RUNS units); peak
+  memory the same way, from each unit's peak;
+- every interval at the level its claim's share of alpha gives it (common.claims): the score at
+  the frameworks level is the primary outcome, everything else secondary, one family per run.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.claims import (
+    INFER_SPEED,
+    MEMORY,
+    MODELS,
+    PRIMARY,
+    TIME_TO_TARGET,
+    TRAIN_SPEED,
+    ClaimPlan,
+)
 from common.errors import SaltbenchError
 from common.harness import rundir
 from common.harness.honesty import timed_rows
@@ -90,34 +102,63 @@ def paired_ratio(first: list, second: list, confidence: float = 0.95) -> dict[st
         "high": None if ci.high is None else float(np.exp(ci.high)),
         "n": len(logs),
         "method": "geometric mean of per-unit ratios, t over units",
+        "confidence": confidence,
     }
 
 
+def unit_peaks(units: list[dict[str, Any]]) -> tuple[list, str]:
+    """Each unit's peak memory: the device allocator's where every unit measured it, else RSS."""
+    for key in ("device_peak_mib", "peak_rss_mib"):
+        peaks = [u.get(key) for u in units]
+        if peaks and all(peaks):
+            return peaks, key
+    return [], "peak_rss_mib"
+
+
+def memory_ratio(subject: str, reference: str, frameworks: dict, plan: ClaimPlan) -> dict:
+    """Peak memory subject / reference over units, at the memory claim's level (none below
+    MIN_RUNS units)."""
+    (mine, key), (theirs, _) = (unit_peaks(frameworks[s]["folds"]) for s in (subject, reference))
+    return {**paired_ratio(mine, theirs, plan.levels(MEMORY)[0]), "what": key}
+
+
 def pair_speed(
-    subject: str, reference: str, frameworks: dict[str, Any], rates: dict, trained: dict
+    subject: str,
+    reference: str,
+    frameworks: dict[str, Any],
+    rates: dict,
+    trained: dict,
+    plan: ClaimPlan,
 ) -> dict:
-    """Throughput ratios subject / reference over units (95 % and 90 %) and the censored
-    time-to-target comparison of one pair (common.harness.time_to_target)."""
+    """Throughput ratios subject / reference over units (the interval deciding a difference and
+    the equivalence one, at each claim's level) and the censored time-to-target comparison of
+    one pair (common.harness.time_to_target)."""
     from common.harness.time_to_target import time_to_target_comparison
 
     infer = {fw: [m["infer_img_s"] for m in frameworks[fw]["folds"]] for fw in (subject, reference)}
 
-    def ratios(confidence: float) -> dict[str, Any]:
+    def ratios(which: int) -> dict[str, Any]:
         return {
-            "train_img_s": paired_ratio(rates[subject], rates[reference], confidence),
-            "infer_img_s": paired_ratio(infer[subject], infer[reference], confidence),
+            "train_img_s": paired_ratio(
+                rates[subject], rates[reference], plan.levels(TRAIN_SPEED)[which]
+            ),
+            "infer_img_s": paired_ratio(
+                infer[subject], infer[reference], plan.levels(INFER_SPEED)[which]
+            ),
         }
 
     s, r = frameworks[subject], frameworks[reference]
     return {
         "ratio": {k: s[k] / r[k] for k in ("train_img_s", "infer_img_s")},
-        "ratio_ci": ratios(0.95),
-        "ratio_ci90": ratios(0.90),
+        "ratio_ci": ratios(0),
+        "ratio_ci90": ratios(1),  # the equivalence interval (90 % for a lone claim)
         "speed_unit": "training run",
+        "memory_ratio": memory_ratio(subject, reference, frameworks, plan),
         "time_to_target_ratio": time_to_target_comparison(
             s.get("time_to_target", []),
             r.get("time_to_target", []),
             (trained[subject], trained[reference]),
+            plan.levels(TIME_TO_TARGET)[0],
         ),
     }
 
@@ -128,10 +169,11 @@ def score_levels(
     reference: str,
     fold_of_tile: np.ndarray,
     config: dict[str, Any],
-    family: int,
+    plan: ClaimPlan,
     floor_diffs=None,
 ) -> dict[str, Any]:
-    """Both levels of subject - reference, each row scored at its cross-fitted cut."""
+    """Both levels of subject - reference, each row scored at its cross-fitted cut, each at its
+    claim's level."""
     (ids_s, scores_s), (ids_r, scores_r) = rows[subject], rows[reference]
     if list(ids_s) != list(ids_r):
         raise SaltbenchError(
@@ -145,10 +187,11 @@ def score_levels(
         fold_of_tile,
         margins(config)["score"],
         1.0 / (k - 1),
-        family,
+        plan.divisor(PRIMARY),
         label(subject),
         label(reference),
         floor_diffs,
+        models_family=plan.divisor(MODELS),
     )
 
 
@@ -177,15 +220,14 @@ def run_uncertainty(
         return {}
     n_tiles = len(rows[reference][0]) // len(rundir.run_seeds(config))
     fold_of_tile = fold_of_tiles(run_dir, rows[reference][0][:n_tiles])
+    plan = claim_plan(config, len(compared))
     pairs = {}
     for subject in compared:
-        levels = score_levels(
-            rows, subject, reference, fold_of_tile, config, len(compared), floor_diffs
-        )
+        levels = score_levels(rows, subject, reference, fold_of_tile, config, plan, floor_diffs)
         pairs[subject] = {
             "difference": {**levels["models"], "units": len(rundir.run_units(config))},
             "frameworks": levels["frameworks"],
-            **pair_speed(subject, reference, frameworks, rates, trained),
+            **pair_speed(subject, reference, frameworks, rates, trained, plan),
             "sharing": sharing_of(run_dir, subject, reference),
         }
     return {
@@ -193,8 +235,15 @@ def run_uncertainty(
         "pairs": pairs,
         "margins": margins(config),
         "family": len(compared),
-        "adjustment": "Bonferroni" if len(compared) > 1 else "none (one pair)",
+        "claims": plan.to_dict(),
+        "adjustment": plan.to_dict()["method"],
     }
+
+
+def claim_plan(config: dict[str, Any], pairs: int) -> ClaimPlan:
+    """The run's error budget: its pairs, and the time-to-target targets of its recipe."""
+    targets = config["recipe"].get("eval", {}).get("targets", [])
+    return ClaimPlan(pairs=max(1, pairs), targets=max(1, len(targets)))
 
 
 def pairs_of(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:

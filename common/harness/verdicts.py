@@ -71,15 +71,16 @@ def level_lines(pair: dict[str, Any], margins: dict[str, float] | None, first: s
     if not runs or "verdict" not in diff:
         return [verdict_line(diff, margins, first, second)]
     margin = f"equivalence margin ±{margins['score']:g}" if margins else "no margin"
-    conf = f"{diff['confidence'] * 100:.3g} %"
+    conf = f"{diff['confidence'] * 100:.4g} %"
     adjusted = " Bonferroni-adjusted," if diff["confidence"] > 0.95 + 1e-9 else ""
+    conf_runs = f"{runs['confidence'] * 100:.4g} %"
     units = len(runs["unit_differences"])
     sd = runs.get("between_unit_sd")
     spread = f", between-run sd {sd:.4f}" if sd is not None else ""
     return [
         f"Verdict, the frameworks ({first} − {second}, per-run mean differences of "
         f"{units} training run{'s' * (units != 1)}{spread}; {runs['method']};{adjusted} "
-        f"{conf} interval; {margin}): {runs['verdict']['line']}",
+        f"{conf_runs} interval; {margin}): {runs['verdict']['line']}",
         f"Verdict, these trained models ({first} − {second} on {diff['n']} tiles × "
         f"{diff.get('n_seeds', 1)} seed(s), {diff['differing_tiles']} tiles differ; "
         f"{diff['method']};{adjusted} {conf} interval; {margin}): {diff['verdict']['line']}",
@@ -124,8 +125,10 @@ def speed_lines(
         more = ""
         if verdict["kind"] == "no interval" and per_run:
             more = " (intervals over runs start at 3 runs; `saltbench bench` measures speed with intervals)"
+        level = ci95[key].get("confidence")
+        at = f"{level * 100:.4g} % interval; " if level else ""
         lines.append(
-            f"Speed, {what} ({first} / {second} images/s, {_count(ci95[key]['n'], per_run)}; margin "
+            f"Speed, {what} ({first} / {second} images/s, {_count(ci95[key]['n'], per_run)}; {at}margin "
             f"±{margins['speed']:.0%}, log-symmetric): {verdict['line']}{more}"
             + sharing_note(pair.get("sharing"), first, second)
         )
@@ -146,7 +149,10 @@ def sharing_note(sharing: dict[str, Any] | None, first: str, second: str) -> str
     company_a, company_b = names.values()
     note = f"; {first} shared the machine with {company_a}, {second} with {company_b}"
     if not sharing["same"]:
-        note += " (different company: read the ratio as timing under different loads)"
+        note += (
+            " (different company: read the ratio as timing under different loads; "
+            "`--sequential` times every subject alone)"
+        )
     return note
 
 
@@ -174,8 +180,20 @@ def uncertainty_paragraph(metrics: dict[str, Any]) -> str:
         "seeds) of the per-tile differences (BCa where at least 100 tiles differ, else "
         "percentile; where no tile differs, the Clopper–Pearson bound on the share that could). "
         "Both compare each tile at a cut (threshold, minimum area) searched on the other 4 of 5 "
-        "tile groups, never on the tile itself. Equivalent = the 90 % interval inside ±margin "
-        "(TOST); with several pairs, intervals are Bonferroni-adjusted, and the adjusted interval "
-        "is the one that decides. Speed: a run's rate is its timed images over its timed seconds; "
-        "ratios are geometric means of per-run ratios with a t interval over runs (from 3 runs)."
+        "tile groups, never on the tile itself. Equivalent = the (1 − 2a) interval inside "
+        "±margin (TOST), different = the (1 − a) interval excluding 0, a being the claim's "
+        + claims_share(metrics)
+        + " Speed and peak memory: a run's rate is its timed images over its timed seconds, its "
+        "peak the highest it reached; ratios are geometric means of per-run ratios with a t "
+        "interval over runs (from 3 runs)."
     )
+
+
+def claims_share(metrics: dict[str, Any]) -> str:
+    """How the run shared alpha among its claims (runs made before `claims`: over pairs only)."""
+    if metrics.get("claims"):
+        return (
+            "share of α (the Claims line in the Answer: one family over every claim of the run, "
+            "so the interval shown is the one that decides)."
+        )
+    return "α over the pairs compared (Bonferroni; 5 % for a lone pair)."

@@ -61,7 +61,7 @@ def test_bench_runs_from_an_installed_wheel(tmp_path):
              "--out", "out"]  # fmt: skip
     done = subprocess.run(bench, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (log,) = (work / "out" / "runs").glob("bench-*/torch.log")
+    (log,) = (work / "out" / "runs").glob("bench-*/torch.1.log")  # full mode: 2 processes
     assert str(venv) in log.read_text().splitlines()[0]  # the suite ran from the installed package
     row = pd.read_csv(work / "out" / "summary.csv").set_index("variant").loc["torch-eager"]
     assert row["train_img_s"] > 0 and row["infer_img_s"] > 0 and row["status"] == "ok"

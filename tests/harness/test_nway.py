@@ -1,5 +1,5 @@
 """N-way compare: three subjects (PyTorch, Keras on TensorFlow, Keras on JAX) in one run, with
-pairs against the reference, Bonferroni-adjusted verdicts at both levels, a schedule that never oversubscribes the
+pairs against the reference, verdicts at both levels in one family of claims, a schedule that never oversubscribes the
 cores, and a kill/resume that ends with the same metrics as the uninterrupted run."""
 
 import json
@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from common.claims import MODELS, PRIMARY, ClaimPlan
 from tests.conftest import NWAY_ARGS, NWAY_SUBJECTS
 from tests.harness.conftest import saltbench, start_compare, the_run_dir
 from tests.harness.test_resume import fold_state, kill_when
@@ -24,11 +25,17 @@ def test_three_subjects_get_columns_pairs_and_adjusted_verdicts(nway_run):
     assert metrics["reference"] == "torch" and set(metrics["pairs"]) == {"keras-tf", "keras-jax"}
     assert metrics["frameworks"]["keras-jax"]["backend"] == "jax"
     assert metrics["frameworks"]["keras-tf"]["backend"] == "tensorflow"
+    targets = len(json.loads((run_dir / "config.json").read_text())["recipe"]["eval"]["targets"])
+    plan = ClaimPlan(pairs=2, targets=targets)  # one family over every claim of both pairs
+    assert metrics["claims"]["levels"][PRIMARY] == pytest.approx(plan.levels(PRIMARY)[0])
     for pair in metrics["pairs"].values():
         diff, runs = pair["difference"], pair["frameworks"]
-        assert diff["confidence"] == pytest.approx(1 - 0.05 / 2)  # Bonferroni over the 2 pairs
-        assert runs["confidence"] == diff["confidence"] and runs["verdict"]["line"]
+        assert runs["confidence"] == pytest.approx(1 - 0.05 / 4)  # half of alpha over 2 pairs
+        assert diff["confidence"] == pytest.approx(plan.levels(MODELS)[0]) and diff["verdict"]
+        assert runs["verdict"]["line"]
         assert set(pair["ratio_ci"]) == {"train_img_s", "infer_img_s"}
+        assert pair["ratio_ci"]["train_img_s"]["confidence"] == pytest.approx(diff["confidence"])
+        assert pair["memory_ratio"]["what"] == "peak_rss_mib"
         assert pair["drift"]["epochs"], "no drift recorded against the reference"
     assert "| | PyTorch | Keras/TF | Keras/JAX |" in stdout  # the run's order, one column each
     assert stdout.count("Verdict, the frameworks (") == 2
@@ -36,6 +43,10 @@ def test_three_subjects_get_columns_pairs_and_adjusted_verdicts(nway_run):
     assert "Bonferroni-adjusted" in stdout and "each decided by the interval shown" in stdout
     report = (run_dir / "report.md").read_text()
     assert "Schedule: at most 2 workers at a time" in report
+    assert report.count("- Claims: the primary outcome is the score at the level of the") == 1
+    speed = [line for line in report.splitlines() if line.startswith("- Speed, training")]
+    assert len(speed) == 2 and all("n=1 training run" in line for line in speed)
+    assert all("shared the machine with" in line and "`saltbench bench`" in line for line in speed)
     for subject in ("keras-tf", "keras-jax"):
         assert (run_dir / f"drift_{subject}.csv").is_file()
     assert (run_dir / "submission_ensemble.csv").is_file() and "all subjects'" in report
