@@ -27,6 +27,8 @@ def make_folds(ids, masks: np.ndarray, k: int = 5, seed: int = 0) -> pd.DataFram
         raise ValueError(f"{len(ids)} ids but {len(masks)} masks")
     if len(set(ids)) != len(ids):
         raise ValueError("ids must be unique")
+    if k > len(ids):
+        raise ValueError(f"k = {k} folds but only {len(ids)} ids: every fold needs at least one")
     classes = coverage_class(masks)
     rng = np.random.default_rng(seed)
     folds = np.empty(len(ids), dtype=np.int64)

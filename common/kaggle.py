@@ -363,6 +363,8 @@ def check_dataset(root, *, progress: bool = False) -> ProblemLines:
 def load_dataset(root, *, use_cache: bool = True, progress: bool = True) -> SaltDataset:
     """Read (and validate) a Kaggle-layout folder; raises DataError listing every problem."""
     root = Path(root)
+    if root.is_file():
+        raise DataError(f"{root}: is a file; give the dataset folder (Kaggle layout) instead")
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
     cached = cache_path(root) if use_cache else None

@@ -52,7 +52,6 @@ SEED000: dict[str, Any] = {
         "seed": 0,
         "batch_size": 32,
         "hflip": True,
-        "optimizer": "adam",
         "channels_last": False,
         # fp32 | bf16 (mixed precision for every subject: bfloat16 compute, float32 weights/loss)
         "precision": "fp32",

@@ -104,29 +104,15 @@ def _list_index(items: list[Any], part: str, path: str) -> int:
 
 
 def validate_recipe(recipe: dict[str, Any]) -> None:
-    """Refuse values that cannot train, in one line naming the key."""
-    checks = [
-        ("train.batch_size", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
-        ("data.num_folds", lambda v: isinstance(v, int) and v >= 2, "an integer >= 2"),
-    ]
-    for key, ok, what in checks:
-        if not ok(get_by_path(recipe, key)):
-            raise SaltbenchError(
-                f"recipe key {key} must be {what}, got {get_by_path(recipe, key)!r}"
-            )
-    for stage in recipe["stages"]:
-        if not isinstance(stage["epochs"], int) or stage["epochs"] < 0:
-            raise SaltbenchError(
-                f"recipe key stages.{stage['name']}.epochs must be an integer >= 0"
-            )
+    """Refuse values that cannot train, in one line naming the key: every leaf against its rule
+    (common.recipe_schema), then the checks that need several keys at once."""
+    from common.recipe_schema import check_recipe
     from common.schedules import validate_schedule
+
+    check_recipe(recipe)
 
     for stage in recipe["stages"]:
         validate_schedule(stage)
-    if recipe["run"].get("executor", "local") not in ("local", "ray"):
-        raise SaltbenchError(
-            f"recipe key run.executor must be local or ray, got {recipe['run']['executor']!r}"
-        )
     from common.postprocess import area_grid
 
     area_grid(recipe)  # eval.min_area: a number of pixels or "search"

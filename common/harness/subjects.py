@@ -72,10 +72,13 @@ def parse_subjects(text: str) -> list[str]:
     """Distinct subject names from a comma-separated list (recipe key run.frameworks)."""
     names = [f.strip() for f in str(text).split(",") if f.strip()]
     unknown = [n for n in names if n not in SUBJECT_NAMES]
-    if unknown or not names or len(set(names)) != len(names):
-        raise SaltbenchError(
-            f"--frameworks expects distinct names from {', '.join(SUBJECT_NAMES)}, got {text!r}"
-        )
+    choices = ", ".join(SUBJECT_NAMES)
+    if unknown:
+        raise SaltbenchError(f"--frameworks: unknown subject {unknown[0]!r}; choose from {choices}")
+    repeated = [n for n in names if names.count(n) > 1]
+    if not names or repeated:
+        what = f"{repeated[0]!r} is named twice" if repeated else "names no subject"
+        raise SaltbenchError(f"--frameworks {text!r}: {what}; choose distinct names from {choices}")
     twins_of_keras = [n for n in names if n == KERAS_ALIAS or n.startswith("keras-")]
     if KERAS_ALIAS in names and len(twins_of_keras) > 1:
         raise SaltbenchError(

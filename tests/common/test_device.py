@@ -39,7 +39,7 @@ def test_recipe_keys_default_to_cpu_safe_fp32_and_bad_values_are_one_line():
         "cudnn_benchmark": False,
     }
     assert numerics({"run": {}, "train": {}})["precision"] == "fp32"  # a run made before the keys
-    with pytest.raises(SaltbenchError, match="train.precision must be one of fp32, bf16"):
+    with pytest.raises(SaltbenchError, match="train.precision = .fp16.: must be one of fp32, bf16"):
         resolve_recipe(overrides={"train.precision": "fp16"})
     with pytest.raises(SaltbenchError, match="run.device must be one of auto, cpu, cuda"):
         validate({**settings, "device": "gpu"})
