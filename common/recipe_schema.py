@@ -130,7 +130,7 @@ SCHEMA: dict[str, Rule] = {
     ),
     f"{STAGE}.loss": _rule(_choice(*LOSS_NAMES), "common.harness.fold"),
     f"{STAGE}.epochs": _rule(_int(0), "common.harness.fold"),
-    f"{STAGE}.learning_rate": _rule(_number(0, 10), "common.harness.epoch_loop"),
+    f"{STAGE}.learning_rate": _rule(_number(0, float("inf")), "common.harness.epoch_loop"),
     f"{STAGE}.exclude_coverage_below": _rule(
         _number(0, 1, low_open=False, none=True), "common.harness.fold"
     ),  # fmt: skip

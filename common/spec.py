@@ -176,11 +176,19 @@ def spec_from_dict(data: dict[str, Any]) -> ResUNetSpec:
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     """The spec options every model command shares (--model, --activation, ...)."""
-    parser.add_argument("--model", default="resunet", choices=sorted(MODEL_SPECS))
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=None)
-    parser.add_argument("--attention", choices=ATTENTIONS, default=None)
-    parser.add_argument("--start-neurons", type=int, default=None)
-    parser.add_argument("--dropout", type=float, default=None)
+    parser.add_argument(
+        "--model", default="resunet", choices=sorted(MODEL_SPECS), help="model (default resunet)"
+    )
+    parser.add_argument(
+        "--activation", choices=ACTIVATIONS, help="activation (default: the spec's, relu)"
+    )
+    parser.add_argument(
+        "--attention", choices=ATTENTIONS, help="attention module (default: the spec's, none)"
+    )
+    parser.add_argument(
+        "--start-neurons", type=int, help="resunet width: first level's channels (default 16)"
+    )
+    parser.add_argument("--dropout", type=float, help="dropout rate (default: the spec's, 0.25)")
     parser.add_argument(
         "--base-width", type=int, default=None, help="resnet34_unet only: stem/stage-1 channels"
     )

@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from common.bench.run_meta import model_label
     from common.commands.bench import check_bench_device, config_from_args
 
-    if args.resume:
-        if not is_sweep(args.resume):
-            raise SaltbenchError(f"{args.resume}: not a sweep's folder (no sweep.json); --resume "
+    if args.run:
+        if not is_sweep(args.run):
+            raise SaltbenchError(f"{args.run}: not a sweep's folder (no sweep.json); --run "
                                  "it without --sweep")  # fmt: skip
-        run_dir = args.resume
+        run_dir = args.run
         axis, points, config = load_sweep(run_dir)
     else:
         if args.compare:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         "context": f"{model_label(config)}; {fixed}; variants {', '.join(config.variants)}; "
         f"{rounds} timed rounds per point (after {warmup} warm-up); "
         f"{seconds:.0f} s wall. "
-        f"Run folder: `{run_dir}` (`saltbench bench --resume {run_dir}` finishes an interrupted "
+        f"Run folder: `{run_dir}` (`saltbench bench --run {run_dir}` finishes an interrupted "
         "sweep point by point).",
     }
     written = write_scaling(axis, table, run_dir, out, meta)

@@ -194,6 +194,8 @@ EPOCH_NOT_IN_QUICK = (
     "come last and add about a third to the wall time; run without --quick"
 )
 REFERENCE_VARIANT = "torch-eager"
+# `compare` calls the PyTorch eager subject `torch`: each verb takes the other's name too
+SUBJECT_ALIASES = {"torch": "torch-eager"}
 HARNESS_VARIANTS = ("torch-eager", "keras-tf")  # the plain variant of each twin: harness overhead
 ONNX_SOURCES = {
     "onnx-from-torch": "torch-eager",
@@ -225,7 +227,8 @@ def parse_variants(text: str | None) -> list[Variant]:
     """Variants from a comma-separated list ('all' or None = every variant), in registry order."""
     if not text or text.strip() == "all":
         return list(VARIANTS)
-    wanted = {get_variant(name.strip()).name for name in text.split(",") if name.strip()}
+    names = [SUBJECT_ALIASES.get(n.strip(), n.strip()) for n in text.split(",") if n.strip()]
+    wanted = {get_variant(name).name for name in names}
     if not wanted:
         raise SaltbenchError(
             "--variants is empty; name at least one of " + ", ".join(VARIANT_NAMES)

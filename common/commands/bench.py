@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS
 from common.bench.variants import VARIANT_NAMES, parse_variants
+from common.cli_args import add_run_option, add_threads_option, check_threads
 from common.errors import SaltbenchError
 
-DEFAULT_OUT = Path("results/benchmarks")
+DEFAULT_OUT = Path("results/bench")  # git-ignored; results/benchmarks/ holds the published pages
 
 
 def register(subparsers) -> None:
@@ -70,18 +69,23 @@ def register(subparsers) -> None:
         "layout and thread placement (default 2; 1 with --quick: ratios without intervals)",
     )
     p.add_argument(
-        "--compare", metavar="PREVIOUS.json", help="compare with an earlier run's benchmarks.json"
+        "--compare",
+        metavar="PREVIOUS.json",
+        help="compare with an earlier run's pytest-benchmark JSON (its RUN_DIR/benchmarks.json, "
+        "or the bench-<id>.json copy beside summary.md)",
     )
     p.add_argument(
         "--fail-regression",
         metavar="PCT",
         help="with --compare: exit 1 when a median is PCT slower",
     )
+    add_threads_option(p, "all CPUs")
     p.add_argument(
-        "--threads", type=int, default=None, help="intra-op threads per process (default: all CPUs)"
-    )
-    p.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results/benchmarks)"
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="output folder (default results/bench, git-ignored; --out results/benchmarks "
+        "publishes the run as the committed benchmark pages)",
     )
     p.add_argument(
         "--model",
@@ -101,14 +105,10 @@ def register(subparsers) -> None:
         "--rounds", type=int, default=None, help="timed rounds (default 3 quick, 10 full)"
     )
     p.add_argument(
-        "--warmup", type=int, default=None, help="warm-up rounds (default 1 quick, 2 full)"
+        "--warmup", type=int, default=None, help="warm-up rounds (default 0 quick, 2 full)"
     )
-    p.add_argument(
-        "--resume",
-        type=Path,
-        metavar="RUN_DIR",
-        help="finish an interrupted run (reuses its config)",
-    )
+    add_run_option(p, "finish the interrupted bench run in RUN_DIR (reuses its config)",
+                   old="--resume")  # fmt: skip
     p.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -127,8 +127,7 @@ def config_from_args(args: argparse.Namespace):
         raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
     if args.processes is not None and args.processes < 1:
         raise SaltbenchError(f"--processes must be >= 1, got {args.processes}")
-    if args.threads is not None and args.threads < 1:
-        raise SaltbenchError(f"--threads must be >= 1, got {args.threads}")
+    check_threads(args.threads)
     if args.width is None:
         args.width = DEFAULT_WIDTHS[args.model]
     for name in ("width", "train_batch", "infer_batch"):
@@ -179,7 +178,7 @@ def _resume_config(run_dir: Path):
     path = run_dir / "config.json"
     if not path.is_file():
         raise SaltbenchError(
-            f"{path}: not found; --resume needs a run folder made by `saltbench bench`"
+            f"{path}: not found; --run needs a run folder made by `saltbench bench`"
         )
     return BenchConfig(**json.loads(path.read_text()))
 
@@ -198,10 +197,10 @@ def run(args: argparse.Namespace) -> int:
     from common.bench.runner import ordered_processes
     from common.io import atomic_write_json
 
-    if getattr(args, "sweep", None) or (args.resume and bench_sweep.is_sweep(args.resume)):
+    if getattr(args, "sweep", None) or (args.run and bench_sweep.is_sweep(args.run)):
         return bench_sweep.run(args)
-    if args.resume:
-        config, run_dir = _resume_config(args.resume), args.resume
+    if args.run:
+        config, run_dir = _resume_config(args.run), args.run
         run_id = run_dir.name
     else:
         config = config_from_args(args)
@@ -211,7 +210,9 @@ def run(args: argparse.Namespace) -> int:
     out = run_dir.parent.parent
     started = time.perf_counter()
     results = _run_all(ordered_processes(config), config, run_dir, args.verbose)
-    return _finish(results, config, run_id, run_dir, out, time.perf_counter() - started, args)
+    from common.bench.finish import finish_run
+
+    return finish_run(results, config, run_id, run_dir, out, time.perf_counter() - started)
 
 
 def _run_all(processes, config, run_dir: Path, verbose: bool):
@@ -237,80 +238,3 @@ def _run_all(processes, config, run_dir: Path, verbose: bool):
     results = run_processes(processes, config, run_dir, echo, done)
     bar.close()
     return results
-
-
-def _finish(results, config, run_id: str, run_dir: Path, out: Path, seconds: float, args) -> int:
-    from common.bench import summary as S
-    from common.bench.charts import bar_chart_png
-    from common.bench.run_meta import model_label, run_meta
-    from common.bench.runner import merge_reports, merge_runs, save_merged
-    from common.bench.summary_md import render_markdown
-    from common.bench.variants import quick_left_out_skips, quick_variant_names
-    from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-
-    merged = merge_runs(results)
-    reports = merge_reports(results)
-    if config.quick and config.variants == quick_variant_names():  # say what --quick left out
-        reports["skips"] += quick_left_out_skips()
-    json_path = save_merged(run_dir, merged, reports, config)
-    stored = atomic_write_json_copy(json_path, out / f"{run_id}.json")
-    summary = S.summarize(merged, reports["skips"])
-    overhead = S.harness_overhead(merged)
-    meta = run_meta(config, run_id, reports, merged, stored, seconds)
-    meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
-    md = render_markdown(summary, overhead, meta)
-    title = f"{model_label(config)} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
-    png = bar_chart_png(summary, title)
-    for folder in (run_dir, out):
-        atomic_write_csv(folder / "summary.csv", summary)
-        atomic_write_csv(folder / "harness_overhead.csv", overhead)
-        atomic_write_text(folder / "summary.md", md)
-        atomic_write_bytes(folder / "throughput.png", png)
-    _print_side_by_side(stored)
-    print(md)
-    print(
-        f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
-    )
-    return _exit_code(results, config)
-
-
-def atomic_write_json_copy(src: Path, dst: Path) -> Path:
-    """The merged JSON next to the summaries, named by run id (never overwrites another run; an
-    identical copy from an interrupted attempt of this run stands)."""
-    from common.io import atomic_write_bytes
-
-    if dst.exists() and dst.read_bytes() == src.read_bytes():
-        return dst
-    if dst.exists():
-        raise SaltbenchError(f"{dst}: already exists; not overwriting a finished run")
-    return atomic_write_bytes(dst, src.read_bytes())
-
-
-def _print_side_by_side(json_path: Path) -> None:
-    """pytest-benchmark's own comparison table of the merged run, grouped by (model, operation, batch)."""
-    exe = shutil.which("pytest-benchmark", path=str(Path(sys.executable).parent)) or shutil.which(
-        "pytest-benchmark"
-    )
-    if exe is None:
-        return
-    columns = "--columns=median,iqr,min,max,rounds"
-    cmd = [exe, "compare", str(json_path), "--group-by=group", "--sort=name", columns]
-    subprocess.run(cmd, check=False)
-
-
-def _exit_code(results, config) -> int:
-    regressed = [r.name for r in results if r.regressed]
-    failed = [r for r in results if r.returncode not in (0, 5) and not r.regressed]
-    for r in failed:
-        print(
-            f"saltbench: benchmark process {r.name} failed (exit {r.returncode}); see {r.log_path}",
-            file=sys.stderr,
-        )
-    if regressed:
-        bound = f"{config.fail_regression:g}%"
-        print(
-            f"saltbench: performance regressed by more than {bound} (median) in: {', '.join(regressed)}",
-            file=sys.stderr,
-        )
-        return 1
-    return 1 if failed else 0

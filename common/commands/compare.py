@@ -6,8 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from common.cli_args import add_run_option, add_threads_option, check_threads
 from common.errors import SaltbenchError
 from common.recipes import DEFAULT_PROFILE, DEFAULT_RECIPE, parse_override, recipe_names
+from common.spec import MODEL_SPECS
+
+DEFAULT_OUT = Path("results/runs")  # git-ignored: a run changes no tracked file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train the Keras and the PyTorch twin (or any subjects: --frameworks) on the "
         "same folds with one recipe, then "
         "write results/<run-id>/ (report.md, metrics.json, submissions, plots) and append to "
-        "results/leaderboard.csv. Without --data, a synthetic dataset is generated once into the cache.",
+        "results/runs/leaderboard.csv. Without --data, a synthetic dataset is generated once into the cache.",
     )
     parser.add_argument(
         "--data", type=Path, help="Kaggle-layout folder (default: built-in synthetic data)"
@@ -37,9 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reference",
         help="the subject every other one is paired with (recipe key run.reference; default torch)",
     )
-    parser.add_argument("--model", help="model name from the spec registry (default: the recipe's)")
     parser.add_argument(
-        "--recipe", default=DEFAULT_RECIPE, help=f"one of {', '.join(recipe_names())}"
+        "--model",
+        choices=sorted(MODEL_SPECS),
+        help="model from the spec registry (default: the recipe's; resunet for seed000)",
+    )
+    parser.add_argument(
+        "--recipe",
+        default=DEFAULT_RECIPE,
+        help=f"one of {', '.join(recipe_names())} (default {DEFAULT_RECIPE})",
     )
     parser.add_argument(
         "--profile",
@@ -57,13 +67,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override any recipe value by dotted key, e.g. stages.bce.epochs=3 "
         "(repeatable; values parse as JSON)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    parser.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a killed run")
     parser.add_argument(
-        "--threads",
-        type=int,
-        help="threads per subject process (default: cores / subjects, at least 1, when parallel; "
-        "else all cores); at most cores / threads subjects train at once, the rest wait",
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"folder of runs and their leaderboard.csv (default {DEFAULT_OUT}, git-ignored)",
+    )
+    add_run_option(parser, "continue the interrupted run in RUN_DIR", old="--resume")
+    add_threads_option(
+        parser,
+        "cores / subjects when subjects run at once, else all cores; at most cores / threads "
+        "subjects train at once, the rest wait",
     )
     parser.add_argument(
         "--sequential",
@@ -163,15 +177,16 @@ def run(args: argparse.Namespace) -> int:
     from common.harness.leaderboard import check_leaderboard, leaderboard_path
     from common.harness.locks import FolderLock
 
-    if args.resume:
-        run_dir = Path(args.resume)
+    check_threads(args.threads)
+    if args.run:
+        run_dir = Path(args.run)
         config = rundir.load_config(run_dir)
         check_leaderboard(leaderboard_path(run_dir))
         with FolderLock(run_dir, "saltbench compare"):
             if rundir.is_finished(run_dir):
                 raise SaltbenchError(
                     f"{run_dir} is already finished; not overwriting it "
-                    "(start a new run without --resume)"
+                    "(start a new run without --run)"
                 )
             from common.harness.ray_settings import configure_resume
 

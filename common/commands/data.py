@@ -23,19 +23,19 @@ def register(subparsers) -> None:
     synth.add_argument("--out", required=True, type=Path, help="folder to create")
     synth.add_argument("--n-train", type=int, default=4000, help="labelled tiles (default 4000)")
     synth.add_argument("--n-test", type=int, default=1000, help="unlabelled tiles (default 1000)")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=int, default=0, help="seed of the tiles (default 0)")
     synth.add_argument("--force", action="store_true", help="replace a synthetic dataset at --out")
     synth.set_defaults(func=run_synth)
 
     check = actions.add_parser("check", help="validate a Kaggle-layout folder (exit 1 on problems)")
-    check.add_argument("dir", type=Path)
+    check.add_argument("dir", type=Path, help="the dataset folder to check")
     check.add_argument("--quiet", action="store_true", help="no progress bars")
     check.set_defaults(func=run_check)
 
     download = actions.add_parser(
         "download", help="fetch the competition data with the kaggle package"
     )
-    download.add_argument("dir", type=Path)
+    download.add_argument("dir", type=Path, help="folder to download into")
     download.set_defaults(func=run_download)
     parser.set_defaults(func=run)
 

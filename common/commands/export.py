@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from common.cli_args import add_run_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,11 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "onnxruntime, no saltbench; native: only the twin's module) and check that its logits on "
         "the unit's validation tiles match saltbench's own prediction within 1e-4.",
     )
-    parser.add_argument("--run", type=Path, required=True, metavar="RUN_DIR")
+    add_run_option(parser, "the finished compare run whose models to export", required=True)
     parser.add_argument(
-        "--subject", help="comma-separated subjects of the run (default: all of them)"
+        "--frameworks",
+        "--subject",
+        dest="subject",
+        help="comma-separated subjects of the run (default: all of them; --subject is the older "
+        "spelling)",
     )
-    parser.add_argument("--format", choices=("all", "native", "onnx"), default="all")
+    parser.add_argument(
+        "--format",
+        choices=("all", "native", "onnx"),
+        default="all",
+        help="native (.keras / torch file), onnx, or all (default all)",
+    )
     parser.add_argument("--out", type=Path, help="folder to write (default: RUN_DIR/export)")
     parser.add_argument(
         "--tiles", type=int, default=0, help="validation tiles per check (default 0: all)"

@@ -40,11 +40,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "parity", help="prove the Keras and PyTorch twins compute the same function"
     )
     add_spec_arguments(parser)
-    parser.add_argument("--direction", choices=(*DIRECTIONS, "both"), default="both")
-    parser.add_argument("--batch", type=int, default=4, help="random tiles (and real ones) to run")
+    parser.add_argument(
+        "--direction",
+        choices=(*DIRECTIONS, "both"),
+        default="both",
+        help="which way the weights move (default both)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=4, help="random tiles (and real ones) to run (default 4)"
+    )
     parser.add_argument("--data", type=Path, help="Kaggle-layout folder: add its first train tiles")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tolerance", type=float, default=TOLERANCE)
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and tiles (default 0)")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=TOLERANCE,
+        help=f"largest |output difference| that passes (default {TOLERANCE:g})",
+    )
     parser.add_argument(
         "--encoder-weights",
         type=Path,

@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common.cli_args import add_run_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,8 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(flip TTA, mean over folds, the run's thresholds; both frameworks' probabilities averaged "
         "unless --frameworks names one) and validate the CSV before declaring success.",
     )
-    parser.add_argument("--run", type=Path, metavar="RUN_DIR", help="a finished compare run")
-    parser.add_argument("--data", type=Path, required=True, metavar="DIR")
+    add_run_option(parser, "the finished compare run whose models predict")
+    parser.add_argument(
+        "--data", type=Path, required=True, metavar="DIR", help="Kaggle-layout folder to predict"
+    )
     parser.add_argument("--frameworks", help="comma-separated subset of the run's frameworks")
     parser.add_argument(
         "--out", type=Path, help="CSV to write (default: RUN_DIR/predict/submission_<data>.csv)"
@@ -50,11 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.run is None:
         raise SaltbenchError("predict needs --run RUN_DIR (or --check CSV to validate a file)")
     config = rundir.load_config(args.run)
-    if not rundir.is_finished(args.run):
-        raise SaltbenchError(
-            f"{args.run}: the run has not finished; continue it with "
-            f"saltbench compare --resume {args.run}"
-        )
+    rundir.check_trained_run(args.run, "predict from")
     out = args.out or args.run / "predict" / f"submission_{args.data.resolve().name}.csv"
     if out.exists() and not args.force:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")

@@ -1,16 +1,25 @@
-"""`saltbench report RUN_DIR`: rebuild a run's report.md and plots from its files."""
+"""`saltbench report --run RUN_DIR`: rebuild a run's report.md and plots from its files."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from common.cli_args import add_run_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="rebuild report.md and plots/ of a compare run from its files"
     )
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    add_run_option(parser, "the compare run to rebuild")
+    parser.add_argument(
+        "run_dir",
+        type=Path,
+        nargs="?",
+        metavar="RUN_DIR",
+        help="the same, as it was spelled before",
+    )
     parser.add_argument(
         "--leaderboard",
         action="store_true",
@@ -28,7 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from common.errors import SaltbenchError
     from common.harness.report import summary_text, write_report
+
+    if args.run and args.run_dir and args.run != args.run_dir:
+        raise SaltbenchError(f"two run folders given: --run {args.run} and {args.run_dir}")
+    args.run_dir = args.run or args.run_dir
+    if args.run_dir is None:
+        raise SaltbenchError("report needs --run RUN_DIR")
 
     if args.recompute:
         from common.harness.recompute import recompute_statistics

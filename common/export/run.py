@@ -48,15 +48,12 @@ def check_arguments(
     unknown subject or an old export."""
     config = rundir.load_config(run_dir)
     subjects = list(subjects or config["frameworks"])
-    if not rundir.is_finished(run_dir):
-        raise SaltbenchError(
-            f"{run_dir}: the run has not finished; continue it with saltbench compare --resume {run_dir}"
-        )
+    rundir.check_trained_run(run_dir, "export")
     trained = json.loads((run_dir / rundir.METRICS).read_text())["frameworks"]
     unknown = [s for s in subjects if s not in trained]
     if unknown:
         raise SaltbenchError(
-            f"--subject {','.join(unknown)}: not in run {config['run_id']} "
+            f"--frameworks {','.join(unknown)}: not in run {config['run_id']} "
             f"(it has {', '.join(trained) or 'no trained subject'})"
         )
     existing = [out / s for s in subjects if (out / s).exists()]

@@ -101,7 +101,9 @@ def export_units(make_trainer, run_dir: Path, config: dict[str, Any], out: Path,
         trainer = make_trainer(seed)
         best = unit_dir(run_dir, trainer.framework, fold, seed) / BEST_MODEL
         if not best.is_file():
-            raise SaltbenchError(f"{best}: no trained model; finish the run first (--resume)")
+            raise SaltbenchError(
+                f"{best}: no trained model; finish the run first (saltbench compare --run)"
+            )
         trainer.set_weights(load_neutral(best))
         target = export_dir(out, trainer.framework, fold, seed)
         target.mkdir(parents=True, exist_ok=True)

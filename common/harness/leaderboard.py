@@ -1,5 +1,6 @@
-"""results/leaderboard.csv: one row per framework x unit and per framework mean, appended under a
-lock; the run keeps its own copy (leaderboard_rows.csv), so a damaged board loses no row."""
+"""leaderboard.csv beside the runs (results/runs/ by default): one row per framework x unit and
+per framework mean, appended under a lock; the run keeps its own copy (leaderboard_rows.csv), so a
+damaged board loses no row."""
 
 from __future__ import annotations
 
@@ -166,7 +167,8 @@ ROWS_FILE = "leaderboard_rows.csv"  # in the run folder: the rows this run appen
 
 
 def leaderboard_path(run_dir: Path) -> Path:
-    """The board a run appends to: results/leaderboard.csv beside results/<run-id>/."""
+    """The board a run appends to: leaderboard.csv beside the run folder (results/runs/ by
+    default; results/examples/ for published runs)."""
     return Path(run_dir).parent / "leaderboard.csv"
 
 

@@ -213,7 +213,7 @@ def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
         train_all(run_dir, config)
     except KeyboardInterrupt:
         print(
-            f"saltbench: interrupted; continue with: saltbench compare --resume {run_dir}",
+            f"saltbench: interrupted; continue with: saltbench compare --run {run_dir}",
             file=sys.stderr,
         )
         raise

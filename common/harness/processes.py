@@ -156,7 +156,7 @@ def check_exit(
         what += f" in unit {running_unit(run_dir, config, proc.framework)}"
     text = f"{what}; last message in {proc.log_path}: {message}"
     if run_dir is not None:
-        text += f"; continue the run with: saltbench compare --resume {run_dir}"
+        text += f"; continue the run with: saltbench compare --run {run_dir}"
     raise WorkerCrashError(text)
 
 

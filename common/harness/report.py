@@ -257,7 +257,7 @@ def write_report(run_dir: Path) -> Path:
     if not metrics_path.is_file():
         raise SaltbenchError(
             f"{metrics_path}: not found; the run has not finished "
-            f"(continue it with saltbench compare --resume {run_dir})"
+            f"(continue it with saltbench compare --run {run_dir})"
         )
     metrics = in_run_order(config, json.loads(metrics_path.read_text()))
     try:

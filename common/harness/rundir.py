@@ -54,6 +54,26 @@ def is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / FINISHED).is_file()
 
 
+def holds_weights(run_dir: Path) -> bool:
+    """Whether any unit kept its best model (a published example keeps results, not models)."""
+    return any(Path(run_dir).glob("*/seed*/fold*/model_best.npz"))
+
+
+def check_trained_run(run_dir: Path, what: str) -> None:
+    """Refuse, in one line, a run with no models to `what` (export, predict from): unfinished
+    (with the command that continues it) or holding no weights."""
+    if not holds_weights(run_dir) and (Path(run_dir) / METRICS).is_file():
+        raise SaltbenchError(
+            f"{run_dir}: holds no weights (a published example keeps its results, not its "
+            f"models); nothing to {what}"
+        )
+    if not is_finished(run_dir):
+        raise SaltbenchError(
+            f"{run_dir}: the run has not finished; continue it with saltbench compare --run "
+            f"{run_dir}"
+        )
+
+
 def run_seeds(config: dict[str, Any]) -> list[int]:
     """The run's seeds (recipe key run.seeds; a run made before seeds existed used train.seed)."""
     recipe = config["recipe"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.bench.variants import get_variant
+from common.bench.variants import SUBJECT_ALIASES, get_variant
 from common.errors import SaltbenchError
 
 # subject -> the bench variant it runs (same model code, backend and compile mode)
@@ -70,7 +70,8 @@ def get_subject(name: str, keras_backend: str = "tensorflow") -> Subject:
 
 def parse_subjects(text: str) -> list[str]:
     """Distinct subject names from a comma-separated list (recipe key run.frameworks)."""
-    names = [f.strip() for f in str(text).split(",") if f.strip()]
+    aliases = {variant: subject for subject, variant in SUBJECT_ALIASES.items()}
+    names = [aliases.get(f.strip(), f.strip()) for f in str(text).split(",") if f.strip()]
     unknown = [n for n in names if n not in SUBJECT_NAMES]
     choices = ", ".join(SUBJECT_NAMES)
     if unknown:

@@ -229,7 +229,9 @@ def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], thr
     for fold, seed in units:
         path = unit_dir(args.run_dir, trainer.framework, fold, seed) / BEST_MODEL
         if not path.is_file():
-            raise SaltbenchError(f"{path}: no trained model; finish the run first (--resume)")
+            raise SaltbenchError(
+                f"{path}: no trained model; finish the run first (saltbench compare --run)"
+            )
         trainer.set_weights(load_neutral(path))
         predict = lambda x: trainer.predict_logits(x, int(recipe["eval"]["batch_size"]))  # noqa: E731
         logits = predict_tta(predict, dataset.test_images, recipe["eval"]["tta"]).astype(np.float64)

@@ -121,12 +121,12 @@ def test_an_unfinished_run_or_unknown_subject_is_one_line(smoke_run, smoke_cache
     assert unfinished.returncode == 2
     assert unfinished.stderr.strip() == (
         f"saltbench: error: {run_dir}: the run has not finished; continue it with "
-        f"saltbench compare --resume {run_dir}"
+        f"saltbench compare --run {run_dir}"
     )
     unknown = saltbench(
         "export", "--run", str(smoke_run), "--subject", "jax", cache=smoke_cache, check=False
     )
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
-        f"saltbench: error: --subject jax: not in run {smoke_run.name} (it has keras, torch)"
+        f"saltbench: error: --frameworks jax: not in run {smoke_run.name} (it has keras, torch)"
     )

@@ -1,6 +1,6 @@
 """Profile `cpu` (tuned on the real tiles for a 2-core CPU): its code path at smoke size, end to end.
 
-The profile's own length (about an hour) is measured by hand and reported in the README and
+The profile's own length (about an hour) is measured by hand and reported in docs/recipes.md and
 results/examples/; here every setting of the profile stays as it is except the sizes (tiles, width,
 epochs), so the same stages, schedules, filters, layout options, precision choice (auto) and
 post-processing (the empty-tile rule searched and cross-fitted with the threshold) run in seconds.

@@ -185,7 +185,7 @@ def test_a_killed_worker_is_one_line_naming_unit_last_message_and_resume(smoke_c
     pattern = (
         rf"saltbench: error: torch worker was killed by SIGKILL \(exit -9\) in unit torch seed 0 "
         rf"fold 0, (\d+) of 41 epochs committed; last message in {re.escape(str(log))}: "
-        rf"(.+); continue the run with: saltbench compare --resume {re.escape(str(run_dir))}"
+        rf"(.+); continue the run with: saltbench compare --run {re.escape(str(run_dir))}"
     )
     match = re.fullmatch(pattern, line)
     assert match, line

@@ -1,0 +1,89 @@
+"""The end of a `saltbench bench` run: one merged pytest-benchmark JSON, summary.csv/.md,
+harness_overhead.csv and the chart, written atomically beside the run and in its output folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from common.errors import SaltbenchError
+
+
+def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: float) -> int:
+    """Merge the processes' files, write the summaries, print them; the run's exit code."""
+    from common.bench import summary as S
+    from common.bench.charts import bar_chart_png
+    from common.bench.run_meta import model_label, run_meta
+    from common.bench.runner import merge_reports, merge_runs, save_merged
+    from common.bench.summary_md import render_markdown
+    from common.bench.variants import quick_left_out_skips, quick_variant_names
+    from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+
+    merged = merge_runs(results)
+    reports = merge_reports(results)
+    if config.quick and config.variants == quick_variant_names():  # say what --quick left out
+        reports["skips"] += quick_left_out_skips()
+    json_path = save_merged(run_dir, merged, reports, config)
+    stored = atomic_write_json_copy(json_path, out / f"{run_id}.json")
+    summary = S.summarize(merged, reports["skips"])
+    overhead = S.harness_overhead(merged)
+    meta = run_meta(config, run_id, reports, merged, stored, seconds)
+    meta["epoch_skips"] = [s for s in reports["skips"] if s["operation"] == "epoch"]
+    md = render_markdown(summary, overhead, meta)
+    title = f"{model_label(config)} throughput, {meta['device']}, {meta['threads']} thread(s) — {run_id}"
+    png = bar_chart_png(summary, title)
+    for folder in (run_dir, out):
+        atomic_write_csv(folder / "summary.csv", summary)
+        atomic_write_csv(folder / "harness_overhead.csv", overhead)
+        atomic_write_text(folder / "summary.md", md)
+        atomic_write_bytes(folder / "throughput.png", png)
+    _print_side_by_side(stored)
+    print(md)
+    print(
+        f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
+    )
+    return _exit_code(results, config)
+
+
+def atomic_write_json_copy(src: Path, dst: Path) -> Path:
+    """The merged JSON next to the summaries, named by run id (never overwrites another run; an
+    identical copy from an interrupted attempt of this run stands)."""
+    from common.io import atomic_write_bytes
+
+    if dst.exists() and dst.read_bytes() == src.read_bytes():
+        return dst
+    if dst.exists():
+        raise SaltbenchError(f"{dst}: already exists; not overwriting a finished run")
+    return atomic_write_bytes(dst, src.read_bytes())
+
+
+def _print_side_by_side(json_path: Path) -> None:
+    """pytest-benchmark's own comparison table of the merged run, grouped by (model, operation, batch)."""
+    exe = shutil.which("pytest-benchmark", path=str(Path(sys.executable).parent)) or shutil.which(
+        "pytest-benchmark"
+    )
+    if exe is None:
+        return
+    columns = "--columns=median,iqr,min,max,rounds"
+    cmd = [exe, "compare", str(json_path), "--group-by=group", "--sort=name", columns]
+    subprocess.run(cmd, check=False)
+
+
+def _exit_code(results, config) -> int:
+    regressed = [r.name for r in results if r.regressed]
+    failed = [r for r in results if r.returncode not in (0, 5) and not r.regressed]
+    for r in failed:
+        print(
+            f"saltbench: benchmark process {r.name} failed (exit {r.returncode}); see {r.log_path}",
+            file=sys.stderr,
+        )
+    if regressed:
+        bound = f"{config.fail_regression:g}%"
+        print(
+            f"saltbench: performance regressed by more than {bound} (median) in: {', '.join(regressed)}",
+            file=sys.stderr,
+        )
+        return 1
+    return 1 if failed else 0
