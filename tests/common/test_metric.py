@@ -12,7 +12,7 @@ from common.metric import (
 
 
 def loop_score(truth: np.ndarray, pred: np.ndarray) -> float:
-    """Independent per-image reference of the competition metric (README: Data)."""
+    """Independent per-image reference of the competition metric (docs/data.md)."""
     total = 0.0
     for t, p in zip(truth, pred, strict=True):
         t, p = t.astype(bool), p.astype(bool)
