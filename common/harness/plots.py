@@ -255,8 +255,13 @@ def _group_lines(ax, per_epoch: pd.DataFrame, cmap) -> None:
                 alpha=0.8, label=column.removeprefix("weights_"))  # fmt: skip
 
 
+PLOTS = ("learning_curves.png", "score_vs_wall.png", "score_vs_throughput.png",
+         "validation_tiles.png", "twin_drift.png")  # fmt: skip
+
+
 def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
-    """All plots; returns their file names under plots/."""
+    """All plots; returns their file names under plots/. A plot whose inputs are gone (a published
+    example keeps no histories or tiles) keeps the file it was drawn into before."""
     made = [
         learning_curves(run_dir, config),
         score_vs_wall(run_dir, config),
@@ -264,4 +269,6 @@ def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) 
         tile_grid(run_dir, config),
         twin_drift(run_dir, config),
     ]
-    return [p.name for p in made if p is not None]
+    drawn = {p.name for p in made if p is not None}
+    kept = {name for name in PLOTS if (Path(run_dir) / "plots" / name).is_file()}
+    return [name for name in PLOTS if name in drawn | kept]

@@ -27,7 +27,11 @@ def test_committed_example_renders_answer_first(example, tmp_path):
     block = lines[4 : lines.index("", 4)]
     assert 2 <= len(block) <= 8 and block[-1].startswith("- Machine: ")
     assert "**the frameworks**" in "\n".join(block) or "not computed" in "\n".join(block)
-    headings = re.findall(r"^## .+$", (example / "report.md").read_text(), flags=re.M)
+    before = (example / "report.md").read_text()
+    headings = re.findall(r"^## .+$", before, flags=re.M)
     assert all(h in lines for h in headings), headings
+    images = re.findall(r"!\[[^\]]*\]\((plots/[^)]+)\)", before)
+    assert all(image in text and (copy / image).is_file() for image in images), images
+    assert not [row for row in lines if re.fullmatch(r"\|( – \|)+", row) and row not in before]
     if "frameworks" not in next(iter(metrics.get("pairs", {"": {}}).values()), {}):
         assert "Verdict, these trained models only" in text or "Holm" in text
