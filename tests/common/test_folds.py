@@ -55,6 +55,22 @@ def test_bad_arguments():
         make_folds(["a", "a"], np.zeros((2, 3, 3)), k=2)
     with pytest.raises(ValueError, match="at least 2"):
         make_folds(["a", "b"], np.zeros((2, 3, 3)), k=1)
+    with pytest.raises(ValueError, match="only 2 ids"):
+        make_folds(["a", "b"], np.zeros((2, 3, 3)), k=3)
+
+
+def test_folds_command_refuses_more_folds_than_ids_and_a_folder_for_a_file(tmp_path, capsys):
+    from common.cli import main
+    from common.synth import write_synthetic_dataset
+
+    data = tmp_path / "data"
+    write_synthetic_dataset(data, 6, 2, 0)
+    assert main(["folds", str(data), "--k", "100"]) == 2
+    assert "--k 100" in capsys.readouterr().err and not list(data.glob("folds_*.csv"))
+    assert main(["folds", str(data), "--out", str(tmp_path)]) == 2
+    assert "is a folder; give the CSV file" in capsys.readouterr().err
+    assert main(["folds", str(data / "train.csv")]) == 2
+    assert "is a file; give the dataset folder" in capsys.readouterr().err
 
 
 @pytest.mark.realdata
