@@ -182,7 +182,7 @@ def frameworks_level(
         )
         return {**result, "verdict": {"kind": "too few runs", "line": line}}
     equivalence = abs(ci95.estimate) < margin
-    needed = runs_needed(sd, margin, test_over_train, equivalence) if sd else None
+    needed = runs_needed(sd, margin, test_over_train, equivalence, 1 - conf95) if sd else None
     goal = (
         f"show equivalence within ±{margin:g}"
         if equivalence
