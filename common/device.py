@@ -92,3 +92,14 @@ def describe(settings: dict[str, Any]) -> str:
         f"TF32 {'on' if settings.get('tf32') else 'off'}, "
         f"cuDNN benchmark {'on' if settings.get('cudnn_benchmark') else 'off'}"
     )
+
+
+def numerics_flags(settings: dict[str, Any]) -> str:
+    """'TF32 off, cuDNN benchmark off' from the flags a framework read back after setting them."""
+    tf32 = [v for k, v in settings.items() if "tf32" in k or "tensor_float_32" in k]
+    tf32 += [v == "tensorfloat32" for k, v in settings.items() if k.endswith("matmul_precision")]
+    bench = [v for k, v in settings.items() if k.endswith("benchmark") and isinstance(v, bool)]
+    return (
+        f"TF32 {'on' if any(tf32) else 'off'}, "
+        f"cuDNN benchmark {'on' if any(bench) else ('off' if bench else 'n/a')}"
+    )

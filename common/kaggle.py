@@ -7,30 +7,21 @@ line naming the file and what is wrong.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
-from tqdm import tqdm
 
 from common.errors import DataError
-from common.io import atomic_write_bytes
-from common.paths import cache_dir
+from common.kaggle_cache import PNG_DIRS, cache_path, fingerprint, load_cache, save_cache
+from common.kaggle_png import SIZE, decode_all, read_image, read_mask
 from common.rle import first_invalid, rle_decode_many
 
-SIZE = 101
-CACHE_VERSION = 1
-CSV_FILES = ("train.csv", "depths.csv", "sample_submission.csv")
-PNG_DIRS = ("train/images", "train/masks", "test/images")
+__all__ = ["SIZE", "SaltDataset", "cache_path", "check_dataset", "fingerprint", "load_dataset"]
+
 MAX_LINES_PER_KIND = 20  # a wrong folder should not print 4000 identical lines
-_MASK_VALUES = {"I;16": 65535, "I;16B": 65535, "I;16L": 65535, "I": 65535, "L": 255, "1": 1}
-_IMAGE_MODES = ("L", "LA", "RGB", "RGBA")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,64 +70,6 @@ class _Problems(list):
             if n > MAX_LINES_PER_KIND
         ]
         return ProblemLines(list(self) + extra, total=sum(self._kinds.values()))
-
-
-# ---------------------------------------------------------------- PNG decoding
-
-
-def _open_tile(path: Path) -> tuple[np.ndarray | None, str, str | None]:
-    """(pixels, PIL mode, None) for a decodable 101x101 PNG, else (None, "", problem)."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            mode, size = im.mode, im.size
-            array = np.asarray(im)
-    except (OSError, ValueError, SyntaxError) as err:
-        return None, "", f"{path}: cannot decode PNG ({err})"
-    if size != (SIZE, SIZE):
-        return None, "", f"{path}: size {size[0]}x{size[1]}, expected {SIZE}x{SIZE}"
-    return array, mode, None
-
-
-def _read_image(path: Path) -> tuple[np.ndarray | None, str | None]:
-    """(uint8 (H,W) grey image, None) or (None, problem)."""
-    array, mode, problem = _open_tile(path)
-    if problem:
-        return None, problem
-    if mode not in _IMAGE_MODES:
-        return None, f"{path}: unsupported image mode {mode!r}, expected 8-bit RGB or grey"
-    if array.ndim == 3:
-        grey = array[..., 0]
-        colour = array[..., : 3 if mode.startswith("RGB") else 1]
-        if (colour != grey[..., None]).any():
-            return None, f"{path}: RGB channels differ, expected identical channels"
-        array = grey
-    return np.ascontiguousarray(array, dtype=np.uint8), None
-
-
-def _read_mask(path: Path) -> tuple[np.ndarray | None, str | None]:
-    """(bool (H,W) mask, None) or (None, problem)."""
-    array, mode, problem = _open_tile(path)
-    if problem:
-        return None, problem
-    if mode not in _MASK_VALUES:
-        return None, f"{path}: unsupported mask mode {mode!r}, expected 16-bit grey 0/65535"
-    top = _MASK_VALUES[mode]
-    values = np.unique(array)
-    bad = values[(values != 0) & (values != top)]
-    if bad.size:
-        return None, f"{path}: mask value {bad[0]} is not binary (expected 0 or {top})"
-    return array != 0, None
-
-
-def _decode_all(paths: list[Path], reader, desc: str, progress: bool) -> list:
-    """Decode many PNGs on a small thread pool (zlib and PIL release the GIL)."""
-    if not paths:
-        return []
-    workers = min(8, (os.cpu_count() or 1) * 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(reader, paths, chunksize=64)
-        return list(tqdm(results, total=len(paths), desc=desc, unit="png", disable=not progress))
 
 
 # ---------------------------------------------------------------- CSV reading
@@ -236,7 +169,7 @@ def _decode_folder(root, folder, ids, reader, problems, progress) -> dict[str, n
     paths = [root / folder / f"{i}.png" for i in ids]
     decoded = {}
     for tile_id, (array, problem) in zip(
-        ids, _decode_all(paths, reader, folder, progress), strict=True
+        ids, decode_all(paths, reader, folder, progress), strict=True
     ):
         if problem:
             problems.add(f"png {folder}", problem)
@@ -263,9 +196,9 @@ def _scan(root: Path, progress: bool) -> tuple[ProblemLines, dict | None]:
         for tile_id in train_ids + test_ids:
             if tile_id not in z:
                 problems.add("no depth", f"{root / 'depths.csv'}: no depth for id {tile_id}")
-    images = _decode_folder(root, "train/images", have_image, _read_image, problems, progress)
-    masks = _decode_folder(root, "train/masks", have_mask, _read_mask, problems, progress)
-    test_images = _decode_folder(root, "test/images", have_test, _read_image, problems, progress)
+    images = _decode_folder(root, "train/images", have_image, read_image, problems, progress)
+    masks = _decode_folder(root, "train/masks", have_mask, read_mask, problems, progress)
+    test_images = _decode_folder(root, "test/images", have_test, read_image, problems, progress)
     if train is not None:
         _check_rles(root, train, masks, problems)
     if problems:
@@ -284,51 +217,6 @@ def _scan(root: Path, progress: bool) -> tuple[ProblemLines, dict | None]:
 
 def _stack(arrays: list[np.ndarray], dtype) -> np.ndarray:
     return np.stack(arrays) if arrays else np.zeros((0, SIZE, SIZE), dtype=dtype)
-
-
-# ---------------------------------------------------------------- cache
-
-
-def fingerprint(root) -> str:
-    """Hash of the folder's content: CSV bytes, and every PNG's name, size and mtime."""
-    root = Path(root)
-    digest = hashlib.sha256(f"saltbench-kaggle-v{CACHE_VERSION}".encode())
-    for name in CSV_FILES:
-        path = root / name
-        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"<missing>"))
-    for folder in PNG_DIRS:
-        digest.update(folder.encode())
-        if (root / folder).is_dir():
-            entries = sorted(os.scandir(root / folder), key=lambda e: e.name)
-            for entry in entries:
-                stat = entry.stat()
-                digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
-def cache_path(root) -> Path:
-    """Where the decoded arrays of this folder's current content are cached."""
-    return cache_dir() / "datasets" / f"tgs-{fingerprint(root)[:32]}.npz"
-
-
-def _save_cache(path: Path, arrays: dict) -> None:
-    packed = dict(arrays)
-    packed["masks"] = np.packbits(arrays["masks"].reshape(len(arrays["masks"]), -1), axis=1)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **packed)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _load_cache(path: Path) -> dict | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        n = len(arrays["train_ids"])
-        bits = np.unpackbits(arrays["masks"], axis=1, count=SIZE * SIZE)
-        arrays["masks"] = bits.reshape(n, SIZE, SIZE).astype(bool)
-        return arrays
-    except (OSError, ValueError, KeyError, EOFError):
-        return None  # unreadable or stale format: rebuild it
 
 
 def _to_dataset(root: Path, arrays: dict) -> SaltDataset:
@@ -368,13 +256,13 @@ def load_dataset(root, *, use_cache: bool = True, progress: bool = True) -> Salt
     if not root.is_dir():
         raise DataError(f"{root}: dataset folder not found")
     cached = cache_path(root) if use_cache else None
-    arrays = _load_cache(cached) if cached is not None and cached.is_file() else None
+    arrays = load_cache(cached) if cached is not None and cached.is_file() else None
     if arrays is None:
         problems, arrays = _scan(root, progress)
         if problems:
             raise DataError(f"{root}: {problems.total} problem(s):\n" + "\n".join(problems))
         if cached is not None:
-            _save_cache(cached, arrays)
+            save_cache(cached, arrays)
     return _to_dataset(root, arrays)
 
 
@@ -383,5 +271,5 @@ def scan_and_cache(root, *, progress: bool = True) -> ProblemLines:
     root = Path(root)
     problems, arrays = _scan(root, progress)
     if not problems:
-        _save_cache(cache_path(root), arrays)
+        save_cache(cache_path(root), arrays)
     return problems

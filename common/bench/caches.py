@@ -14,7 +14,7 @@ from pathlib import Path
 from common.bench.harness_epoch import HarnessEpoch
 from common.bench.settings import BenchSettings, SideReport
 from common.bench.steps import ModelRunner, _device_for, build_runner, make_batch, skip_reason
-from common.bench.variants import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
+from common.variants import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
 
 
 class RunnerCache:

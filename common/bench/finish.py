@@ -18,8 +18,8 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
     from common.bench.run_meta import model_label, run_meta
     from common.bench.runner import merge_reports, merge_runs, save_merged
     from common.bench.summary_md import render_markdown
-    from common.bench.variants import quick_left_out_skips, quick_variant_names
     from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+    from common.variants import quick_left_out_skips, quick_variant_names
 
     merged = merge_runs(results)
     reports = merge_reports(results)

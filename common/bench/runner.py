@@ -8,11 +8,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.bench.variants import Variant, group_by_process, parse_variants
 from common.device import device_env
 from common.errors import SaltbenchError
 from common.io import atomic_write_json
 from common.runtime import THREAD_VARS
+from common.variants import Variant, group_by_process, parse_variants
 
 SUITE_FILE = Path(__file__).resolve().with_name("suite.py")  # ships inside the package (wheel too)
 PLUGIN = "common.bench.plugin"

@@ -7,8 +7,8 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from common.bench.variants import Variant, batch_size, parse_variants
 from common.cpu import cpu_info
+from common.variants import Variant, batch_size, parse_variants
 
 VERSIONED = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxlib", "pytest-benchmark")
 

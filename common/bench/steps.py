@@ -9,8 +9,8 @@ from collections.abc import Callable
 import numpy as np
 
 from common.bench.settings import BenchSettings
-from common.bench.variants import EPOCH_NOT_IN_QUICK, Variant
 from common.spec import ResUNetSpec
+from common.variants import EPOCH_NOT_IN_QUICK, Variant
 
 
 def make_batch(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

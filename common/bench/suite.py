@@ -18,7 +18,8 @@ import pytest
 from common.bench.roofline import ceiling_for, percent_of_peak
 from common.bench.rounds import timed_rounds
 from common.bench.settings import cpu_name, library_versions
-from common.bench.variants import (
+from common.memory import MemoryWindow
+from common.variants import (
     HARNESS_VARIANTS,
     TRAIN_FLOPS_FACTOR,
     flops_per_step_image,
@@ -26,7 +27,6 @@ from common.bench.variants import (
     group_name,
     parse_variants,
 )
-from common.memory import MemoryWindow
 
 FLOPS_CONVENTION = (
     f"forward FLOPs from the model spec's flops_per_image() (multiply-add = 2, convolutions only); "

@@ -25,9 +25,10 @@ def is_sweep(run_dir: Path) -> bool:
     return (run_dir / SWEEP_FILE).is_file()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, new_config) -> int:
+    """A sweep from the options (`new_config(args)`: the command's checked BenchConfig), or the
+    rest of an interrupted one (`--run`)."""
     from common.bench.run_meta import model_label
-    from common.commands.bench import check_bench_device, config_from_args
 
     if args.run:
         if not is_sweep(args.run):
@@ -40,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
             raise SaltbenchError("--compare compares one bench run with another; not with --sweep")
         axis, points = parse_sweep(args.sweep, usable_cpus())
         args.variants = args.variants or DEFAULT_SWEEP_VARIANTS
-        config = config_from_args(args)
-        check_bench_device(config)
+        config = new_config(args)
         run_dir = new_sweep_dir(args.out, axis, points, config)
     out = run_dir.parent.parent
     started = time.perf_counter()

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS
-from common.bench.variants import VARIANT_NAMES, parse_variants
 from common.cli_args import add_run_option, add_threads_option, check_threads
 from common.errors import SaltbenchError
+from common.variants import VARIANT_NAMES, parse_variants
 
 DEFAULT_OUT = Path("results/bench")  # git-ignored; results/benchmarks/ holds the published pages
 
@@ -155,9 +155,16 @@ def config_from_args(args: argparse.Namespace):
 
 
 def default_variants(quick: bool) -> str:
-    from common.bench.variants import quick_variant_names
+    from common.variants import quick_variant_names
 
     return ",".join(quick_variant_names()) if quick else "all"
+
+
+def new_config(args: argparse.Namespace):
+    """The run's BenchConfig from the options, after its device was checked."""
+    config = config_from_args(args)
+    check_bench_device(config)
+    return config
 
 
 def check_bench_device(config) -> None:
@@ -198,13 +205,12 @@ def run(args: argparse.Namespace) -> int:
     from common.io import atomic_write_json
 
     if getattr(args, "sweep", None) or (args.run and bench_sweep.is_sweep(args.run)):
-        return bench_sweep.run(args)
+        return bench_sweep.run(args, new_config)
     if args.run:
         config, run_dir = _resume_config(args.run), args.run
         run_id = run_dir.name
     else:
-        config = config_from_args(args)
-        check_bench_device(config)
+        config = new_config(args)
         run_id, run_dir = _new_run_dir(args.out)
         atomic_write_json(run_dir / "config.json", config.to_dict())
     out = run_dir.parent.parent

@@ -77,11 +77,10 @@ def run_export_worker(
     on `keras_backend` instead of its own when given)."""
     from common.harness.processes import check_exit, run_worker_process
 
-    args = ["export", str(run_dir), "--out", str(out), "--formats", ",".join(formats)]
+    args = [str(run_dir), "--out", str(out), "--formats", ",".join(formats)]
     log = run_dir / "logs" / f"export_{subject}.log"
-    proc = run_worker_process(
-        subject, [*args, "--tiles", str(tiles)], config, log, keras_backend=keras_backend
-    )
+    proc = run_worker_process(subject, [*args, "--tiles", str(tiles)], config, log,
+                              keras_backend=keras_backend, module="common.export.worker")  # fmt: skip
     proc.wait()
     check_exit(proc)
 

@@ -54,8 +54,12 @@ def device_probes(config: dict[str, Any], subjects: list[str]) -> list[tuple[str
     return [(get_subject(s, backend).twin, worker_env(config, s)) for s in subjects]
 
 
-def worker_command(subject: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "common.harness.worker", "--subject", subject, *args]
+WORKER = "common.harness.worker"
+
+
+def worker_command(subject: str, *args: str, module: str = WORKER) -> list[str]:
+    """The worker process's command line (`module`: another runner's worker, such as export's)."""
+    return [sys.executable, "-m", module, "--subject", subject, *args]
 
 
 def run_worker_process(
@@ -64,15 +68,18 @@ def run_worker_process(
     config: dict[str, Any],
     log: Path,
     keras_backend: str | None = None,
+    module: str = WORKER,
 ) -> subprocess.Popen:
     with writing(log):
         log.parent.mkdir(parents=True, exist_ok=True)
         handle = open(log, "a")  # noqa: SIM115  (closed with the process in wait_workers)
-    handle.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(subject, *args))}\n")
+    handle.write(
+        f"\n=== {time.strftime('%H:%M:%S')} {' '.join(worker_command(subject, *args, module=module))}\n"
+    )
     handle.flush()
     offset = handle.tell()
     proc = subprocess.Popen(
-        worker_command(subject, *args),
+        worker_command(subject, *args, module=module),
         env=worker_env(config, subject, keras_backend),
         stdout=handle,
         stderr=subprocess.STDOUT,

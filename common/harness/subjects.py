@@ -1,6 +1,6 @@
 """The subjects a run compares: a twin in one execution mode, named as `saltbench bench` names it.
 
-One table serves both commands: a subject is a benchmark variant (common.bench.variants) trained
+One table serves both commands: a subject is a benchmark variant (common.variants) trained
 and scored by `compare`. `torch` is bench's `torch-eager`; `keras` is an alias for Keras on the
 recipe's backend (run.keras_backend), kept under its own name so `keras,torch` runs read as before.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.bench.variants import SUBJECT_ALIASES, get_variant
 from common.errors import SaltbenchError
+from common.variants import SUBJECT_ALIASES, get_variant
 
 # subject -> the bench variant it runs (same model code, backend and compile mode)
 SUBJECT_VARIANTS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from common.device import numerics_flags
 from common.harness.subjects import label
 from common.harness.uncertainty import pairs_of, reference_in
 from common.harness.verdicts import plain_interval
@@ -231,17 +232,6 @@ def cut_cell(summary: dict[str, Any]) -> str:
     """'+0.10', or '+0.10, empty below 30 px' where the empty-tile rule (eval.min_area) is on."""
     area = int(summary.get("min_area", 0) or 0)
     return f"{summary['threshold']:+.2f}" + (f", empty below {area} px" if area else "")
-
-
-def numerics_flags(settings: dict[str, Any]) -> str:
-    """'TF32 off, cuDNN benchmark off' from the flags a framework read back after setting them."""
-    tf32 = [v for k, v in settings.items() if "tf32" in k or "tensor_float_32" in k]
-    tf32 += [v == "tensorfloat32" for k, v in settings.items() if k.endswith("matmul_precision")]
-    bench = [v for k, v in settings.items() if k.endswith("benchmark") and isinstance(v, bool)]
-    return (
-        f"TF32 {'on' if any(tf32) else 'off'}, "
-        f"cuDNN benchmark {'on' if any(bench) else ('off' if bench else 'n/a')}"
-    )
 
 
 def numerics_cell(settings: dict[str, Any] | None) -> str:

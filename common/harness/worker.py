@@ -83,13 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir", type=Path)
     predict.add_argument("--data", type=Path, required=True)
     predict.add_argument("--out", type=Path, required=True)
-    export = sub.add_parser(
-        "export", help="best models as native/ONNX files, with reference logits (saltbench export)"
-    )
-    export.add_argument("run_dir", type=Path)
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--formats", default="reference,native,onnx")
-    export.add_argument("--tiles", type=int, default=0, help="validation tiles (0 = all)")
     return parser
 
 
@@ -121,12 +114,6 @@ def main(argv: list[str] | None = None) -> int:
             _init(make_trainer, args, config, threads)
         elif args.action == "train":
             return _train(make_trainer, args, config, threads)
-        elif args.action == "export":
-            from common.export.write import export_units
-
-            make = lambda seed: _make(make_trainer, config, threads, seed)  # noqa: E731
-            formats = [f for f in args.formats.split(",") if f]
-            export_units(make, args.run_dir, config, args.out, formats, args.tiles)
         else:
             _predict(make_trainer, args, config, threads)
     except SaltbenchError as err:
@@ -147,7 +134,7 @@ def parse_ints(text: str | None, default: list[int], what: str) -> list[int]:
         raise SaltbenchError(f"--{what} expects comma-separated integers, got {text!r}") from err
 
 
-def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, seed: int):
+def make_twin(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, seed: int):
     """A fresh twin whose framework RNG (and so its initial weights) derives from the unit's seed."""
     from common.device import numerics
 
@@ -165,7 +152,7 @@ def _make(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, se
 
 def _init(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> None:
     for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
-        weights = _make(make_trainer, config, threads, seed).get_weights()
+        weights = make_twin(make_trainer, config, threads, seed).get_weights()
         encoder = config["recipe"]["run"].get("encoder_weights")
         if encoder:  # a local torchvision ResNet34 state dict (seed002); nothing is downloaded
             from common.encoder_weights import with_encoder_weights
@@ -183,7 +170,7 @@ def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threa
     diverged = []
     for seed in parse_ints(args.seeds, run_seeds(config), "seeds"):
         for fold in folds:
-            trainer = _make(make_trainer, config, threads, seed)
+            trainer = make_twin(make_trainer, config, threads, seed)
             perturb = None
             if args.noise_floor:  # same twin, same batches and masks; only the start moves
                 trainer.framework = trainer.framework + FLOOR_SUFFIX
@@ -224,7 +211,7 @@ def _predict(make_trainer, args: argparse.Namespace, config: dict[str, Any], thr
     dataset = load_dataset(args.data, progress=False)
     recipe = config["recipe"]
     units = run_units(config)
-    trainer = _make(make_trainer, config, threads, units[0][1])
+    trainer = make_twin(make_trainer, config, threads, units[0][1])
     total = None
     for fold, seed in units:
         path = unit_dir(args.run_dir, trainer.framework, fold, seed) / BEST_MODEL

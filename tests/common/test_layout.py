@@ -1,9 +1,11 @@
-"""The package layout's promises: no import cycle in common/, every module importable on its own,
-no framework imported by common/ at load time, and twins that never import the harness."""
+"""The package layout's promises: the layers of import-linter's contracts (pyproject.toml), no
+import cycle in common/, every module importable on its own, no framework imported by common/ at
+load time."""
 
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,18 +105,33 @@ def test_the_harness_has_no_import_cycle_even_through_lazy_imports():
     assert cycle is None, "import cycle in common/harness: " + " -> ".join(cycle or [])
 
 
-def test_twins_never_import_the_harness():
-    offenders = [
-        f"{path.relative_to(REPO_ROOT)}: {name}"
-        for package in ("keras_impl", "torch_impl")
-        for path in (REPO_ROOT / package).rglob("*.py")
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for name in ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-        + [a.name for a in node.names]
-        if name.startswith("common.harness")
-    ]
-    assert offenders == []
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """import-linter's contracts (pyproject.toml) over the packages under `root`."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    env = {"PATH": str(exe.parent), "PYTHONPATH": str(root), "HOME": str(root)}
+    return subprocess.run([str(exe), "--no-cache"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def test_the_layers_hold():
+    """Commands over runners, export over harness and bench (independent of each other), the
+    twins and the core below them all: the import-linter contracts, function-level imports
+    included."""
+    done = lint_imports(REPO_ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "3 kept, 0 broken" in done.stdout
+
+
+def test_an_edge_from_a_runner_to_the_commands_breaks_the_layers(tmp_path):
+    for name in ("common", "keras_impl", "torch_impl"):
+        shutil.copytree(
+            REPO_ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy2(REPO_ROOT / "pyproject.toml", tmp_path)
+    module = tmp_path / "common" / "bench" / "scaling.py"
+    module.write_text(module.read_text() + "\n\ndef _upward():\n    import common.commands.bench\n")
+    done = lint_imports(tmp_path)
+    assert done.returncode == 1 and "common.bench.scaling -> common.commands.bench" in done.stdout
 
 
 @pytest.mark.slow

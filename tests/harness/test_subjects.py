@@ -3,9 +3,9 @@ environment and schedule per subject that never oversubscribe the cores."""
 
 import pytest
 
-from common.bench.variants import get_variant
 from common.errors import SaltbenchError
 from common.harness import orchestrate, processes, schedule, subjects
+from common.variants import get_variant
 
 
 @pytest.mark.parametrize("name", list(subjects.SUBJECT_VARIANTS))
@@ -27,12 +27,19 @@ def test_keras_is_an_alias_for_keras_on_the_recipe_backend():
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("torch,torch", "distinct"), ("torch,tensorflow", "distinct"), ("", "distinct"),
-     ("keras,keras-jax", "alias")],
+    [("torch,torch", "'torch' is named twice"), ("torch,tensorflow", "unknown subject 'tensorflow'"),
+     ("", "names no subject"), ("keras,keras-jax", "alias")],
 )  # fmt: skip
 def test_bad_subject_lists_are_one_line_errors(text, problem):
     with pytest.raises(SaltbenchError, match=problem):
         subjects.parse_subjects(text)
+
+
+def test_each_verb_takes_the_other_verbs_name_of_a_subject():
+    from common.variants import parse_variants
+
+    assert subjects.parse_subjects("torch-eager,keras-tf") == ["torch", "keras-tf"]
+    assert [v.name for v in parse_variants("torch,keras-tf")] == ["torch-eager", "keras-tf"]
 
 
 def test_the_reference_is_torch_unless_asked_or_absent():

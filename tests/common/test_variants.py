@@ -2,7 +2,8 @@
 
 import pytest
 
-from common.bench.variants import (
+from common.errors import SaltbenchError
+from common.variants import (
     HARNESS_VARIANTS,
     REFERENCE_VARIANT,
     VARIANT_NAMES,
@@ -12,7 +13,6 @@ from common.bench.variants import (
     group_name,
     parse_variants,
 )
-from common.errors import SaltbenchError
 
 
 def test_every_required_variant_is_registered():

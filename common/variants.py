@@ -1,4 +1,6 @@
-"""The throughput variants `saltbench bench` times: one row per framework/mode, grouped by process."""
+"""The one table of execution modes: every way of running a twin (framework, backend, compile
+mode, precision, runtime). `saltbench bench` times them; `compare`'s subjects
+(common.harness.subjects) are the ones that train, named from this table."""
 
 from __future__ import annotations
 

@@ -1,0 +1,57 @@
+"""The export worker process: `python -m common.export.worker --subject S RUN_DIR --out DIR`.
+
+`saltbench export` starts one per subject (common.export.run). It builds the subject's twin the
+way the training worker does (common.harness.worker: threads pinned, the twin imported by module
+name after the backend is set) and writes every unit's best model with its reference logits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from common.errors import SaltbenchError
+from common.harness.subjects import SUBJECT_NAMES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subject", required=True, choices=SUBJECT_NAMES)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--formats", default="reference,native,onnx")
+    parser.add_argument("--tiles", type=int, default=0, help="validation tiles (0 = all)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from common.harness.lifeline import die_with_parent
+
+    die_with_parent()
+    try:
+        from common.export.write import export_units
+        from common.harness.rundir import load_config
+        from common.harness.subjects import get_subject
+        from common.harness.worker import make_twin, twin_trainer_class
+        from common.runtime import pin_threads
+
+        config = load_config(args.run_dir)
+        threads = pin_threads(config.get("threads"))
+        subject = get_subject(args.subject, config.get("keras_backend", "tensorflow"))
+        make_trainer = twin_trainer_class(subject)
+        make = lambda seed: make_twin(make_trainer, config, threads, seed)  # noqa: E731
+        formats = [f for f in args.formats.split(",") if f]
+        export_units(make, args.run_dir, config, args.out, formats, args.tiles)
+    except SaltbenchError as err:
+        print(f"saltbench: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("saltbench: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
