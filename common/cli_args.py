@@ -1,4 +1,4 @@
-"""Options that several verbs share, spelled one way: the run folder, threads, subjects."""
+"""Options that several verbs share, spelled one way: the run folder and the threads."""
 
 from __future__ import annotations
 

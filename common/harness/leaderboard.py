@@ -210,7 +210,7 @@ def keep_and_append(run_dir: Path, config: dict[str, Any], metrics: dict[str, An
     except DamagedTableError as err:
         return (
             f"{err}; this run's {len(rows)} rows are kept in {kept}: mend that line (or move the "
-            f"file away), then append them with: saltbench report {run_dir} --leaderboard"
+            f"file away), then append them with: saltbench report --run {run_dir} --leaderboard"
         )
     return None
 

@@ -1,4 +1,4 @@
-"""`saltbench report RUN_DIR --recompute`: re-derive a finished run's statistics from its per-tile
+"""`saltbench report --run RUN_DIR --recompute`: re-derive a finished run's statistics from its per-tile
 outputs (oof_<subject>.npz and the data's masks) with this version's methods, keeping everything
 the run measured (per-unit metrics, speeds, drift, noise floor) as it was."""
 

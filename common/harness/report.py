@@ -1,4 +1,4 @@
-"""report.md and plots/ of a run, rebuilt from its files alone (`saltbench report RUN_DIR`)."""
+"""report.md and plots/ of a run, rebuilt from its files alone (`saltbench report --run RUN_DIR`)."""
 
 from __future__ import annotations
 
@@ -266,7 +266,7 @@ def write_report(run_dir: Path) -> Path:
         from common.errors import warn
 
         warn(
-            f"plots not drawn ({err}); run `saltbench report {run_dir}` where matplotlib is "
+            f"plots not drawn ({err}); run `saltbench report --run {run_dir}` where matplotlib is "
             "installed to draw them"
         )
         plots = []

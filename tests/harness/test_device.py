@@ -167,6 +167,6 @@ def test_a_report_without_matplotlib_is_written_without_plots(smoke_run, tmp_pat
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert "saltbench: warning: plots not drawn" in done.stderr
-    assert f"saltbench report {run_dir}" in done.stderr
+    assert f"saltbench report --run {run_dir}" in done.stderr
     report = (run_dir / "report.md").read_text()
     assert "## Plots" not in report and "| device, numerics |" in report

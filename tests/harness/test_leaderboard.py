@@ -128,7 +128,7 @@ def test_a_damaged_board_keeps_the_run_rows_in_the_run_folder(tmp_path):
     config, metrics = fake_run("second")
     problem = keep_and_append(run_dir, config, metrics)
     assert problem is not None and f"{board}: damaged at line 6" in problem
-    assert f"saltbench report {run_dir} --leaderboard" in problem
+    assert f"saltbench report --run {run_dir} --leaderboard" in problem
     assert board.read_bytes() == damaged  # nothing of the user's file is lost or rewritten
     kept = pd.read_csv(run_dir / ROWS_FILE, dtype=str, keep_default_na=False)
     assert kept["run_id"].tolist() == ["second"] * 4
@@ -155,7 +155,7 @@ def test_compare_refuses_a_damaged_board_before_training(tmp_path):
 
 
 def test_report_appends_a_finished_run_rows_once(smoke_run, smoke_cache, tmp_path):
-    """`saltbench report RUN --leaderboard` on a copy of a finished run beside an empty board."""
+    """`saltbench report --run RUN --leaderboard` on a copy of a finished run beside an empty board."""
     import shutil
 
     run_dir = shutil.copytree(smoke_run, tmp_path / smoke_run.name)
