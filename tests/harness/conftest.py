@@ -41,10 +41,10 @@ def interrupted_after_epoch(epoch: int):
 def torch_fold_session(run_dir: Path, config: dict, data):
     """Fold 0, seed 0 of `run_dir` on the PyTorch twin with one thread, without progress bars."""
     from common.harness import fold as foldmod
-    from common.harness.worker import _make
+    from common.harness.worker import make_twin
     from torch_impl.train import TwinTrainer
 
-    trainer = _make(TwinTrainer, config, 1, seed=0)
+    trainer = make_twin(TwinTrainer, config, 1, seed=0)
     return foldmod.FoldSession(run_dir, config, 0, trainer, data, progress=False)
 
 
