@@ -8,7 +8,7 @@ import pkgutil
 import sys
 
 from common import commands
-from common.errors import SaltbenchError
+from common.errors import exit_code_of
 
 
 def installed_version() -> str:
@@ -37,15 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        result = args.func(args)
-    except SaltbenchError as err:
-        print(f"saltbench: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("saltbench: interrupted", file=sys.stderr)
-        return 130
-    return int(result or 0)
+    return exit_code_of(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -57,3 +57,18 @@ def warn(message: str) -> None:
     import sys
 
     print(f"saltbench: warning: {message}", file=sys.stderr, flush=True)
+
+
+def exit_code_of(action) -> int:
+    """Run `action()` as a process's body: its result as the exit code, a user error as one
+    line and its own code, an interrupt as 130 (the CLI and every worker process end this way)."""
+    import sys
+
+    try:
+        return int(action() or 0)
+    except SaltbenchError as err:
+        print(f"saltbench: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("saltbench: interrupted", file=sys.stderr)
+        return 130

@@ -11,7 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.errors import SaltbenchError
 from common.harness.subjects import SUBJECT_NAMES
 
 
@@ -27,30 +26,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from common.harness.lifeline import die_with_parent
+    from common.harness.worker import make_twin, run_as_worker
 
-    die_with_parent()
-    try:
+    def export(make_trainer, config, threads) -> None:
         from common.export.write import export_units
-        from common.harness.rundir import load_config
-        from common.harness.subjects import get_subject
-        from common.harness.worker import make_twin, twin_trainer_class
-        from common.runtime import pin_threads
 
-        config = load_config(args.run_dir)
-        threads = pin_threads(config.get("threads"))
-        subject = get_subject(args.subject, config.get("keras_backend", "tensorflow"))
-        make_trainer = twin_trainer_class(subject)
         make = lambda seed: make_twin(make_trainer, config, threads, seed)  # noqa: E731
         formats = [f for f in args.formats.split(",") if f]
         export_units(make, args.run_dir, config, args.out, formats, args.tiles)
-    except SaltbenchError as err:
-        print(f"saltbench: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("saltbench: interrupted", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_as_worker(args.subject, args.run_dir, export)
 
 
 if __name__ == "__main__":

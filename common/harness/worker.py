@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from common.errors import DivergedError, SaltbenchError
+from common.errors import DivergedError, SaltbenchError, exit_code_of
 from common.harness.drift import FLOOR_SUFFIX
 from common.harness.evaluate import predict_tta
 from common.harness.fold import FoldSession
@@ -99,30 +99,32 @@ def twin_trainer_class(subject: Subject) -> TrainerFactory:
     return make
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the subject's twin."""
-    args = _parser().parse_args(argv)
+def run_as_worker(subject_name: str, run_dir: Path, action) -> int:
+    """A worker process's frame: it dies with its parent, reads the run's config, pins threads and
+    imports the subject's twin, then `action(make_trainer, config, threads)`; user errors end in
+    one line (export's worker uses the same frame)."""
     from common.harness.lifeline import die_with_parent
 
     die_with_parent()
-    try:
-        config = load_config(args.run_dir)
+
+    def body():
+        config = load_config(run_dir)
         threads = pin_threads(config.get("threads"))
-        subject = get_subject(args.subject, config.get("keras_backend", "tensorflow"))
-        make_trainer = twin_trainer_class(subject)
-        if args.action == "init":
-            _init(make_trainer, args, config, threads)
-        elif args.action == "train":
-            return _train(make_trainer, args, config, threads)
-        else:
-            _predict(make_trainer, args, config, threads)
-    except SaltbenchError as err:
-        print(f"saltbench: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("saltbench: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        subject = get_subject(subject_name, config.get("keras_backend", "tensorflow"))
+        return action(twin_trainer_class(subject), config, threads)
+
+    return exit_code_of(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the subject's twin."""
+    args = _parser().parse_args(argv)
+    action = {"init": _init, "train": _train, "predict": _predict}[args.action]
+    return run_as_worker(
+        args.subject,
+        args.run_dir,
+        lambda make, config, threads: action(make, args, config, threads),
+    )
 
 
 def parse_ints(text: str | None, default: list[int], what: str) -> list[int]:
