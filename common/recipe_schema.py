@@ -86,6 +86,11 @@ def _targets(v: Any) -> bool:
     return isinstance(v, list) and all(_number(0, 1.0000001)[0](t) for t in v)
 
 
+def _seeds(v: Any) -> bool:
+    return (isinstance(v, list) and bool(v) and len(set(map(str, v))) == len(v)
+            and all(_int(0)[0](s) for s in v))  # fmt: skip
+
+
 def _real(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
@@ -105,7 +110,7 @@ SCHEMA: dict[str, Rule] = {
     "run.folds": Rule(
         lambda v: isinstance(v, list) and bool(v), "a list of fold indices", "common.harness.rundir"
     ),  # fmt: skip
-    "run.seeds": Rule(lambda v: isinstance(v, list), "a list of seeds", "common.harness.rundir"),
+    "run.seeds": Rule(_seeds, "a list of distinct integers >= 0", "common.harness.rundir"),
     "run.keras_backend": _rule(_choice(*BACKENDS), "common.harness.orchestrate"),
     "run.frameworks": Rule(_subjects, "a list of subject names", "common.harness.subjects"),
     "run.reference": Rule(

@@ -119,16 +119,6 @@ def validate_recipe(recipe: dict[str, Any]) -> None:
     from common.device import numerics, validate
 
     validate(numerics(recipe))
-    seeds = recipe["run"]["seeds"]
-    if (
-        not isinstance(seeds, list)
-        or not seeds
-        or len(set(map(str, seeds))) != len(seeds)
-        or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds)
-    ):
-        raise SaltbenchError(
-            f"recipe key run.seeds must be a list of distinct integers >= 0, got {seeds!r}"
-        )
     folds = recipe["run"]["folds"]
     if not folds or any(not 0 <= f < recipe["data"]["num_folds"] for f in folds):
         raise SaltbenchError(
