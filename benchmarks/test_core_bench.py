@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.kaggle import load_dataset
-from common.metric import competition_score
-from common.rle import rle_decode_many, rle_encode_many
-from common.synth import make_tile, tile_rng, write_synthetic_dataset
+from common.core.kaggle import load_dataset
+from common.core.metric import competition_score
+from common.core.rle import rle_decode_many, rle_encode_many
+from common.core.synth import make_tile, tile_rng, write_synthetic_dataset
 
 REAL_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tgs-salt"
 N_TEST_MASKS = 18000

@@ -8,7 +8,7 @@ import pkgutil
 import sys
 
 from common import commands
-from common.errors import exit_code_of
+from common.core.errors import exit_code_of
 
 
 def installed_version() -> str:

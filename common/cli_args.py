@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 RUN_METAVAR = "RUN_DIR"
 

@@ -30,15 +30,15 @@ def load(run: str) -> tuple[dict, dict]:
 
 
 def answer(run: str) -> str:
-    from common.harness.answer import answer_block
+    from common.harness.report.answer import answer_block
 
     lines = answer_block(*load(run))
     return "\n".join(line for line in lines[1:] if line) + "\n"
 
 
 def units(run: str) -> str:
-    from common.harness.subjects import label
-    from common.harness.uncertainty import pairs_of
+    from common.harness.analysis.uncertainty import pairs_of
+    from common.subjects.selection import label
 
     config, metrics = load(run)
     reference = metrics.get("reference")
@@ -60,8 +60,8 @@ def units(run: str) -> str:
 
 
 def runs(*folders: str) -> str:
-    from common.cpu import machine_line
-    from common.harness.subjects import label
+    from common.core.cpu import machine_line
+    from common.subjects.selection import label
 
     rows = [
         "| run | command | machine | subject | OOF score | cross-fitted | train img/s "

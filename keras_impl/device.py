@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/device.py; follows common.device (one meaning of device and numerics)."""
+"""Keras twin of torch_impl/device.py; follows common.core.device (one meaning of device and numerics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from common.device import resolve
+from common.core.device import resolve
 
 POLICY = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 
@@ -15,7 +15,7 @@ POLICY = {"fp32": "float32", "bf16": "mixed_bfloat16"}
 def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[str, dict[str, Any]]:
     """'cuda' or 'cpu' for `device` on this process's Keras backend, with TF32 set the same way as
     the torch twin sets it, and the settings as the backend reads them back. (Where a GPU should
-    not be used, the harness hides it from the process before any import: common.device.)"""
+    not be used, the harness hides it from the process before any import: common.core.device.)"""
     backend = keras.backend.backend()
     settings: dict[str, Any] = {"keras_backend": backend}
     if backend == "tensorflow":

@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/layers.py; follows common.spec.ResUNetSpec (keras.ops only, any backend)."""
+"""Keras twin of torch_impl/layers.py; follows common.models.spec.ResUNetSpec (keras.ops only, any backend)."""
 
 from __future__ import annotations
 

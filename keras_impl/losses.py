@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/losses.py; follows common.losses_ref (keras.ops only, any backend).
+"""Keras twin of torch_impl/losses.py; follows common.models.losses_ref (keras.ops only, any backend).
 
 Every loss is loss(y_true, logits) -> scalar, inputs NHWC; Lovasz losses are per image.
 """
@@ -10,8 +10,8 @@ import math
 import keras
 from keras import ops
 
-from common.errors import SaltbenchError
-from common.losses_ref import LOSS_NAMES
+from common.core.errors import SaltbenchError
+from common.models.losses_ref import LOSS_NAMES
 
 PACKAGE = "saltbench"
 
@@ -84,7 +84,7 @@ assert tuple(LOSSES) == LOSS_NAMES
 
 
 def get_loss(name: str):
-    """The loss function called `name` (see common.losses_ref.LOSS_NAMES)."""
+    """The loss function called `name` (see common.models.losses_ref.LOSS_NAMES)."""
     if name not in LOSSES:
         raise SaltbenchError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}")
     return LOSSES[name]

@@ -1,11 +1,11 @@
-"""Keras twin of torch_impl/model.py; follows common.spec.ResUNetSpec (functional model, NHWC, logits)."""
+"""Keras twin of torch_impl/model.py; follows common.models.spec.ResUNetSpec (functional model, NHWC, logits)."""
 
 from __future__ import annotations
 
 import keras
 from keras import layers
 
-from common.spec import LEVELS, ResUNetSpec
+from common.models.spec import LEVELS, ResUNetSpec
 from keras_impl.layers import (
     ResidualBlock,
     batch_norm,
@@ -33,7 +33,7 @@ def _stage(x, spec: ResUNetSpec, prefix: str, filters: int):
 
 
 def build_resunet(spec: ResUNetSpec) -> keras.Model:
-    """The seed-000 ResUNet (common.spec): 101→50→25→12→6 and back, one logit channel, no sigmoid."""
+    """The seed-000 ResUNet (common.models.spec): 101→50→25→12→6 and back, one logit channel, no sigmoid."""
     inputs = keras.Input((spec.input_size, spec.input_size, 1), name="image")
     x, skips = inputs, {}
     for level in LEVELS:

@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/resnet34_unet.py; follows common.spec_resnet34.ResNet34UNetSpec (keras.ops only).
+"""Keras twin of torch_impl/resnet34_unet.py; follows common.models.spec_resnet34.ResNet34UNetSpec (keras.ops only).
 
 Strided convolutions and the stem pool pad symmetrically (torchvision's rule) with an explicit
 ops.pad and then run 'valid', instead of TF 'same', whose stride-2 padding is asymmetric.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from common.spec_resnet34 import DECODER_LEVELS, STAGE_BLOCKS, ResNet34UNetSpec
+from common.models.spec_resnet34 import DECODER_LEVELS, STAGE_BLOCKS, ResNet34UNetSpec
 from keras_impl.layers import PACKAGE, batch_norm, make_activation, make_attention
 
 
@@ -256,7 +256,7 @@ def _encode(x, spec: ResNet34UNetSpec) -> list:
 
 
 def build_resnet34_unet(spec: ResNet34UNetSpec) -> keras.Model:
-    """The seed-002 ResNet34 U-Net (common.spec_resnet34): 101x101 in, 101x101 logits out (NHWC)."""
+    """The seed-002 ResNet34 U-Net (common.models.spec_resnet34): 101x101 in, 101x101 logits out (NHWC)."""
     inputs = keras.Input((spec.input_size, spec.input_size, 1), name="image")
     before, after = spec.padding
     features = _encode(TilePad(before, after, spec.pad_mode, name="pad")(inputs), spec)

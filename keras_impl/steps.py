@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/steps.py; follows common.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
+"""Keras twin of torch_impl/steps.py; follows common.models.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from common.errors import SaltbenchError
-from common.weights import Weights
+from common.core.errors import SaltbenchError
+from common.models.weights import Weights
 from keras_impl.losses import get_loss
 from keras_impl.weights import canonical_variables
 

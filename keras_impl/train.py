@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/train.py; follows common.recipes (fit with callbacks over the common stream)."""
+"""Keras twin of torch_impl/train.py; follows common.recipes.resolve (fit with callbacks over the common stream)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.io import save_arrays
-from common.runtime import select_keras_backend
+from common.core.io import save_arrays
+from common.core.runtime import select_keras_backend
 
 select_keras_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
 
@@ -39,7 +39,7 @@ class TwinTrainer:
         # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
         # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
         _pin_backend_threads(threads)
-        from common.device import resolve_precision
+        from common.core.device import resolve_precision
         from keras_impl.device import configure, precision_policy
 
         self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
@@ -190,7 +190,7 @@ def _pin_backend_threads(threads: int) -> None:
 
 
 class StreamDataset(keras.utils.PyDataset):
-    """common.stream.BatchStream as one endless sequence from epoch `first` on, for `fit`.
+    """common.core.stream.BatchStream as one endless sequence from epoch `first` on, for `fit`.
 
     Item i is batch i % num_batches of epoch first + i // num_batches: a pure function of i
     (the stream is), so Keras may prefetch across epoch ends and `fit` keeps one iterator.

@@ -1,4 +1,4 @@
-"""Keras twin of torch_impl/weights.py; follows common.weights (neutral layout = Keras layout)."""
+"""Keras twin of torch_impl/weights.py; follows common.models.weights (neutral layout = Keras layout)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from common.errors import SaltbenchError
-from common.weights import BN_PARAMS, CONV_PARAMS, Weights, check_compatible, neutral_dtype
+from common.core.errors import SaltbenchError
+from common.models.weights import BN_PARAMS, CONV_PARAMS, Weights, check_compatible, neutral_dtype
 from keras_impl import layers as _custom_layers  # noqa: F401  (registers the custom objects)
 from keras_impl.layers import SharedMaskDropout
 

@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/device.py; follows common.device (one meaning of device and numerics)."""
+"""PyTorch twin of keras_impl/device.py; follows common.core.device (one meaning of device and numerics)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from common.device import resolve
+from common.core.device import resolve
 
 
 def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[torch.device, dict]:

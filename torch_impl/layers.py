@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/layers.py; follows common.spec.ResUNetSpec (NCHW nn.Modules)."""
+"""PyTorch twin of keras_impl/layers.py; follows common.models.spec.ResUNetSpec (NCHW nn.Modules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/losses.py; follows common.losses_ref.
+"""PyTorch twin of keras_impl/losses.py; follows common.models.losses_ref.
 
 Every loss is loss(y_true, logits) -> scalar tensor (same argument order as the Keras twin),
 inputs NCHW; Lovasz losses are per image.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from common.errors import SaltbenchError
-from common.losses_ref import LOSS_NAMES
+from common.core.errors import SaltbenchError
+from common.models.losses_ref import LOSS_NAMES
 
 
 def _flat(y_true: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,7 +74,7 @@ assert tuple(LOSSES) == LOSS_NAMES
 
 
 def get_loss(name: str):
-    """The loss function called `name` (see common.losses_ref.LOSS_NAMES)."""
+    """The loss function called `name` (see common.models.losses_ref.LOSS_NAMES)."""
     if name not in LOSSES:
         raise SaltbenchError(f"unknown loss {name!r}; choose from {', '.join(LOSS_NAMES)}")
     return LOSSES[name]

@@ -1,11 +1,11 @@
-"""PyTorch twin of keras_impl/model.py; follows common.spec.ResUNetSpec (NCHW in, NCHW logits out)."""
+"""PyTorch twin of keras_impl/model.py; follows common.models.spec.ResUNetSpec (NCHW in, NCHW logits out)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from common.spec import LEVELS, ResUNetSpec
+from common.models.spec import LEVELS, ResUNetSpec
 from torch_impl.layers import (
     ConvTranspose2dTF,
     ResidualBlock,
@@ -19,7 +19,7 @@ from torch_impl.resnet34_unet import build_resnet34_unet
 
 
 class ResUNet(nn.Module):
-    """The seed-000 ResUNet (common.spec); attribute paths are the spec's canonical names ('/' → '.')."""
+    """The seed-000 ResUNet (common.models.spec); attribute paths are the spec's canonical names ('/' → '.')."""
 
     def __init__(self, spec: ResUNetSpec):
         super().__init__()

@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/resnet34_unet.py; follows common.spec_resnet34.ResNet34UNetSpec (NCHW)."""
+"""PyTorch twin of keras_impl/resnet34_unet.py; follows common.models.spec_resnet34.ResNet34UNetSpec (NCHW)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common.spec_resnet34 import DECODER_LEVELS, STAGE_BLOCKS, ResNet34UNetSpec
+from common.models.spec_resnet34 import DECODER_LEVELS, STAGE_BLOCKS, ResNet34UNetSpec
 from torch_impl.layers import batch_norm, make_activation, make_attention
 
 
@@ -162,5 +162,5 @@ class ResNet34UNet(nn.Module):
 
 
 def build_resnet34_unet(spec: ResNet34UNetSpec) -> nn.Module:
-    """The seed-002 ResNet34 U-Net (common.spec_resnet34): 101x101 in, 101x101 logits out (NCHW)."""
+    """The seed-002 ResNet34 U-Net (common.models.spec_resnet34): 101x101 in, 101x101 logits out (NCHW)."""
     return ResNet34UNet(spec)

@@ -1,12 +1,12 @@
-"""PyTorch twin of keras_impl/steps.py; follows common.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
+"""PyTorch twin of keras_impl/steps.py; follows common.models.spec.ResUNetSpec (NHWC NumPy at the boundary)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from common.errors import SaltbenchError
-from common.weights import Weights, torch_to_neutral
+from common.core.errors import SaltbenchError
+from common.models.weights import Weights, torch_to_neutral
 from torch_impl.losses import get_loss
 from torch_impl.weights import canonical_variables
 

@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/train.py; follows common.recipes (a plain loop over the common stream)."""
+"""PyTorch twin of keras_impl/train.py; follows common.recipes.resolve (a plain loop over the common stream)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class TwinTrainer:
         jit_compile: bool = False,
     ) -> None:
         _pin_backend_threads(threads)
-        from common.device import resolve_precision
+        from common.core.device import resolve_precision
         from torch_impl.device import configure
 
         self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
@@ -139,7 +139,7 @@ class TwinTrainer:
         """Model state (BN statistics included) and the optimiser state."""
         import io
 
-        from common.io import atomic_write_bytes
+        from common.core.io import atomic_write_bytes
 
         buffer = io.BytesIO()
         state = {"model": self.model.state_dict(), "optimizer": self.trainer.optimizer.state_dict()}

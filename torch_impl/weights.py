@@ -1,4 +1,4 @@
-"""PyTorch twin of keras_impl/weights.py; follows common.weights (kernels permuted (2, 3, 1, 0))."""
+"""PyTorch twin of keras_impl/weights.py; follows common.models.weights (kernels permuted (2, 3, 1, 0))."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.errors import SaltbenchError
-from common.io import atomic_write_bytes
-from common.spec import spec_from_dict
-from common.weights import (
+from common.core.errors import SaltbenchError
+from common.core.io import atomic_write_bytes
+from common.models.spec import spec_from_dict
+from common.models.weights import (
     BN_PARAMS,
     CONV_PARAMS,
     Weights,

@@ -14,7 +14,7 @@ from pathlib import Path
 from common.bench.harness_epoch import HarnessEpoch
 from common.bench.settings import BenchSettings, SideReport
 from common.bench.steps import ModelRunner, _device_for, build_runner, make_batch, skip_reason
-from common.variants import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
+from common.subjects.table import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
 
 
 class RunnerCache:
@@ -49,7 +49,7 @@ class RunnerCache:
 
     def _onnx_runner(self, variant: Variant) -> ModelRunner:
         """The same process's native twin (built once, shared) exported to ONNX, in ONNX Runtime."""
-        from common.bench.onnx_export import export_twin
+        from common.models.onnx_export import export_twin
 
         source = self.get(get_variant(ONNX_SOURCES[variant.name]))
         if self._onnx_dir is None:
@@ -61,7 +61,7 @@ class RunnerCache:
 
     def first_call(self, variant: Variant, operation: str, fn: Callable[[], object]) -> float:
         """Run `fn` once, untimed by pytest-benchmark: tracing / compilation happens here."""
-        from common.memory import MemoryWindow
+        from common.core.memory import MemoryWindow
 
         key = (variant.name, operation)
         if key not in self.first_call_s:
@@ -121,7 +121,7 @@ class RooflineCache:
     def publish(self, path: Path, process: str) -> None:
         """Measure the roofline of every device this process's variants run on; write it to `path`
         for the run's other processes (atomically: they may look for it at any time)."""
-        from common.io import atomic_write_json
+        from common.core.io import atomic_write_json
 
         for device in sorted({b["device"] for b in self.report.builds.values()} or {"cpu"}):
             self.get(device)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 
 def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: float) -> int:
@@ -18,8 +18,8 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
     from common.bench.run_meta import model_label, run_meta
     from common.bench.runner import merge_reports, merge_runs, save_merged
     from common.bench.summary_md import render_markdown
-    from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
-    from common.variants import quick_left_out_skips, quick_variant_names
+    from common.core.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+    from common.subjects.table import quick_left_out_skips, quick_variant_names
 
     merged = merge_runs(results)
     reports = merge_reports(results)
@@ -50,7 +50,7 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
 def atomic_write_json_copy(src: Path, dst: Path) -> Path:
     """The merged JSON next to the summaries, named by run id (never overwrites another run; an
     identical copy from an interrupted attempt of this run stands)."""
-    from common.io import atomic_write_bytes
+    from common.core.io import atomic_write_bytes
 
     if dst.exists() and dst.read_bytes() == src.read_bytes():
         return dst

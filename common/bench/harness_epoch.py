@@ -34,7 +34,7 @@ class BenchSession:
         self._start = 0.0
 
     def begin_epoch(self, epoch: int, num_batches: int) -> float:
-        from common.stream import derive_seed
+        from common.core.stream import derive_seed
 
         self.twin.reseed(derive_seed(0, 0, epoch, 7))
         self.twin.set_learning_rate(self.learning_rate)
@@ -45,7 +45,7 @@ class BenchSession:
         del loss
 
     def end_epoch(self, epoch: int, train_loss: float, images: int) -> bool:
-        from common.metric import score_at_threshold
+        from common.core.metric import score_at_threshold
 
         self.epoch_seconds.append(time.perf_counter() - self._start)
         self.scores.append(float(score_at_threshold(self.val_masks, self.val_logits, 0.0)))
@@ -55,11 +55,10 @@ class BenchSession:
 def real_twin_trainer(runner: ModelRunner):
     """The harness's TwinTrainer (keras_impl/torch_impl train.py) wrapped around the runner's model,
     or None when the harness is not installed."""
+    from common.models.twin import load_twin
+
     try:
-        if runner.variant.framework == "torch":
-            from torch_impl.train import TwinTrainer
-        else:
-            from keras_impl.train import TwinTrainer
+        TwinTrainer = load_twin(runner.variant.framework).trainer_class  # noqa: N806
     except ImportError:
         return None
     twin = object.__new__(TwinTrainer)  # share the already built and traced model
@@ -77,7 +76,7 @@ class HarnessEpoch:
     """Training epochs the way the harness runs them, on a stream of `n_batches` batches.
 
     With the harness installed: its real loop (TwinTrainer.fit_epochs: the torch loop, or Keras
-    `fit` over a PyDataset with callbacks) on common.stream.BatchStream (gather + hflip), and the
+    `fit` over a PyDataset with callbacks) on common.core.stream.BatchStream (gather + hflip), and the
     competition metric at epoch end. Otherwise the same stream and metric around the bare step.
     Like the harness (one fit_epochs call per recipe stage), each `run` is ONE call over
     `epochs_per_call` epochs; `loop_seconds()` are its epochs after the first, timed as the
@@ -88,7 +87,7 @@ class HarnessEpoch:
     epochs_per_call = 2  # the first is the warm-up of the call, as in a run; keeps --quick short
 
     def __init__(self, runner: ModelRunner, batch: int, n_batches: int, seed: int = 0):
-        from common.stream import BatchStream
+        from common.core.stream import BatchStream
 
         n = batch * n_batches
         rng = np.random.default_rng(seed)
@@ -112,14 +111,14 @@ class HarnessEpoch:
         else:
             loop = "bare-step loop (harness train.py not installed)"
         return (
-            f"{loop} over common.stream.BatchStream (gather + hflip) + competition metric on "
+            f"{loop} over common.core.stream.BatchStream (gather + hflip) + competition metric on "
             "epoch/4 validation tiles (precomputed logits; no validation inference, no checkpoints), "
             f"{self.epochs_per_call} epochs per call as the harness calls it once per stage; epochs "
             "after the first of each call timed as the run's train images/s"
         )
 
     def _metric(self) -> float:
-        from common.metric import score_at_threshold
+        from common.core.metric import score_at_threshold
 
         return float(score_at_threshold(self.val_masks, self.val_logits, 0.0))
 

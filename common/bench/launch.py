@@ -17,8 +17,8 @@ from pathlib import Path
 
 from common.bench.runner import BenchConfig, ProcessResult, process_env, pytest_command
 from common.bench.turns import Conductor, wait_for_first_request
-from common.io import atomic_write_json
-from common.variants import Variant
+from common.core.io import atomic_write_json
+from common.subjects.table import Variant
 
 REGRESSION_MARK = "Performance has regressed"
 ROOFLINE_FILE = "roofline.json"  # measured by the first process in its first turn, read by the rest

@@ -59,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Pin threads before any framework is imported (collection imports the benchmark module)."""
     if config.getoption("saltbench_threads", None):
-        from common.runtime import pin_threads
+        from common.core.runtime import pin_threads
 
         threads = pin_threads(config.getoption("saltbench_threads"))
         cpus = sorted(os.sched_getaffinity(0))
@@ -86,7 +86,7 @@ def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
     yield report
     path = request.config.getoption("saltbench_report")
     if path is not None:
-        from common.io import atomic_write_json
+        from common.core.io import atomic_write_json
 
         atomic_write_json(path, report.to_dict())
 

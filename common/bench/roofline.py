@@ -183,7 +183,7 @@ def measure_roofline(
     """Every reference with `threads` intra-op threads (restores torch's previous setting)."""
     import torch
 
-    from common.cpu import fma_peak
+    from common.core.cpu import fma_peak
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)

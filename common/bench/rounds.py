@@ -1,12 +1,12 @@
 """The timed rounds of one benchmark: each round takes a turn first (common/bench/turns.py), the
 rounds' own times and turn numbers are kept for paired ratios, and the memory the rounds used is
-measured over them (common/memory.py)."""
+measured over them (common/core/memory.py)."""
 
 from __future__ import annotations
 
 import time
 
-from common.memory import MemoryWindow
+from common.core.memory import MemoryWindow
 
 
 def timed_rounds(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS, bench_spec
-from common.variants import VARIANT_NAMES, quick_variant_names
+from common.subjects.table import VARIANT_NAMES, quick_variant_names
 
 STARTUP_NOTE = (
     " Start-up ran in every process at once (`--startup parallel`, the --quick default): first-call"
@@ -77,7 +77,7 @@ def run_meta(
 
 def _numerics_line(procs: list[dict]) -> str:
     """Each process's TF32 / cuDNN settings, as its framework read them back after setting them."""
-    from common.device import numerics_flags
+    from common.core.device import numerics_flags
 
     seen: dict[str, list[str]] = {}
     for proc in procs:

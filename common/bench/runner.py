@@ -8,11 +8,11 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from common.device import device_env
-from common.errors import SaltbenchError
-from common.io import atomic_write_json
-from common.runtime import THREAD_VARS
-from common.variants import Variant, group_by_process, parse_variants
+from common.core.device import device_env
+from common.core.errors import SaltbenchError
+from common.core.io import atomic_write_json
+from common.core.runtime import THREAD_VARS
+from common.subjects.table import Variant, group_by_process, parse_variants
 
 SUITE_FILE = Path(__file__).resolve().with_name("suite.py")  # ships inside the package (wheel too)
 PLUGIN = "common.bench.plugin"
@@ -42,7 +42,7 @@ class BenchConfig:
     parallel_startup: bool | None = None  # None: with --quick (see launch.run_processes)
     order: str = "interleaved"  # timed rounds: "interleaved" across processes | "block" (turns.py)
     processes: int | None = None  # processes per backend; None: 1 with --quick, else PROCESSES
-    device: str = "auto"  # auto | cpu | cuda (common/device.py), every variant alike
+    device: str = "auto"  # auto | cpu | cuda (common/core/device.py), every variant alike
     extra_pytest_args: list[str] = field(default_factory=list)
 
     def resolved_rounds(self) -> tuple[int, int, int]:
@@ -127,7 +127,7 @@ def process_env(process: str, config: BenchConfig) -> dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"
     env.update(device_env(config.device), SALTBENCH_DEVICE=config.device)
-    if config.threads:  # the same variables common.runtime.pin_threads sets, before any import
+    if config.threads:  # the same variables common.core.runtime.pin_threads sets, before any import
         env.update({var: str(config.threads) for var in THREAD_VARS})
         env["TF_NUM_INTEROP_THREADS"] = "1"
     return env

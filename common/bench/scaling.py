@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 AXES = {"batch": "batch (train and inference)", "width": "width", "threads": "threads"}
 DEFAULT_SWEEP_VARIANTS = "torch-eager,keras-tf"

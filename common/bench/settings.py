@@ -7,8 +7,8 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from common.cpu import cpu_info
-from common.variants import Variant, batch_size, parse_variants
+from common.core.cpu import cpu_info
+from common.subjects.table import Variant, batch_size, parse_variants
 
 VERSIONED = ("numpy", "torch", "tensorflow", "keras", "jax", "jaxlib", "pytest-benchmark")
 
@@ -134,8 +134,8 @@ def bench_spec(model: str, width: int):
     """A registered model's spec at `width` (its width field: start_neurons or base_width)."""
     import dataclasses
 
-    from common.errors import SaltbenchError
-    from common.spec import MODEL_SPECS
+    from common.core.errors import SaltbenchError
+    from common.models.spec import MODEL_SPECS
 
     if model not in MODEL_SPECS:
         raise SaltbenchError(f"unknown model {model!r}; known: {', '.join(sorted(MODEL_SPECS))}")

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import numpy as np
 
 from common.bench.settings import BenchSettings
-from common.spec import ResUNetSpec
-from common.variants import EPOCH_NOT_IN_QUICK, Variant
+from common.models.spec import ResUNetSpec
+from common.models.twin import load_twin
+from common.subjects.table import EPOCH_NOT_IN_QUICK, Variant
 
 
 def make_batch(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +68,7 @@ def _asked_device() -> str:
 def _torch_device() -> str:
     import torch
 
-    from common.device import resolve
+    from common.core.device import resolve
 
     return resolve(_asked_device(), torch.cuda.is_available(), "torch")
 
@@ -85,18 +86,15 @@ def _torch_autocast(variant: Variant, device: str) -> Callable:
 def build_torch_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
     import torch
 
-    from torch_impl.device import configure
-    from torch_impl.model import build_model
-    from torch_impl.steps import Trainer
-
+    twin = load_twin("torch")
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     device = _torch_device()
-    _, numerics = configure(device, tf32=False, cudnn_benchmark=False)  # as compare runs it
-    model = build_model(spec).to(device)
+    _, numerics = twin.configure_device(device, tf32=False, cudnn_benchmark=False)  # as compare
+    model = twin.build_model(spec).to(device)
     if variant.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    trainer = Trainer(model, jit_compile=variant.jit_compile)
+    trainer = twin.step_trainer(model, jit_compile=variant.jit_compile)
     if variant.precision != "fp32":
         forward = trainer.forward
         trainer.forward = lambda inputs: forward(inputs).float()  # NumPy has no bf16: fp32 logits
@@ -134,7 +132,7 @@ class ScaledTrainer:
 
 # --- Keras twin -------------------------------------------------------------------------------
 def _keras_device(backend: str) -> str:
-    from common.device import resolve
+    from common.core.device import resolve
 
     if backend == "tensorflow":
         import tensorflow as tf
@@ -162,27 +160,23 @@ def _pin_keras_threads(backend: str, threads: int) -> None:
 
 
 def build_keras_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
-    from common.runtime import select_keras_backend
+    from common.core.runtime import select_keras_backend
 
     select_keras_backend(variant.backend)
     _pin_keras_threads(variant.backend, threads)
     import keras
 
-    from keras_impl.model import build_model
-    from keras_impl.steps import Trainer
-
+    twin = load_twin("keras")
     policy = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[
         variant.precision
     ]
-    from keras_impl.device import configure
-
     device = _keras_device(variant.backend)
-    _, numerics = configure(device, tf32=False, cudnn_benchmark=False)  # as compare runs it
+    _, numerics = twin.configure_device(device, tf32=False, cudnn_benchmark=False)  # as compare
     keras.mixed_precision.set_global_policy(policy)
     try:
         keras.utils.set_random_seed(0)
-        model = build_model(spec)
-        trainer = Trainer(model, jit_compile=variant.jit_compile)
+        model = twin.build_model(spec)
+        trainer = twin.step_trainer(model, jit_compile=variant.jit_compile)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     runner = ModelRunner(variant, trainer, device)

@@ -18,8 +18,8 @@ import pytest
 from common.bench.roofline import ceiling_for, percent_of_peak
 from common.bench.rounds import timed_rounds
 from common.bench.settings import cpu_name, library_versions
-from common.memory import MemoryWindow
-from common.variants import (
+from common.core.memory import MemoryWindow
+from common.subjects.table import (
     HARNESS_VARIANTS,
     TRAIN_FLOPS_FACTOR,
     flops_per_step_image,

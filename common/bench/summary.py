@@ -10,8 +10,8 @@ import pandas as pd
 
 from common.bench.breakeven import break_even_rows
 from common.bench.pairing import adjacent, process_ratio
-from common.cpu import cpu_info
-from common.variants import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
+from common.core.cpu import cpu_info
+from common.subjects.table import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 
 OPS = ("train", "infer")
 SUMMARY_COLUMNS = [

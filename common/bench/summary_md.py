@@ -13,7 +13,7 @@ from common.bench.summary_tables import (
     memory_table,
     overhead_table,
 )
-from common.memory import METHOD_TEXT
+from common.core.memory import METHOD_TEXT
 
 ORDER_NOTE = {
     "interleaved": "Timed rounds were **interleaved** across the backend processes (one round of "

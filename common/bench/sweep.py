@@ -18,8 +18,13 @@ from common.bench.runner import (
     ordered_processes,
     save_merged,
 )
-from common.errors import SaltbenchError
-from common.io import atomic_write_bytes, atomic_write_csv, atomic_write_json, atomic_write_text
+from common.core.errors import SaltbenchError
+from common.core.io import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_json,
+    atomic_write_text,
+)
 
 SWEEP_FILE = "sweep.json"
 NO_EPOCH = ["-k", "not test_epoch_overhead"]  # a sweep times the step and inference only

@@ -16,7 +16,7 @@ from common.bench.sweep import (
     run_sweep,
     write_scaling,
 )
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 
 def is_sweep(run_dir: Path) -> bool:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import sys
-import time
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS
 from common.cli_args import add_run_option, add_threads_option, check_threads
-from common.errors import SaltbenchError
-from common.variants import VARIANT_NAMES, parse_variants
+from common.core.errors import SaltbenchError
+from common.subjects.table import VARIANT_NAMES, parse_variants
 
 DEFAULT_OUT = Path("results/bench")  # git-ignored; results/benchmarks/ holds the published pages
 
@@ -155,92 +151,26 @@ def config_from_args(args: argparse.Namespace):
 
 
 def default_variants(quick: bool) -> str:
-    from common.variants import quick_variant_names
+    from common.subjects.table import quick_variant_names
 
     return ",".join(quick_variant_names()) if quick else "all"
 
 
 def new_config(args: argparse.Namespace):
     """The run's BenchConfig from the options, after its device was checked."""
+    from common.bench.session import check_bench_device
+
     config = config_from_args(args)
     check_bench_device(config)
     return config
 
 
-def check_bench_device(config) -> None:
-    """--device cuda: each backend process's framework must see a device (one line, before any run)."""
-    from common.bench.runner import backend_of, ordered_processes, process_env
-    from common.harness.probe import check_device
-
-    backends = dict.fromkeys(backend_of(name) for name, _ in ordered_processes(config))
-    subjects = [
-        ("torch" if name == "torch" else "keras", process_env(name, config)) for name in backends
-    ]
-    check_device(subjects, config.device)
-
-
-def _resume_config(run_dir: Path):
-    from common.bench.runner import BenchConfig
-
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise SaltbenchError(
-            f"{path}: not found; --run needs a run folder made by `saltbench bench`"
-        )
-    return BenchConfig(**json.loads(path.read_text()))
-
-
-def _new_run_dir(out: Path) -> tuple[str, Path]:
-    run_id = dt.datetime.now().strftime("bench-%Y%m%d-%H%M%S")
-    run_dir = out / "runs" / run_id
-    if run_dir.exists():
-        raise SaltbenchError(f"{run_dir}: already exists; not overwriting a finished run")
-    run_dir.mkdir(parents=True)
-    return run_id, run_dir
-
-
 def run(args: argparse.Namespace) -> int:
+    """Parse, then one bench run (common.bench.session) or a sweep of them (common.bench.sweep_cli)."""
     from common.bench import sweep_cli as bench_sweep
-    from common.bench.runner import ordered_processes
-    from common.io import atomic_write_json
+    from common.bench.session import bench_run
 
     if getattr(args, "sweep", None) or (args.run and bench_sweep.is_sweep(args.run)):
         return bench_sweep.run(args, new_config)
-    if args.run:
-        config, run_dir = _resume_config(args.run), args.run
-        run_id = run_dir.name
-    else:
-        config = new_config(args)
-        run_id, run_dir = _new_run_dir(args.out)
-        atomic_write_json(run_dir / "config.json", config.to_dict())
-    out = run_dir.parent.parent
-    started = time.perf_counter()
-    results = _run_all(ordered_processes(config), config, run_dir, args.verbose)
-    from common.bench.finish import finish_run
-
-    return finish_run(results, config, run_id, run_dir, out, time.perf_counter() - started)
-
-
-def _run_all(processes, config, run_dir: Path, verbose: bool):
-    from tqdm import tqdm
-
-    from common.bench.launch import run_processes
-
-    startup = (
-        "all start at once, then take turns"
-        if config.startup_in_parallel()
-        else "one after another, then take turns"
-    )
-    bar = tqdm(
-        total=len(processes), desc=f"saltbench bench ({startup})", unit="process", file=sys.stderr
-    )
-    echo = (lambda line: tqdm.write(line, file=sys.stderr)) if verbose else (lambda line: None)
-
-    def done(result) -> None:
-        status = "reused" if result.reused else f"exit {result.returncode}, {result.seconds:.0f} s"
-        tqdm.write(f"  {result.name} ({', '.join(result.variants)}): {status}", file=sys.stderr)
-        bar.update(1)
-
-    results = run_processes(processes, config, run_dir, echo, done)
-    bar.close()
-    return results
+    config = None if args.run else new_config(args)
+    return bench_run(config, args.out, args.run, args.verbose)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from common.cli_args import add_run_option, add_threads_option, check_threads
-from common.errors import SaltbenchError
-from common.recipes import DEFAULT_PROFILE, DEFAULT_RECIPE, parse_override, recipe_names
-from common.spec import MODEL_SPECS
+from common.core.errors import SaltbenchError
+from common.models.spec import MODEL_SPECS
+from common.recipes.resolve import DEFAULT_PROFILE, DEFAULT_RECIPE, parse_override, recipe_names
 
 DEFAULT_OUT = Path("results/runs")  # git-ignored: a run changes no tracked file
 
@@ -131,7 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def recipe_overrides(args: argparse.Namespace) -> dict:
-    from common.harness.worker import parse_ints
+    from common.runs.twin_process import parse_ints
 
     overrides = dict(parse_override(text) for text in args.overrides)
     if args.folds:
@@ -143,6 +143,8 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
     if args.keras_backend:
         overrides["run.keras_backend"] = args.keras_backend
     if args.frameworks:
+        from common.harness.run.setup import parse_frameworks
+
         overrides["run.frameworks"] = parse_frameworks(args.frameworks)
     if args.reference:
         overrides["run.reference"] = args.reference
@@ -157,135 +159,28 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def parse_frameworks(value: str | list[str]) -> list[str]:
-    """The subjects of --frameworks or run.frameworks (a comma-separated text or a list)."""
-    from common.harness.subjects import parse_subjects
-
-    return parse_subjects(value if isinstance(value, str) else ",".join(map(str, value)))
-
-
-def check_reference(recipe: dict, frameworks: list[str]) -> None:
-    reference = recipe["run"].get("reference", "torch")
-    if len(frameworks) > 1 and reference not in frameworks and reference != "torch":
-        raise SaltbenchError(
-            f"--reference {reference}: not among the subjects {', '.join(frameworks)}"
-        )
-
-
 def run(args: argparse.Namespace) -> int:
-    from common.harness import rundir
-    from common.harness.leaderboard import check_leaderboard, leaderboard_path
-    from common.harness.locks import FolderLock
+    """Parse, run the comparison (common.harness.run.setup), print its summary."""
+    from common.core.errors import DivergedError
+    from common.harness.report.build import failure_line, summary_text
+    from common.harness.run.setup import CompareRequest, compare_run
 
     check_threads(args.threads)
-    if args.run:
-        run_dir = Path(args.run)
-        config = rundir.load_config(run_dir)
-        check_leaderboard(leaderboard_path(run_dir))
-        with FolderLock(run_dir, "saltbench compare"):
-            if rundir.is_finished(run_dir):
-                raise SaltbenchError(
-                    f"{run_dir} is already finished; not overwriting it "
-                    "(start a new run without --run)"
-                )
-            from common.harness.ray_settings import configure_resume
-
-            configure_resume(config, args.executor, args.address)
-            return train_and_report(run_dir, config)
-    check_leaderboard(Path(args.out) / "leaderboard.csv")
-    run_dir, config = new_run(args)
-    with FolderLock(run_dir, "saltbench compare"):
-        return train_and_report(run_dir, config)
-
-
-def train_and_report(run_dir: Path, config: dict) -> int:
-    """Train, aggregate and print the summary; a diverged framework ends in one error line."""
-    from common.errors import DivergedError
-    from common.harness.orchestrate import run_compare
-    from common.harness.report import failure_line, summary_text
-
-    metrics = run_compare(run_dir, config)
+    request = CompareRequest(
+        recipe=args.recipe, profile=args.profile, overrides=recipe_overrides(args),
+        out=Path(args.out), data=args.data, run=Path(args.run) if args.run else None,
+        threads=args.threads, parallel=not args.sequential, executor=args.executor,
+        address=args.address, cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task,
+        argv=sys.argv[1:],
+    )  # fmt: skip
+    run_dir, config, metrics = compare_run(request)
     report = run_dir / "report.md"
     if metrics["frameworks"]:
-        print(
-            f"\nrun {config['run_id']} {'ended' if metrics.get('failed') else 'finished'}: {report}\n"
-        )
+        ended = "ended" if metrics.get("failed") else "finished"
+        print(f"\nrun {config['run_id']} {ended}: {report}\n")
         print(summary_text(run_dir, failures=False))
     if metrics.get("failed"):
         raise DivergedError(failure_line(metrics, report))
     if metrics.get("leaderboard_problem"):
         raise SaltbenchError(metrics["leaderboard_problem"])
     return 0
-
-
-def new_run(args: argparse.Namespace) -> tuple[Path, dict]:
-    """Resolve the recipe and data, then create the run folder with its config.json."""
-    from common.harness import rundir
-    from common.harness.orchestrate import new_run_config
-    from common.harness.worker import build_spec
-    from common.recipes import resolve_recipe
-
-    recipe = resolve_recipe(args.recipe, args.profile, recipe_overrides(args))
-    build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
-    frameworks = parse_frameworks(recipe["run"].get("frameworks", ["keras", "torch"]))
-    check_reference(recipe, frameworks)
-    data_dir, source = resolve_data(args.data, recipe)
-    config = new_run_config(
-        recipe,
-        data_dir,
-        source,
-        frameworks,
-        args.threads,
-        not args.sequential,
-        sys.argv[1:],
-    )
-    configure_executor(config, args)
-    check_run_device(config)  # --device cuda that a subject cannot see: one line, nothing written
-    run_dir = rundir.create_run_dir(args.out, config)
-    return run_dir, config
-
-
-def check_run_device(config: dict) -> None:
-    """Probe each subject's framework for the run's device (only `cuda` can fail)."""
-    from common.device import numerics
-    from common.harness.probe import check_device
-    from common.harness.processes import device_probes
-
-    device = numerics(config["recipe"])["device"]
-    check_device(device_probes(config, config["frameworks"]), device)
-
-
-def configure_executor(config: dict, args: argparse.Namespace) -> None:
-    """Ray settings of a new run; refuses Ray-only options on a local run."""
-    if config["recipe"]["run"]["executor"] == "ray":
-        from common.harness.ray_settings import configure_new_run
-
-        configure_new_run(
-            config, args.address, args.cpus_per_task, args.gpus_per_task, args.threads
-        )
-    elif args.address or args.cpus_per_task or args.gpus_per_task:
-        raise SaltbenchError("--address, --cpus-per-task and --gpus-per-task need --executor ray")
-
-
-def resolve_data(data: Path | None, recipe: dict) -> tuple[Path, str]:
-    """The user's folder (checked) or the cached synthetic dataset (generated on first use)."""
-    from common.errors import DataError
-
-    if data is None:
-        from common.harness.data import ensure_synthetic
-
-        params = recipe["data"]["synthetic"]
-        print(
-            f"using synthetic data ({params['n_train']} train / {params['n_test']} test tiles, "
-            f"seed {params['seed']})",
-            file=sys.stderr,
-        )
-        return ensure_synthetic(params), "synthetic"
-    from common.kaggle import check_dataset
-
-    problems = check_dataset(data)
-    if problems:
-        more = f" (and {problems.total - 1} more problems)" if problems.total > 1 else ""
-        first = problems[0] if str(data) in problems[0] else f"{data}: {problems[0]}"
-        raise DataError(first + more)
-    return data, "user"

@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from common.errors import DataError, SaltbenchError
+from common.core.errors import DataError, SaltbenchError
 
 COMPETITION = "tgs-salt-identification-challenge"
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from common.synth import write_synthetic_dataset
+    from common.core.synth import write_synthetic_dataset
 
     out = write_synthetic_dataset(args.out, args.n_train, args.n_test, args.seed, force=args.force)
     print(
@@ -55,7 +55,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from common.kaggle import scan_and_cache
+    from common.core.kaggle import scan_and_cache
 
     problems = scan_and_cache(args.dir, progress=not args.quiet)
     if problems:
@@ -69,7 +69,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _print_summary(root: Path) -> None:
-    from common.kaggle import load_dataset
+    from common.core.kaggle import load_dataset
 
     data = load_dataset(root, progress=False)
     coverage = data.coverage

@@ -20,9 +20,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.errors import SaltbenchError
-    from common.folds import coverage_class, default_folds_path, load_or_make_folds
-    from common.kaggle import load_dataset
+    from common.core.errors import SaltbenchError
+    from common.core.folds import coverage_class, default_folds_path, load_or_make_folds
+    from common.core.kaggle import load_dataset
 
     if args.k < 2:
         raise SaltbenchError(f"--k must be at least 2, got {args.k}")

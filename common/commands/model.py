@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common.spec import add_spec_arguments, spec_from_args
+from common.models.spec import add_spec_arguments, spec_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     info = summarize(spec)
     if getattr(args, "encoder_weights", None) is not None:
-        from common.encoder_weights import with_encoder_weights
+        from common.models.encoder_weights import with_encoder_weights
 
         loaded = with_encoder_weights({}, args.encoder_weights, spec)
         info["encoder_weights"] = {"file": str(args.encoder_weights), "tensors": len(loaded)}

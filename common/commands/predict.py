@@ -42,10 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.errors import SaltbenchError
-    from common.harness import rundir
-    from common.harness.predict import expected_test_ids, predict_submission
-    from common.submission import validate_submission
+    from common.core.errors import SaltbenchError
+    from common.core.submission import validate_submission
+    from common.harness.run.predict import expected_test_ids, predict_submission
+    from common.runs import rundir
 
     if args.check:
         validate_submission(args.check, expected_test_ids(args.data))
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
     frameworks = args.frameworks.split(",") if args.frameworks else list(config["frameworks"])
     if args.device:  # predicting elsewhere than the run trained changes nothing but the device
-        from common.harness.probe import check_device
-        from common.harness.processes import device_probes
+        from common.runs.probe import check_device
+        from common.runs.processes import device_probes
 
         config["recipe"].setdefault("run", {})["device"] = args.device
         check_device(device_probes(config, frameworks), args.device)

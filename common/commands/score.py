@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from common.submission import score_submission
+    from common.core.submission import score_submission
 
     score, count = score_submission(args.predictions, args.truth)
     print(f"{score:.6f}")

@@ -13,11 +13,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
+from common.core.io import atomic_write_json
 from common.export.write import NATIVE_FILE, ONNX_FILE, REFERENCE_FILE, export_dir
-from common.harness import rundir
-from common.harness.subjects import get_subject
-from common.io import atomic_write_json
+from common.runs import rundir
+from common.subjects.selection import get_subject
 
 TOLERANCE = 1e-4  # largest |logit difference| between a loaded file and saltbench's prediction
 MANIFEST = "export.json"
@@ -75,7 +75,7 @@ def run_export_worker(
 ):
     """One worker process writes the subject's files for every unit of the run (a Keras subject
     on `keras_backend` instead of its own when given)."""
-    from common.harness.processes import check_exit, run_worker_process
+    from common.runs.processes import check_exit, run_worker_process
 
     args = [str(run_dir), "--out", str(out), "--formats", ",".join(formats)]
     log = run_dir / "logs" / f"export_{subject}.log"
@@ -104,7 +104,7 @@ def subject_backend(subject: str, config: dict[str, Any]) -> str | None:
 def check_command(subject: str, fmt: str, path: Path) -> tuple[list[str], dict[str, str]]:
     """The fresh process of one check: ONNX in isolated mode (no saltbench at all), a native
     file with the repository importable for its twin's module and nothing else of saltbench."""
-    from common.harness.processes import REPO_ROOT
+    from common.runs.processes import REPO_ROOT
 
     reference = str(path.parent / REFERENCE_FILE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}

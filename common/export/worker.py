@@ -1,7 +1,7 @@
 """The export worker process: `python -m common.export.worker --subject S RUN_DIR --out DIR`.
 
 `saltbench export` starts one per subject (common.export.run). It builds the subject's twin the
-way the training worker does (common.harness.worker: threads pinned, the twin imported by module
+way the training worker does (common.harness.run.worker: threads pinned, the twin imported by module
 name after the backend is set) and writes every unit's best model with its reference logits.
 """
 
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.harness.subjects import SUBJECT_NAMES
+from common.subjects.selection import SUBJECT_NAMES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from common.harness.worker import make_twin, run_as_worker
+    from common.runs.twin_process import make_twin, run_as_worker
 
     def export(make_trainer, config, threads) -> None:
         from common.export.write import export_units

@@ -3,17 +3,17 @@ with the reference logits of saltbench's own prediction path on the unit's valid
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from common.errors import SaltbenchError
-from common.harness.data import fold_indices, load_run_data, run_folds
-from common.harness.rundir import run_units, unit_dir
-from common.harness.unit_state import BEST_MODEL
-from common.io import load_neutral, save_arrays
+from common.core.errors import SaltbenchError
+from common.core.io import load_neutral, save_arrays
+from common.models.twin import load_twin
+from common.runs.dataset import fold_indices, load_run_data, run_folds
+from common.runs.rundir import run_units, unit_dir
+from common.runs.unit_state import BEST_MODEL
 
 NATIVE_FILE = {"keras": "model.keras", "torch": "model.pt"}
 ONNX_FILE = "model.onnx"
@@ -55,15 +55,13 @@ def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
         return out.permute(0, 2, 3, 1).numpy()
     import keras
 
-    from keras_impl.model import build_model
-    from keras_impl.weights import import_weights
-
+    twin = load_twin("keras")
     policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
     keras.config.set_dtype_policy("float64")
     keras.config.set_floatx("float64")
     try:
-        model = build_model(trainer.spec)
-        import_weights(model, weights)
+        model = twin.build_model(trainer.spec)
+        twin.import_weights(model, weights)
         x = np.asarray(images, np.float64)
         out = [keras.ops.convert_to_numpy(model(x[i : i + 32], training=False))
                for i in range(0, len(x), 32)]  # fmt: skip
@@ -75,12 +73,12 @@ def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
 
 def write_native(trainer, path: Path) -> None:
     """The twin's own save_model: `.keras` for Keras, the spec and state_dict for torch."""
-    importlib.import_module(f"{twin_of(trainer)}_impl.weights").save_model(trainer.model, path)
+    load_twin(twin_of(trainer)).save_model(trainer.model, path)
 
 
 def write_onnx(trainer, path: Path) -> None:
-    """Each twin through its own framework's exporter (see common.bench.onnx_export)."""
-    from common.bench import onnx_export
+    """Each twin through its own framework's exporter (see common.models.onnx_export)."""
+    from common.models import onnx_export
 
     tmp = path.with_name(f".{path.name}.tmp")
     if twin_of(trainer) == "torch":

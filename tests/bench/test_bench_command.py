@@ -13,7 +13,7 @@ from common.bench.runner import (
     pytest_command,
 )
 from common.cli import main
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_quick_leaves_out_keras_on_torch_by_default_and_says_so():
     quick = default_variants(quick=True).split(",")
     assert "keras-torch" not in quick and "keras-tf" in quick and "torch-eager" in quick
     assert default_variants(quick=False) == "all"
-    from common.variants import quick_left_out_skips
+    from common.subjects.table import quick_left_out_skips
 
     reasons = {s["reason"] for s in quick_left_out_skips()}
     assert all("not in --quick" in r and "keras-torch" in r for r in reasons)

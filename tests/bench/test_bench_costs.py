@@ -12,7 +12,7 @@ from common.bench.roofline import Roofline, ceiling_for
 from common.bench.rounds import timed_rounds
 from common.bench.suite import throughput_info
 from common.bench.turns import NoTurns
-from common.memory import MIB, MemoryWindow
+from common.core.memory import MIB, MemoryWindow
 from tests.bench.test_bench_summary import SKIPS, _bench, merged_run
 
 EXTRA_MIB = 256

@@ -22,8 +22,8 @@ def test_training_step_costs_about_three_forwards_by_flop_counter():
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
 
-    from common.spec import ResUNetSpec
-    from common.variants import TRAIN_FLOPS_FACTOR
+    from common.models.spec import ResUNetSpec
+    from common.subjects.table import TRAIN_FLOPS_FACTOR
     from torch_impl.model import build_model
 
     spec = ResUNetSpec(start_neurons=2)

@@ -10,7 +10,7 @@ import pytest
 from common.bench.runner import BenchConfig
 from common.bench.scaling import parse_sweep, slope_per_doubling, slopes
 from common.bench.sweep import point_config
-from common.errors import SaltbenchError
+from common.core.errors import SaltbenchError
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,9 @@
-"""The package layout's promises: the layers of import-linter's contracts (pyproject.toml), no
-import cycle in common/, every module importable on its own, no framework imported by common/ at
-load time."""
+"""The package layout's promises: import-linter's contracts (pyproject.toml: the layers, no runner
+importing another, the twins' imports, no cycle at any depth, function-level imports included),
+every module importable on its own, no framework imported by common/ at load time."""
 
 from __future__ import annotations
 
-import ast
 import shutil
 import subprocess
 import sys
@@ -27,84 +26,6 @@ def common_modules() -> list[str]:
     return sorted(module_name(p) for p in COMMON.rglob("*.py") if p.stem != "__main__")
 
 
-def load_time_imports(path: Path, known: set[str]) -> set[str]:
-    """common.* modules imported at module level (not inside functions) by the file at `path`."""
-    found: set[str] = set()
-    for node in ast.parse(path.read_text()).body:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                break
-            found |= imported_names(sub)
-    return {name for name in found if name in known}
-
-
-def imported_names(node: ast.AST) -> set[str]:
-    """The module names an import statement can bind ('a.b' and 'a.b.c' for from a.b import c)."""
-    if isinstance(node, ast.Import):
-        return {alias.name for alias in node.names}
-    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-        return {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
-    return set()
-
-
-def import_graph() -> dict[str, set[str]]:
-    known = set(common_modules())
-    return {module_name(p): load_time_imports(p, known) for p in COMMON.rglob("*.py")}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle as a path of module names, or None (depth-first search)."""
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :] + [nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
-
-
-def test_cycle_finder_finds_a_planted_cycle():
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
-    assert find_cycle(graph) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": {"b"}, "b": set()}) is None
-
-
-def test_common_has_no_import_cycle():
-    cycle = find_cycle(import_graph())
-    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
-
-
-def every_import(path: Path, known: set[str]) -> set[str]:
-    """common.* modules the file imports anywhere: at load time and inside functions (lazily)."""
-    found = {
-        name for node in ast.walk(ast.parse(path.read_text())) for name in imported_names(node)
-    }
-    return found & known
-
-
-def test_the_harness_has_no_import_cycle_even_through_lazy_imports():
-    """A function-level import hides a cycle from load time, not from the reader: the harness's
-    modules depend on each other in one direction only."""
-    harness = COMMON / "harness"
-    known = {module_name(p) for p in harness.glob("*.py")}
-    graph = {module_name(p): every_import(p, known) for p in harness.glob("*.py")}
-    assert len(graph) > 20 and any(graph.values())  # the walk saw the harness and its imports
-    cycle = find_cycle(graph)
-    assert cycle is None, "import cycle in common/harness: " + " -> ".join(cycle or [])
-
-
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter's contracts (pyproject.toml) over the packages under `root`."""
     exe = Path(sys.executable).with_name("lint-imports")
@@ -114,24 +35,41 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 
 
 def test_the_layers_hold():
-    """Commands over runners, export over harness and bench (independent of each other), the
-    twins and the core below them all: the import-linter contracts, function-level imports
-    included."""
+    """Commands over runners over the run files over recipes and subjects over the models over
+    statistics and the core; runners independent; the twins on models and core; no cycle."""
     done = lint_imports(REPO_ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "3 kept, 0 broken" in done.stdout
+    assert "5 kept, 0 broken" in done.stdout
 
 
-def test_an_edge_from_a_runner_to_the_commands_breaks_the_layers(tmp_path):
+def with_planted_import(tmp_path: Path, module: str, imported: str) -> subprocess.CompletedProcess:
+    """lint-imports over a copy of the packages where `module` imports `imported` in a function."""
     for name in ("common", "keras_impl", "torch_impl"):
         shutil.copytree(
             REPO_ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copy2(REPO_ROOT / "pyproject.toml", tmp_path)
-    module = tmp_path / "common" / "bench" / "scaling.py"
-    module.write_text(module.read_text() + "\n\ndef _upward():\n    import common.commands.bench\n")
-    done = lint_imports(tmp_path)
+    path = tmp_path / (module.replace(".", "/") + ".py")
+    path.write_text(path.read_text() + f"\n\ndef _planted():\n    import {imported}\n")
+    return lint_imports(tmp_path)
+
+
+def test_an_edge_from_a_runner_to_the_commands_breaks_the_layers(tmp_path):
+    done = with_planted_import(tmp_path, "common.bench.scaling", "common.commands.bench")
     assert done.returncode == 1 and "common.bench.scaling -> common.commands.bench" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "module, imported, contract",
+    [
+        ("common.export.write", "common.bench.steps", "no runner imports another runner"),
+        ("torch_impl.model", "common.recipes.resolve", "the twins import only"),
+        ("common.harness.unit.fold", "common.harness.run.worker", "No cycles are allowed"),
+    ],
+)
+def test_a_planted_function_level_import_breaks_its_contract(tmp_path, module, imported, contract):
+    done = with_planted_import(tmp_path, module, imported)
+    assert done.returncode == 1 and contract in done.stdout, done.stdout[-2000:]
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
+from common.core.io import load_neutral
 from common.export.run import TOLERANCE, run_check
-from common.io import load_neutral
 from tests.harness.conftest import saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]

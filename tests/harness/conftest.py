@@ -20,7 +20,7 @@ SMOKE_ARGS = ["--profile", "smoke", "--threads", "1"]
 def interrupted_after_epoch(epoch: int):
     """Inside, a fold's loop stops with KeyboardInterrupt right after committing `epoch` (as a
     kill between epochs would); the block must end that way, and the loop is restored after."""
-    from common.harness import epoch_loop
+    from common.harness.unit import epoch_loop
 
     original = epoch_loop.EpochLoop.end_epoch
 
@@ -40,8 +40,8 @@ def interrupted_after_epoch(epoch: int):
 
 def torch_fold_session(run_dir: Path, config: dict, data):
     """Fold 0, seed 0 of `run_dir` on the PyTorch twin with one thread, without progress bars."""
-    from common.harness import fold as foldmod
-    from common.harness.worker import make_twin
+    from common.harness.unit import fold as foldmod
+    from common.runs.twin_process import make_twin
     from torch_impl.train import TwinTrainer
 
     trainer = make_twin(TwinTrainer, config, 1, seed=0)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.harness.leaderboard import LEADERBOARD_COLUMNS
-from common.submission import validate_submission
+from common.core.submission import validate_submission
+from common.harness.report.leaderboard import LEADERBOARD_COLUMNS
 from tests.harness.conftest import predict_submission, saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]

@@ -5,9 +5,9 @@ is not."""
 
 import numpy as np
 
-from common.harness.time_to_target import follow_up, restricted_mean, rmst_ratio
-from common.harness.uncertainty import paired_ratio
-from common.stats import ratio_of_means_ci
+from common.harness.analysis.time_to_target import follow_up, restricted_mean, rmst_ratio
+from common.harness.analysis.uncertainty import paired_ratio
+from common.stats.intervals import ratio_of_means_ci
 
 TRUE_RATIO = 0.8  # subject / reference images/s
 

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import pytest
 
-from common.recipes import resolve_recipe
+from common.recipes.resolve import resolve_recipe
 from tests.harness.conftest import predict_submission, saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
@@ -72,7 +72,7 @@ def test_predict_from_the_cpu_run_writes_a_valid_submission(cpu_run, smoke_cache
 
 
 def test_post_processing_is_searched_and_cross_fitted_alike_for_both_twins(cpu_run):
-    from common.postprocess import MIN_AREA_GRID
+    from common.core.postprocess import MIN_AREA_GRID
 
     metrics = json.loads((cpu_run / "metrics.json").read_text())
     for framework, summary in metrics["frameworks"].items():
@@ -88,7 +88,7 @@ def test_post_processing_is_searched_and_cross_fitted_alike_for_both_twins(cpu_r
 
 
 def test_both_twins_ran_the_precision_auto_chose_here(cpu_run):
-    from common.device import resolve_precision
+    from common.core.device import resolve_precision
 
     expected, why = resolve_precision("auto", "cpu")
     metrics = json.loads((cpu_run / "metrics.json").read_text())

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def partial_torch_run(smoke_run, tmp_path_factory) -> Path:
     """A PyTorch-only copy of the smoke run, stopped after epoch 2 of 3 (two checkpoints kept)."""
-    from common.harness.data import load_run_data
+    from common.runs.dataset import load_run_data
 
     run_dir = tmp_path_factory.mktemp("partial") / "run"
     run_dir.mkdir()
@@ -73,8 +73,8 @@ def test_truncated_checkpoint_and_history_fall_back_one_epoch_and_end_like_the_u
 def test_unreadable_state_falls_back_to_the_previous_commit(
     partial_torch_run, smoke_run, tmp_path, capsys
 ):
-    from common.harness.data import load_run_data
-    from common.harness.rundir import load_config
+    from common.runs.dataset import load_run_data
+    from common.runs.rundir import load_config
 
     run_dir, fold = damaged_copy(partial_torch_run, tmp_path)
     (fold / "state.json").write_text('{"stage": 0, "next_ep')

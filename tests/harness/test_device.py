@@ -160,7 +160,7 @@ def test_a_report_without_matplotlib_is_written_without_plots(smoke_run, tmp_pat
     run_dir = Path(shutil.copytree(smoke_run, tmp_path / smoke_run.name))
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"
-        "from common.harness.report import write_report\n"
+        "from common.harness.report.build import write_report\n"
         f"write_report({str(run_dir)!r})\n"
     )
     done = subprocess.run(

@@ -218,7 +218,7 @@ def test_sigkilled_orchestrator_takes_its_worker_along_and_a_live_run_is_never_r
         compare.wait()
         assert gone_within(worker, 5.0), "the worker outlived its orchestrator"
         # A worker that is still alive (say, left by a crash elsewhere) blocks a resume by its fold.
-        from common.harness.locks import FolderLock
+        from common.runs.locks import FolderLock
 
         with FolderLock(fold, "test standing in for a live worker"):
             refused = saltbench("compare", "--resume", str(run_dir), cache=smoke_cache, check=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from common.claims import MODELS, PRIMARY, ClaimPlan
+from common.stats.claims import MODELS, PRIMARY, ClaimPlan
 from tests.conftest import NWAY_ARGS, NWAY_SUBJECTS
 from tests.harness.conftest import saltbench, start_compare, the_run_dir
 from tests.harness.test_resume import fold_state, kill_when

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from common.harness.report import write_report
+from common.harness.report.build import write_report
 
 EXAMPLES = sorted(p for p in (Path(__file__).parents[2] / "results" / "examples").iterdir()
                   if p.is_dir())  # fmt: skip

@@ -115,8 +115,8 @@ def test_torch_fold_session_resumes_exactly_in_process(tmp_path, smoke_run):
     """Interrupt a PyTorch fold right after epoch 0 is committed; a new process-like session finishes it."""
     import shutil
 
-    from common.harness.data import load_run_data
-    from common.harness.rundir import load_config
+    from common.runs.dataset import load_run_data
+    from common.runs.rundir import load_config
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from common.stream import BatchStream
+from common.core.stream import BatchStream
 
 
 class FakeSession:

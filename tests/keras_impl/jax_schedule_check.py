@@ -4,9 +4,9 @@ effect at the next step: after the LR drops to 0 no trainable weight moves. Prin
 
 import numpy as np
 
-from common.spec import ResUNetSpec
-from common.stream import BatchStream
-from common.weights import is_trainable
+from common.core.stream import BatchStream
+from common.models.spec import ResUNetSpec
+from common.models.weights import is_trainable
 from keras_impl.train import TwinTrainer
 
 twin = TwinTrainer(

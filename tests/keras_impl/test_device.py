@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from common.spec import ResUNetSpec
+from common.models.spec import ResUNetSpec
 
 pytestmark = pytest.mark.keras
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common import losses_ref
-from common.spec import ResUNetSpec
+from common.models import losses_ref
+from common.models.spec import ResUNetSpec
 
 pytestmark = pytest.mark.keras
 SPEC = ResUNetSpec(start_neurons=4, activation="mish", attention="scse")
@@ -83,7 +83,7 @@ def test_trainer_steps_and_learning_rate(model):
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_model_runs_on_other_keras_backends(backend):
     code = (
-        "import numpy as np; from common.spec import ResUNetSpec; "
+        "import numpy as np; from common.models.spec import ResUNetSpec; "
         "from keras_impl.model import build_model; from keras_impl.steps import Trainer; "
         "m = build_model(ResUNetSpec(start_neurons=2, attention='scse', activation='swish')); "
         "x = np.random.rand(2, 101, 101, 1).astype('float32'); "

@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from common.spec import ACTIVATIONS, ATTENTIONS, ResUNetSpec
+from common.models.spec import ACTIVATIONS, ATTENTIONS, ResUNetSpec
 
 COMBOS = [(act, att) for act in ACTIVATIONS for att in ATTENTIONS]
 WIDTHS = (4, 16)
@@ -40,7 +40,7 @@ class TwinPair:
         import keras
         import torch
 
-        from common.commands.parity import randomize_batch_norm
+        from common.parity.check import randomize_batch_norm
         from keras_impl.model import build_model as build_keras
         from keras_impl.weights import export_weights, import_weights
         from torch_impl.model import build_model as build_torch

@@ -4,7 +4,7 @@ the same neutral weights."""
 import numpy as np
 import pytest
 
-from common.spec_resnet34 import ResNet34UNetSpec
+from common.models.spec_resnet34 import ResNet34UNetSpec
 
 # float32 losses after ~36 layers of training-mode BN: round-off depends on reduction order
 # (thread pools, oneDNN), so it moves with test order; measured up to 3.3e-5 relative in CI.
@@ -37,7 +37,7 @@ class Twins:
     """A Keras and a torch model of one spec and the neutral weights both start from."""
 
     def __init__(self, spec: ResNet34UNetSpec):
-        from common.commands.parity import randomize_batch_norm
+        from common.parity.check import randomize_batch_norm
         from keras_impl.model import build_model as build_keras
         from keras_impl.weights import export_weights
         from torch_impl.model import build_model as build_torch

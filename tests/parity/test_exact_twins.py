@@ -6,8 +6,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from common.spec import ResUNetSpec
-from common.weights import is_trainable
+from common.models.spec import ResUNetSpec
+from common.models.weights import is_trainable
 from tests.parity.conftest import float64_twins, keras_float64, make_batch
 
 pytestmark = [pytest.mark.parity, pytest.mark.keras, pytest.mark.torch, pytest.mark.slow]
@@ -55,7 +55,7 @@ def train_both(spec: ResUNetSpec, optimizer: str) -> tuple[dict, dict, dict]:
 
 def worst_relative(a: dict, b: dict) -> float:
     """Relative L2 distance ||a - b|| / ||b|| over all trainable weights (the drift metric)."""
-    from common.weights import relative_distance
+    from common.models.weights import relative_distance
 
     return relative_distance(a, b)["total"]
 

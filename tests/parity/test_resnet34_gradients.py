@@ -74,7 +74,7 @@ def keras_grads64(model, loss: str, x: np.ndarray, y: np.ndarray) -> tuple[float
 
 
 def torch_grads64(model, loss: str, x: np.ndarray, y: np.ndarray) -> tuple[float, dict]:
-    from common.weights import torch_to_neutral
+    from common.models.weights import torch_to_neutral
     from torch_impl.losses import get_loss
     from torch_impl.weights import canonical_variables
 

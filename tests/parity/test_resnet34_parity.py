@@ -7,7 +7,7 @@ Small width (base_width 8) and two tiles keep it fast; one Keras model is shared
 import numpy as np
 import pytest
 
-from common.spec_resnet34 import ResNet34UNetSpec
+from common.models.spec_resnet34 import ResNet34UNetSpec
 from tests.parity.resnet34_twins import (
     FORWARD_TOLERANCE,
     SPEC,
@@ -44,7 +44,7 @@ def test_forward_keras_to_torch(twins):
 
 
 def test_forward_torch_to_keras(twins):
-    from common.commands.parity import randomize_batch_norm
+    from common.parity.check import randomize_batch_norm
     from keras_impl.weights import import_weights as keras_import
     from torch_impl.model import build_model
     from torch_impl.weights import export_weights as torch_export
@@ -84,7 +84,7 @@ def test_forward_parity_over_options(fields):
 
 
 def test_encoder_weights_load_into_both_twins_alike(twins, tmp_path):
-    from common.encoder_weights import with_encoder_weights
+    from common.models.encoder_weights import with_encoder_weights
     from keras_impl.weights import export_weights as keras_export
     from keras_impl.weights import import_weights as keras_import
     from tests.resnet34_reference import save_reference

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from common.weights import is_trainable
+from common.models.weights import is_trainable
 from tests.parity.conftest import float64_twins, keras_float64, make_batch
 
 pytestmark = [pytest.mark.parity, pytest.mark.keras, pytest.mark.torch]
@@ -76,7 +76,7 @@ def test_forward_torch_to_keras(twins):
     import keras
     import torch
 
-    from common.commands.parity import randomize_batch_norm
+    from common.parity.check import randomize_batch_norm
     from keras_impl.weights import import_weights as keras_import
     from torch_impl.model import build_model
     from torch_impl.weights import export_weights, import_weights

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from common.spec import ResUNetSpec
-from common.stream import BatchStream
+from common.core.stream import BatchStream
+from common.models.spec import ResUNetSpec
 from torch_impl.device import DeviceBatches, autocast, configure, peak_memory_mib
 
 pytestmark = pytest.mark.torch

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from common import losses_ref
-from common.spec import ResUNetSpec
+from common.models import losses_ref
+from common.models.spec import ResUNetSpec
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch

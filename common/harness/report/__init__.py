@@ -1,0 +1,1 @@
+"""A run's report: the Answer, the tables, plots and the leaderboard."""
