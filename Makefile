@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.saltbench-installed
 # An unpinned torch pulls multi-GB CUDA builds; 2.13.0 is served as a CPU wheel here.
 TORCH_PIN ?= torch==2.13.0
-# jax: Keras on JAX (CPU jaxlib); onnx: the ONNX Runtime benchmark rows; ray: compare --executor ray.
-# CI installs all of them, so no Keras-on-JAX, ONNX or Ray check skips there.
-EXTRAS ?= test,jax,onnx,ray
+# jax: Keras on JAX (CPU jaxlib); onnx: the ONNX Runtime benchmark rows; ray: compare --executor ray;
+# profile: bench --breakdown of Keras on TF and JAX (xprof). CI installs all of them, so no check skips.
+EXTRAS ?= test,jax,onnx,ray,profile
 
 .PHONY: setup run test bench lint clean
 

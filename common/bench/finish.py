@@ -39,12 +39,33 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
         atomic_write_csv(folder / "harness_overhead.csv", overhead)
         atomic_write_text(folder / "summary.md", md)
         atomic_write_bytes(folder / "throughput.png", png)
+    if reports.get("breakdowns"):
+        write_breakdown(reports["breakdowns"], meta, (run_dir, out))
+    shutil.rmtree(run_dir / "xla", ignore_errors=True)  # XLA's module dumps served the profiles
     _print_side_by_side(stored)
     print(md)
     print(
         f"wrote {out / 'summary.md'}, {out / 'summary.csv'}, {out / 'throughput.png'}, {stored} ({seconds:.0f} s)"
     )
     return _exit_code(results, config)
+
+
+def write_breakdown(breakdowns: list[dict], meta: dict, folders) -> None:
+    """breakdown.csv/.md/.png (common/bench/breakdown/output.py) in the run and output folders."""
+    from common.bench.breakdown.output import breakdown_markdown, breakdown_png, breakdown_rows
+    from common.core.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
+
+    context = (
+        f"{meta['cpu']} ({meta['device']}), {meta['threads']} thread(s), {meta['model_label']}, "
+        f"batch {meta['train_batch']} (train) / {meta['infer_batch']} (infer); run {meta['run_id']}"
+    )
+    rows, md = breakdown_rows(breakdowns), breakdown_markdown(breakdowns, context)
+    png = breakdown_png(breakdowns, f"Where the time goes: {context}")
+    for folder in folders:
+        atomic_write_csv(folder / "breakdown.csv", rows)
+        atomic_write_text(folder / "breakdown.md", md)
+        atomic_write_bytes(folder / "breakdown.png", png)
+    print(f"wrote {folders[-1] / 'breakdown.md'}, breakdown.csv, breakdown.png")
 
 
 def atomic_write_json_copy(src: Path, dst: Path) -> Path:

@@ -15,7 +15,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.bench.runner import BenchConfig, ProcessResult, process_env, pytest_command
+from common.bench.runner import (
+    BREAKDOWN_STEPS,
+    BenchConfig,
+    ProcessResult,
+    process_env,
+    pytest_command,
+    repeat_of,
+)
 from common.bench.turns import Conductor, wait_for_first_request
 from common.core.io import atomic_write_json
 from common.subjects.table import Variant
@@ -70,13 +77,27 @@ def launch(
 ) -> Launched:
     json_path, report_path, log_path = paths(name, run_dir)
     cmd = pytest_command(variants, config, json_path, report_path) + extra
+    env = process_env(name, config)
+    if config.breakdown and repeat_of(name) == 1:  # one profile per backend: its first process
+        cmd.append(f"--saltbench-breakdown={BREAKDOWN_STEPS}")
+        env.update(breakdown_env(run_dir / "xla" / name, env))
     log = open(log_path, "w")  # noqa: SIM115 (closed by Launched.finish)
     log.write("$ " + " ".join(cmd) + "\n")
     log.flush()
-    proc = subprocess.Popen(
-        cmd, env=process_env(name, config), stdout=log, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     return Launched(name, [v.name for v in variants], proc, log, time.perf_counter())
+
+
+def breakdown_env(folder: Path, env: dict[str, str]) -> dict[str, str]:
+    """A Keras-on-JAX or -TF process dumps its XLA-compiled step functions into `folder`, so the
+    XLA instruction names of its trace can be read (torch processes need nothing)."""
+    if env.get("KERAS_BACKEND") not in ("jax", "tensorflow"):
+        return {}
+    from common.bench.breakdown.profilers import XLA_DUMP_ENV, xla_dump_flags
+
+    folder = str(Path(folder).resolve())
+    flags = " ".join(filter(None, [env.get("XLA_FLAGS", ""), xla_dump_flags(folder)]))
+    return {"XLA_FLAGS": flags, XLA_DUMP_ENV: folder}
 
 
 def _gate_args(index: int, name: str, gate: Path, run_dir: Path, contended: bool) -> list[str]:

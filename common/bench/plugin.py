@@ -28,6 +28,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--saltbench-threads", type=int, default=None, help="intra-op threads (pinned)")
     group.addoption("--saltbench-quick", action="store_true", help="leave out the --quick skips")
+    group.addoption(
+        "--saltbench-breakdown", type=int, default=0,
+        help="profile this many steps per variant and phase after its timed rounds (0: none)",
+    )  # fmt: skip
     group.addoption("--saltbench-report", type=Path, default=None, help="write a side report JSON")
     group.addoption(
         "--saltbench-gate",

@@ -44,6 +44,8 @@ def run_meta(
         command += f" --model {config.model}"
     if config.processes is not None:
         command += f" --processes {config.processes}"
+    if getattr(config, "breakdown", False):
+        command += " --breakdown"
     default = quick_variant_names() if config.quick else list(VARIANT_NAMES)
     if config.variants != default:
         command += " --variants " + ",".join(config.variants)

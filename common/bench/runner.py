@@ -20,6 +20,9 @@ PLUGIN = "common.bench.plugin"
 # untimed call (tracing/compilation, reported as first_call_s); --quick counts it as its only warm-up.
 ROUNDS = {"quick": (3, 0, 2), "full": (10, 2, 4)}
 PROCESS_ORDER = ("torch", "keras-tensorflow", "keras-torch", "keras-jax")
+BREAKDOWN_STEPS = (
+    3  # profiled steps per variant and phase with --breakdown (after the timed rounds)
+)
 PROCESSES = 2  # full mode: each backend's process twice, so ratio intervals sample the process
 
 
@@ -43,6 +46,7 @@ class BenchConfig:
     order: str = "interleaved"  # timed rounds: "interleaved" across processes | "block" (turns.py)
     processes: int | None = None  # processes per backend; None: 1 with --quick, else PROCESSES
     device: str = "auto"  # auto | cpu | cuda (common/core/device.py), every variant alike
+    breakdown: bool = False  # profile each variant after its timed rounds (common/bench/breakdown)
     extra_pytest_args: list[str] = field(default_factory=list)
 
     def resolved_rounds(self) -> tuple[int, int, int]:
@@ -208,6 +212,7 @@ def merge_reports(results: list[ProcessResult]) -> dict:
         if result.report_path.is_file():
             report = json.loads(result.report_path.read_text())
             out["skips"].extend(report["skips"])
+            out.setdefault("breakdowns", []).extend(report.get("breakdowns", []))
             entry.update(
                 {k: report[k] for k in ("rooflines", "builds", "settings", "versions", "cpu")}
             )

@@ -57,6 +57,7 @@ class BenchSettings:
     threads: int = 1
     quick: bool = False
     model: str = "resunet"
+    breakdown: int = 0  # profiled steps per variant and phase after the timed rounds (0: none)
 
     @classmethod
     def from_pytest(cls, config) -> BenchSettings:
@@ -72,6 +73,7 @@ class BenchSettings:
             threads=opt("saltbench_threads") or threads_in_force(),
             quick=bool(opt("saltbench_quick")),
             model=opt("saltbench_model"),
+            breakdown=max(0, opt("saltbench_breakdown")),
         )
 
     def spec(self):
@@ -97,6 +99,7 @@ class BenchSettings:
             "threads": self.threads,
             "quick": self.quick,
             "model": self.model,
+            "breakdown": self.breakdown,
         }
 
 
@@ -109,6 +112,7 @@ class SideReport:
     skips: list[dict] = field(default_factory=list)
     rooflines: dict[str, dict] = field(default_factory=dict)
     builds: dict[str, dict] = field(default_factory=dict)
+    breakdowns: list[dict] = field(default_factory=list)
 
     def skip(self, variant: str, operation: str, reason: str) -> str:
         self.skips.append({"variant": variant, "operation": operation, "reason": reason})
@@ -124,6 +128,7 @@ class SideReport:
             "skips": self.skips,
             "rooflines": self.rooflines,
             "builds": self.builds,
+            "breakdowns": self.breakdowns,
             "versions": library_versions(),
             "cpu": cpu_name(),
             "keras_backend": os.environ.get("KERAS_BACKEND"),

@@ -152,6 +152,20 @@ def bench_step(
     )
     benchmark.extra_info.update(info)
     saltbench_report.record(variant.name, benchmark.group, info)
+    if settings.breakdown:  # after the timed rounds, in the same process (they are not disturbed)
+        from common.bench.breakdown.measure import measure_breakdown
+
+        saltbench_report.breakdowns.append(
+            measure_breakdown(
+                variant,
+                operation,
+                fn,
+                settings.breakdown,
+                saltbench_models.spec,
+                times["median"],
+                getattr(runner.trainer, "model", None),
+            )  # fmt: skip
+        )
 
 
 @pytest.fixture

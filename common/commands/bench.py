@@ -65,6 +65,13 @@ def register(subparsers) -> None:
         "layout and thread placement (default 2; 1 with --quick: ratios without intervals)",
     )
     p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="after each variant's timed rounds, profile 3 training steps and 3 inference batches "
+        "with its framework's own profiler and write breakdown.csv/.md/.png: ms per step by "
+        "operation class (default off)",
+    )
+    p.add_argument(
         "--compare",
         metavar="PREVIOUS.json",
         help="compare with an earlier run's pytest-benchmark JSON (its RUN_DIR/benchmarks.json, "
@@ -147,6 +154,7 @@ def config_from_args(args: argparse.Namespace):
         order=args.order,
         device=args.device,
         processes=args.processes,
+        breakdown=args.breakdown,
     )
 
 

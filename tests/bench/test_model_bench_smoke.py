@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from common.bench.breakdown.classes import UNATTRIBUTED
+from common.bench.launch import breakdown_env
 from common.bench.runner import PLUGIN, SUITE_FILE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,9 +32,10 @@ def run_suite(tmp_path: Path, backend: str, variants: str) -> dict:
         "--benchmark-disable", f"--saltbench-variants={variants}", "--saltbench-width=2",
         "--saltbench-train-batch=2", "--saltbench-infer-batch=2", "--saltbench-rounds=1",
         "--saltbench-warmup=0", "--saltbench-epoch-batches=1", "--saltbench-threads=1",
-        f"--saltbench-report={report}",
+        f"--saltbench-report={report}", "--saltbench-breakdown=2",
     ]  # fmt: skip
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.update(breakdown_env(tmp_path / "xla", env))
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(report.read_text())
@@ -70,6 +73,30 @@ def test_torch_variants_and_tensorflow_keras_report_every_field(tmp_path):
         report["rooflines"]["cpu"]["threads"] == 1
         and report["rooflines"]["cpu"]["matmul_gflops"] > 0
     )
+    breakdowns = assert_breakdowns(report, ["torch-eager", "torch-bf16", "keras-tf"])
+    assert breakdowns[("torch-eager", "train")]["profiler"] == "torch.profiler"
+    assert breakdowns[("keras-tf", "train")]["profiler"] == "tensorflow+xprof"
+
+
+def assert_breakdowns(report: dict, variants: list[str]) -> dict:
+    """Every variant's train and infer breakdown: its classes plus unattributed are the profiled
+    step, and the model's own work (convolutions, batch norm) is found; (variant, phase) -> it."""
+    found = {(b["variant"], b["phase"]): b for b in report["breakdowns"]}
+    for variant in variants:
+        for phase in ("train", "infer"):
+            b = found[(variant, phase)]
+            assert "reason" not in b, b.get("reason")
+            total = sum(b["class_ms"].values())
+            if b["class_ms"][UNATTRIBUTED] > 0:  # else ops overlapped, and the note says so
+                assert total == pytest.approx(b["profiled_ms"])
+            else:
+                assert "overlapped" in b["note"]
+            assert b["class_ms"].get("conv_fwd", 0) > 0, (variant, phase, b["class_ms"])
+            if phase == "train":
+                assert (
+                    b["class_ms"].get("conv_bwd", 0) > 0 and b["class_ms"].get("batchnorm", 0) > 0
+                )
+    return found
 
 
 @pytest.mark.parametrize(("backend", "variant"), [("torch", "keras-torch"), ("jax", "keras-jax")])
@@ -80,6 +107,7 @@ def test_keras_on_other_backends_in_their_own_process(tmp_path, backend, variant
     ops = {r["extra_info"]["operation"]: r["extra_info"] for r in report["records"]}
     assert set(ops) == {"train", "infer"} and ops["train"]["backend"] == backend
     assert set(ops["infer"]) >= FIELDS
+    assert_breakdowns(report, [variant])
 
 
 def test_benchmarks_folder_collects_the_packaged_suite(tmp_path):
