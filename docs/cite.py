@@ -96,7 +96,17 @@ def bench(folder: str) -> str:
     return "\n".join(head) + "\n\n" + table
 
 
-KINDS = {"answer": answer, "units": units, "runs": runs, "bench": bench}
+def breakdown(folder: str, phase: str = "train") -> str:
+    """The context line and one phase's section of a committed `bench --breakdown` run."""
+    lines = (ROOT / folder / "breakdown.md").read_text().splitlines()
+    title = {"train": "## Training step", "infer": "## Inference batch"}[phase]
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    section = [line for line in lines[start + 1 : end] if not line.startswith("How to read")]
+    return lines[2] + "\n\n" + "\n".join(section).strip() + "\n"
+
+
+KINDS = {"answer": answer, "units": units, "runs": runs, "bench": bench, "breakdown": breakdown}
 
 
 def render(text: str) -> str:

@@ -1,5 +1,6 @@
 """A killed run (SIGKILL included) resumes from its last completed epoch and ends with the same metrics."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from tests.harness.conftest import (
     the_run_dir,
     torch_fold_session,
 )
+from tests.harness.curves_reader import assert_curves_match_history
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
@@ -108,6 +110,9 @@ def test_sigkill_mid_run_then_resume_matches_the_uninterrupted_run(
     )
     saltbench("compare", "--resume", str(run_dir()), cache=smoke_cache)
     assert_same_results(smoke_run, run_dir())
+    if importlib.util.find_spec("tensorboard"):  # the curves continue without duplicate steps
+        for subject in ("keras", "torch"):
+            assert_curves_match_history(run_dir(), subject)
 
 
 @pytest.mark.torch

@@ -67,11 +67,22 @@ def _phase_section(phase: str, done: list[dict]) -> list[str]:
     low = [b for b in done if b["coverage"] < COVERAGE_TARGET]
     lines += [
         f"- **{b['variant']}**: only {100 * b['coverage']:.0f} % of the profiled step is in "
-        f"classified ops; the rest is time between ops (Python, dispatch, waiting) that no "
-        f"op event covers"
+        f"classified ops; the rest is {between_ops(b['profiler'])}, which no op event covers"
         for b in low
     ]
     return lines + [""]
+
+
+def between_ops(profiler: str) -> str:
+    """What the time no op event covers is, under each profiler."""
+    if "jax" in profiler or "XLA" in profiler:
+        return (
+            "the XLA runtime's time between instructions (thunk scheduling, waiting) and the "
+            "Python around the step"
+        )
+    if profiler.startswith("tensorflow"):
+        return "the TF executor's time between ops and the Python around the step"
+    return "time between ops (Python, dispatch), outside every torch op"
 
 
 def _cell(b: dict, class_id: str) -> str:

@@ -24,7 +24,10 @@ NOT_PROFILED = "ONNX Runtime rows are not profiled yet (its own profiler is a la
 
 def profiler_for(variant: Variant) -> str | None:
     """The profiler that serves the variant, or None (ONNX Runtime rows: NOT_PROFILED)."""
-    return None if variant.runtime == "onnxruntime" else PROFILERS[variant.backend]
+    if variant.runtime == "onnxruntime":
+        return None
+    xla = variant.jit_compile and variant.backend == "tensorflow"
+    return PROFILERS[variant.backend] + (" (XLA)" if xla else "")
 
 
 def missing_reader(variant: Variant) -> str | None:
@@ -63,17 +66,21 @@ def profile_steps(
 def _profile_torch(fn, steps: int, layer_kinds) -> tuple[dict[str, float], float]:
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()
         for _ in range(steps):
             fn()
         wall_ms = (time.perf_counter() - start) * 1e3
     totals: dict[str, float] = defaultdict(float)
-    for event in prof.events():
+    events = prof.events()
+    transposed = transposed_sequence_numbers(events)
+    for event in events:
         if event.name.startswith(SCOPE):  # not an op: its own time is the layer's Python
             totals[KERAS_PYTHON] += event.self_cpu_time_total / 1e3
         elif not _inside_an_op(event):  # an op inside an op is counted by the outer one
-            totals[_classify_torch_event(event, layer_kinds)] += event.cpu_time_total / 1e3
+            totals[_classify_torch_event(event, layer_kinds, transposed)] += (
+                event.cpu_time_total / 1e3
+            )
     return dict(totals), wall_ms
 
 
@@ -86,13 +93,13 @@ def _inside_an_op(event) -> bool:
     return parent is not None and not parent.name.startswith(SCOPE)
 
 
-def _classify_torch_event(event, layer_kinds) -> str:
+def _classify_torch_event(event, layer_kinds, transposed: set[int]) -> str:
     """The op's class by its name; inside a Keras layer scope, by the layer's kind (layout ops
     stay layout: Keras's NHWC-to-NCHW permutes around a torch convolution are copies)."""
     from common.bench.breakdown.tf_table import LAYER_KIND_CLASS, layer_kind
     from common.bench.breakdown.torch_table import classify
 
-    by_name = classify(event.name, is_transposed(event))
+    by_name = classify(event.name, event.sequence_nr in transposed)
     scopes, parent = [], event.cpu_parent
     while parent is not None:
         scopes.append(parent.name.removeprefix(SCOPE))
@@ -125,20 +132,19 @@ def keras_layer_scopes(model):
             object.__delattr__(layer, "call")
 
 
-def is_transposed(event) -> bool:
-    """Whether a convolution event (or the convolution inside it) has transposed=True."""
-    position = {"aten::convolution": 6, "aten::_convolution": 6, "aten::convolution_backward": 7}
-    stack = [event]
-    while stack:
-        current = stack.pop()
-        index = position.get(current.name)
-        inputs = getattr(current, "concrete_inputs", None) or []
-        if index is not None and len(inputs) > index and inputs[index] in (True, "True"):
-            return True
-        if index is not None and len(inputs) > index:
-            return False
-        stack.extend(current.cpu_children)
-    return False
+TRANSPOSED_FORWARD = "aten::conv_transpose2d"
+CONV_FORWARD = ("aten::conv2d", TRANSPOSED_FORWARD, "aten::convolution", "aten::_convolution")
+
+
+def transposed_sequence_numbers(events) -> set[int]:
+    """Autograd sequence numbers of the transposed convolutions' forward ops: their backward node
+    (ConvolutionBackward0, the same node for both kinds) carries the same number. Recording
+    shapes would say it too, at over a GiB per profiled Keras-on-torch step of batch 32."""
+    first: dict[int, str] = {}
+    for event in events:
+        if event.name in CONV_FORWARD and event.sequence_nr >= 0:
+            first.setdefault(event.sequence_nr, event.name)
+    return {nr for nr, name in first.items() if name == TRANSPOSED_FORWARD}
 
 
 def _profile_tensorflow(

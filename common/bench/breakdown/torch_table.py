@@ -3,8 +3,8 @@ Keras on the torch backend.
 
 Forward ops are the aten calls the model makes; backward ops are the autograd nodes the engine
 evaluates (`autograd::engine::evaluate_function: ConvolutionBackward0`, matched without that
-prefix). A convolution is transposed or not by its own `transposed` argument (profiled with
-record_shapes), since aten::convolution and ConvolutionBackward0 serve both.
+prefix). ConvolutionBackward0 serves both kinds of convolution: it is transposed when its autograd
+sequence number is that of an aten::conv_transpose2d (profilers.transposed_sequence_numbers).
 
 Keras on torch computes batch norm from elementwise ops (no fused kernel): in the forward pass its
 ops sit inside the layer's scope (profilers.keras_layer_scopes) and go to batch norm; their
@@ -124,7 +124,8 @@ TORCH_OPS: dict[str, str] = {
 
 
 def classify(name: str, transposed: bool = False) -> str:
-    """The class of one top-level profiler event; `transposed`: a convolution's own argument."""
+    """The class of one top-level profiler event; `transposed`: the op is (the backward of) a
+    transposed convolution."""
     op = name.removeprefix(AUTOGRAD_PREFIX)
     found = TORCH_OPS.get(op)
     if found is None and op.startswith(("Optimizer.", "aten::_foreach_")):

@@ -15,8 +15,9 @@ from common.core.postprocess import area_grid, cut_of, search_cut, to_masks
 from common.harness.analysis.noise_floor import noise_floor
 from common.harness.analysis.uncertainty import run_uncertainty
 from common.harness.report.leaderboard import keep_and_append
+from common.harness.unit.curves import write_drift_curves
 from common.harness.unit.divergence import FAILED
-from common.harness.unit.drift import finish_all_drift, floor_reference
+from common.harness.unit.drift import drift_pairs, finish_all_drift, floor_reference
 from common.harness.unit.evaluate import logit, search_on_logits, sigmoid
 from common.harness.unit.targets import summarize_time_to_targets
 from common.recipes.resolve import threshold_grid
@@ -182,6 +183,7 @@ def finish_run(
         **run_uncertainty(run_dir, config, frameworks, rows, (floor or {}).get("unit_differences")),
     }
     drift = finish_all_drift(run_dir, config)
+    write_drift_curves(run_dir, drift_pairs(config))  # TensorBoard: drift/* beside each curve
     for subject, pair in metrics.get("pairs", {}).items():
         pair["drift"] = drift.get(subject)
     if floor:

@@ -199,6 +199,15 @@ def train_all(run_dir: Path, config: dict[str, Any]) -> None:
         bar.close()
 
 
+def curves_line(run_dir: Path) -> str:
+    """Where the run's TensorBoard events go, or (once per run) that none are written."""
+    from common.harness.unit import curves
+
+    if not curves.available():
+        return f"saltbench: {curves.MISSING}"
+    return f"training curves: tensorboard --logdir {run_dir / curves.EVENTS_DIR}"
+
+
 def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     """Train (or resume) every subject x fold x seed, then aggregate, report and mark the run finished."""
     from common.harness.run.aggregate import finish_run
@@ -206,6 +215,7 @@ def run_compare(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
     started = time.perf_counter()
     print(f"run {config['run_id']}: {run_dir}", file=sys.stderr)
+    print(curves_line(run_dir), file=sys.stderr)
     data = load_run_data(config, progress=True)
     run_folds(run_dir, config, data)
     ensure_init_weights(run_dir, config)

@@ -136,6 +136,7 @@ class EpochLoop:
         state["wall_s"] += epoch_wall
         self.epoch_start = time.perf_counter()
         self.store.commit()
+        self.session.curves.epoch(self.store.history[-1])  # TensorBoard: the committed row
         self.report(epoch, train_loss, score, lr, improved)
         return control.stopped
 

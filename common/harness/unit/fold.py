@@ -22,6 +22,7 @@ from common.core.errors import CorruptFileError, DivergedError, warn
 from common.core.io import UNREADABLE, load_neutral, save_neutral
 from common.core.memory import MemoryWindow
 from common.core.stream import BatchStream, derive_seed
+from common.harness.unit.curves import UnitCurves, unit_events_dir, unit_hparams
 from common.harness.unit.epoch_control import StageControl
 from common.harness.unit.epoch_loop import EpochLoop
 from common.harness.unit.evaluate import evaluate_unit
@@ -65,6 +66,11 @@ class FoldSession:
         self.val_images = data.images[self.val_idx]
         self.val_masks = data.masks[self.val_idx]
         self.store = UnitState(self.dir)
+        framework = trainer.framework
+        self.curves = UnitCurves(
+            unit_events_dir(self.run_dir, framework, fold, self.seed),
+            unit_hparams(config, framework, fold, self.seed),
+        )
         self.control: StageControl | None = None
         self.loop = EpochLoop(self)
 
@@ -87,9 +93,13 @@ class FoldSession:
                     return json.loads((self.dir / FOLD_METRICS).read_text())
                 warn(f"{self.dir / FOLD_METRICS}: unreadable; evaluating the fold again")
             self._restore()
-            stages = self.recipe["stages"]
-            while self.state["stage"] < len(stages):
-                self._run_stage(self.state["stage"], stages[self.state["stage"]])
+            self.curves.start(self.store.history)  # the committed epochs, each once
+            try:
+                stages = self.recipe["stages"]
+                while self.state["stage"] < len(stages):
+                    self._run_stage(self.state["stage"], stages[self.state["stage"]])
+            finally:
+                self.curves.close()
             return evaluate_unit(self)
 
     def validate(self) -> tuple[float, np.ndarray]:
