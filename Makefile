@@ -6,8 +6,9 @@ STAMP := $(VENV)/.saltbench-installed
 # An unpinned torch pulls multi-GB CUDA builds; 2.13.0 is served as a CPU wheel here.
 TORCH_PIN ?= torch==2.13.0
 # jax: Keras on JAX (CPU jaxlib); onnx: the ONNX Runtime benchmark rows; ray: compare --executor ray;
-# profile: bench --breakdown of Keras on TF and JAX (xprof). CI installs all of them, so no check skips.
-EXTRAS ?= test,jax,onnx,ray,profile
+# profile: bench --breakdown of Keras on TF and JAX (xprof); tensorboard: the runs' training curves.
+# CI installs all of them, so no check skips.
+EXTRAS ?= test,jax,onnx,ray,profile,tensorboard
 
 .PHONY: setup run test bench lint clean
 
