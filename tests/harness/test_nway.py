@@ -125,3 +125,13 @@ def test_every_unit_records_its_worker_peak_memory(nway_run):
     columns = list(rows.columns)  # appended after the issue-18 columns, old rows still read
     assert columns.index("peak_rss_mib") == columns.index("jit_compile") + 1
     assert (rows["peak_rss_mib"] > 100).all()
+
+
+def test_every_subject_and_the_noise_floor_copy_get_their_own_curves(nway_run):
+    """N-way: one TensorBoard run per subject, the noise floor's one-ulp copy included."""
+    pytest.importorskip("tensorboard")
+    from tests.harness.curves_reader import assert_curves_match_history
+
+    run_dir, _ = nway_run
+    for subject in (*SUBJECTS, "torch_ulp"):
+        assert_curves_match_history(run_dir, subject)

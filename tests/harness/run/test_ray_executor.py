@@ -5,6 +5,7 @@ its metrics must equal the uninterrupted local smoke run's, and the killed unit 
 retried by Ray from its last epoch checkpoint.
 """
 
+import importlib.util
 import os
 import re
 import signal
@@ -112,6 +113,11 @@ def test_ray_grid_gives_the_metrics_of_the_local_run(killed_ray_run, smoke_run):
     for unit in (Unit("keras", 0, 0), Unit("torch", 0, 0)):
         assert unit.log(run_dir).is_file(), unit.name
     assert_same_results(smoke_run, run_dir)
+    if importlib.util.find_spec("tensorboard"):  # Ray tasks write the same curves, each epoch once
+        from tests.harness.curves_reader import assert_curves_match_history
+
+        for subject in ("keras", "torch"):
+            assert_curves_match_history(run_dir, subject)
 
 
 @pytest.mark.slow
