@@ -163,7 +163,9 @@ def bench_step(
                 settings.breakdown,
                 saltbench_models.spec,
                 times["median"],
-                getattr(runner.trainer, "model", None),
+                runner.trainer
+                if variant.runtime == "onnxruntime"
+                else getattr(runner.trainer, "model", None),
             )  # fmt: skip
         )
 

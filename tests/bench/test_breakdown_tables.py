@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.bench.breakdown import tf_table, torch_table, xla_table
+from common.bench.breakdown import onnx_profile, tf_table, torch_table, xla_table
 from common.bench.breakdown.classes import OP_CLASSES
 from common.models.spec import ResUNetSpec
 
@@ -15,7 +15,13 @@ KINDS = {layer.name: layer.kind for layer in SPEC.layers()}
 
 @pytest.mark.parametrize(
     "table",
-    [torch_table.TORCH_OPS, tf_table.TF_OPS, xla_table.XLA_PRIMITIVES, xla_table.HLO_OPCODES],
+    [
+        torch_table.TORCH_OPS,
+        tf_table.TF_OPS,
+        xla_table.XLA_PRIMITIVES,
+        xla_table.HLO_OPCODES,
+        onnx_profile.ONNX_OPS,
+    ],  # fmt: skip
 )
 def test_every_table_entry_is_an_operation_class(table):
     assert set(table.values()) <= set(OP_CLASSES)
@@ -130,3 +136,22 @@ def test_a_weight_gradient_shape_both_kinds_share_stays_a_convolution():
     assert kernels["conv_transpose"] <= kernels["conv"]
     classifier = xla_table.XlaClassifier(HLO, KINDS, kernels)
     assert classifier.classify("convolution.94") == "conv_bwd"
+
+
+def test_onnx_runtime_node_events_leave_out_the_first_run():
+    def node(op: str, ts: float, dur: float) -> dict:
+        return {"cat": "Node", "name": f"n_{op}_kernel_time", "ts": ts, "dur": dur,
+                "args": {"op_name": op}}  # fmt: skip
+
+    events = [
+        {"cat": "Session", "name": "model_run", "ts": 0, "dur": 100},
+        node("Conv", 10, 50_000),  # the first run's: left out
+        {"cat": "Session", "name": "model_run", "ts": 200, "dur": 100},
+        node("FusedConv", 210, 2_000), node("ReorderInput", 220, 500),
+        node("ConvTranspose", 230, 1_000), node("Frobnicate", 240, 100),
+        {"cat": "Node", "name": "n_Conv_fence_before", "ts": 250, "dur": 9_000,
+         "args": {"op_name": "Conv"}},
+    ]  # fmt: skip
+    assert onnx_profile.node_totals(events, 1) == {
+        "conv_fwd": 2.0, "layout": 0.5, "tconv_fwd": 1.0, "other": 0.1
+    }  # fmt: skip

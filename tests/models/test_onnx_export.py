@@ -84,3 +84,19 @@ def test_onnx_model_is_inference_only_and_needs_its_file(exported, tmp_path):
         exported.from_torch.train_step(np.zeros((1, 101, 101, 1), np.float32), None)
     with pytest.raises(SaltbenchError, match="missing.onnx: ONNX file not found"):
         OnnxModel.load(tmp_path / "missing.onnx", threads=1)
+
+
+@pytest.mark.parametrize("source", ["torch", "keras"])
+def test_onnx_runtime_profiles_each_exported_graph_into_the_shared_classes(exported, source):
+    """`bench --breakdown` of an ONNX row: ONNX Runtime's own profiler, a session of its own."""
+    from common.bench.breakdown.measure import measure_breakdown
+    from common.subjects.table import get_variant
+
+    model = getattr(exported, f"from_{source}")
+    plain = model.session
+    tiles = np.random.default_rng(0).random((2, 101, 101, 1), dtype=np.float32)
+    result = measure_breakdown(get_variant(f"onnx-from-{source}"), "infer",
+                               lambda: model.predict_logits(tiles), 2, SPEC, 0.01, model)  # fmt: skip
+    assert result["profiler"] == "onnxruntime" and model.session is plain
+    assert result["class_ms"]["conv_fwd"] > 0 and result["class_ms"]["tconv_fwd"] > 0
+    assert sum(result["class_ms"].values()) == pytest.approx(result["profiled_ms"])

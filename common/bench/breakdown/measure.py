@@ -9,7 +9,6 @@ from collections.abc import Callable
 from common.bench.breakdown.accounting import account
 from common.bench.breakdown.profilers import (
     KERAS_PYTHON,
-    NOT_PROFILED,
     missing_reader,
     profile_steps,
     profiler_for,
@@ -33,8 +32,6 @@ def measure_breakdown(
     phase = PHASES[operation]
     profiler = profiler_for(variant)
     base = {"variant": variant.name, "phase": phase, "profiler": profiler}
-    if profiler is None:
-        return {**base, "reason": NOT_PROFILED}
     if (missing := missing_reader(variant)) is not None:
         return {**base, "reason": missing}
     fn()  # one untimed call, so nothing the profiler starts with is a first call

@@ -2,8 +2,8 @@
 operation class: torch.profiler (the PyTorch twin, Keras on torch); the TensorFlow profiler read
 back through xprof's framework op stats (Keras on TF); for an XLA-compiled step (Keras on JAX, Keras
 on TF with jit_compile) the framework profiler's trace read back through xprof, its XLA
-instructions named by the compiled module XLA dumped. The ONNX
-Runtime rows are not profiled yet: `profiler_for` says so, and the breakdown files say why."""
+instructions named by the compiled module XLA dumped; ONNX Runtime's own profiler for the ONNX
+rows (onnx_profile.py)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,12 @@ from common.subjects.table import Variant
 
 XLA_DUMP_ENV = "SALTBENCH_XLA_DUMP"  # where a JAX process's XLA dumps its compiled modules
 PROFILERS = {"torch": "torch.profiler", "tensorflow": "tensorflow+xprof", "jax": "jax+xprof"}
-NOT_PROFILED = "ONNX Runtime rows are not profiled yet (its own profiler is a later step)"
 
 
 def profiler_for(variant: Variant) -> str | None:
-    """The profiler that serves the variant, or None (ONNX Runtime rows: NOT_PROFILED)."""
+    """The profiler that serves the variant."""
     if variant.runtime == "onnxruntime":
-        return None
+        return "onnxruntime"
     xla = variant.jit_compile and variant.backend == "tensorflow"
     return PROFILERS[variant.backend] + (" (XLA)" if xla else "")
 
@@ -34,7 +33,8 @@ def missing_reader(variant: Variant) -> str | None:
     """Why a TF or JAX profile cannot be read here (xprof not installed), else None."""
     import importlib.util
 
-    if variant.backend != "torch" and importlib.util.find_spec("xprof") is None:
+    needs_xprof = variant.backend != "torch" and variant.runtime != "onnxruntime"
+    if needs_xprof and importlib.util.find_spec("xprof") is None:
         return "xprof is not installed: pip install 'saltbench[profile]'"
     return None
 
@@ -52,8 +52,13 @@ def profile_steps(
     variant: Variant, fn: Callable[[], object], steps: int, spec, phase: str, model=None
 ) -> tuple[dict[str, float], float]:
     """(op ms per class over `steps` calls of `fn`, their wall ms) under the variant's profiler;
-    `model`: the Keras model whose layers get profiler scopes on the torch backend."""
+    `model`: the runner's model (the Keras model whose layers get profiler scopes on the torch
+    backend; the OnnxModel whose session is profiled)."""
     layer_kinds = {layer.name: layer.kind for layer in spec.layers()}
+    if variant.runtime == "onnxruntime":
+        from common.bench.breakdown.onnx_profile import profile_onnx
+
+        return profile_onnx(fn, steps, model)
     if variant.backend == "torch":
         scopes = keras_layer_scopes(model) if variant.framework == "keras" else nullcontext()
         with scopes:
