@@ -23,7 +23,7 @@ def test_the_tables_read_the_gap_by_class_and_say_what_was_not_profiled():
         "**keras-jax** spends 140.0 ms more per step than torch-eager (unprofiled medians); under "
         "the profiler 100.0 ms more in convolution backward (data and weights)"
     ) in md
-    assert "only 76 % of the profiled step is in classified ops" in md  # keras-jax: 152 of 200
+    assert "only 76.0 % of the profiled step is in classified ops" in md  # keras-jax: 152 of 200
     assert "**onnx-from-torch** (infer): later" in md
 
 

@@ -66,7 +66,7 @@ def _phase_section(phase: str, done: list[dict]) -> list[str]:
     lines += [f"- **{b['variant']}**: {b['note']}" for b in done if b.get("note")]
     low = [b for b in done if b["coverage"] < COVERAGE_TARGET]
     lines += [
-        f"- **{b['variant']}**: only {100 * b['coverage']:.0f} % of the profiled step is in "
+        f"- **{b['variant']}**: only {100 * b['coverage']:.1f} % of the profiled step is in "
         f"classified ops; the rest is {between_ops(b['profiler'])}, which no op event covers"
         for b in low
     ]
