@@ -163,10 +163,8 @@ def bench_step(
                 settings.breakdown,
                 saltbench_models.spec,
                 times["median"],
-                runner.trainer
-                if variant.runtime == "onnxruntime"
-                else getattr(runner.trainer, "model", None),
-            )  # fmt: skip
+                runner.trainer,
+            )
         )
 
 

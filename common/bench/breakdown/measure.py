@@ -25,7 +25,7 @@ def measure_breakdown(
     steps: int,
     spec,
     median_s: float,
-    model=None,
+    trainer=None,
 ) -> dict:
     """The breakdown of `operation` (train | infer) as a dict for the side report; a variant no
     profiler serves, or whose profile failed, gets a row that says why instead."""
@@ -36,7 +36,7 @@ def measure_breakdown(
         return {**base, "reason": missing}
     fn()  # one untimed call, so nothing the profiler starts with is a first call
     try:
-        totals, wall_ms = profile_steps(variant, fn, steps, spec, phase, model)
+        totals, wall_ms = profile_steps(variant, fn, steps, spec, trainer)
     except Exception as err:  # the timing stands; the breakdown says why it has no profile
         print(f"saltbench: {variant.name} {phase}: no breakdown: {err}", file=sys.stderr)
         return {**base, "reason": f"the profile failed: {type(err).__name__}: {err}"}

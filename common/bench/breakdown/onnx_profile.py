@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+
+from common.bench.breakdown.accounting import timed_calls
 
 ONNX_OPS: dict[str, str] = {
     "Conv": "conv_fwd",
@@ -72,10 +73,7 @@ def profile_onnx(fn: Callable[[], object], steps: int, model) -> tuple[dict[str,
         )
         try:
             fn()  # the profiled session's own first call stays out of the steps
-            start = time.perf_counter()
-            for _ in range(steps):
-                fn()
-            wall_ms = (time.perf_counter() - start) * 1e3
+            wall_ms = timed_calls(fn, steps)
             events = json.loads(Path(model.session.end_profiling()).read_text())
         finally:
             model.session = plain

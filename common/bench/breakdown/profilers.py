@@ -10,11 +10,12 @@ from __future__ import annotations
 import glob
 import json
 import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
+from common.bench.breakdown.accounting import timed_calls
 from common.subjects.table import Variant
 
 XLA_DUMP_ENV = "SALTBENCH_XLA_DUMP"  # where a JAX process's XLA dumps its compiled modules
@@ -49,19 +50,19 @@ def xla_dump_flags(folder: str) -> str:
 
 
 def profile_steps(
-    variant: Variant, fn: Callable[[], object], steps: int, spec, phase: str, model=None
+    variant: Variant, fn: Callable[[], object], steps: int, spec, trainer=None
 ) -> tuple[dict[str, float], float]:
     """(op ms per class over `steps` calls of `fn`, their wall ms) under the variant's profiler;
-    `model`: the runner's model (the Keras model whose layers get profiler scopes on the torch
-    backend; the OnnxModel whose session is profiled)."""
-    layer_kinds = {layer.name: layer.kind for layer in spec.layers()}
+    `trainer`: the runner's trainer (Keras on torch: its model's layers get profiler scopes;
+    ONNX Runtime: the OnnxModel whose session is profiled)."""
     if variant.runtime == "onnxruntime":
         from common.bench.breakdown.onnx_profile import profile_onnx
 
-        return profile_onnx(fn, steps, model)
+        return profile_onnx(fn, steps, trainer)
+    layer_kinds = {layer.name: layer.kind for layer in spec.layers()}
     if variant.backend == "torch":
-        scopes = keras_layer_scopes(model) if variant.framework == "keras" else nullcontext()
-        with scopes:
+        keras = variant.framework == "keras"
+        with keras_layer_scopes(trainer.model) if keras else nullcontext():
             return _profile_torch(fn, steps, layer_kinds)
     if variant.backend == "jax" or variant.jit_compile:
         return _profile_xla(fn, steps, layer_kinds, spec, variant.backend)
@@ -72,10 +73,7 @@ def _profile_torch(fn, steps: int, layer_kinds) -> tuple[dict[str, float], float
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        wall_ms = (time.perf_counter() - start) * 1e3
+        wall_ms = timed_calls(fn, steps)
     totals: dict[str, float] = defaultdict(float)
     events = prof.events()
     transposed = transposed_sequence_numbers(events)
@@ -99,9 +97,9 @@ def _inside_an_op(event) -> bool:
 
 
 def _classify_torch_event(event, layer_kinds, transposed: set[int]) -> str:
-    """The op's class by its name; inside a Keras layer scope, by the layer's kind (layout ops
-    stay layout: Keras's NHWC-to-NCHW permutes around a torch convolution are copies)."""
-    from common.bench.breakdown.tf_table import LAYER_KIND_CLASS, layer_kind
+    """The op's class by its name; inside a Keras layer scope (forward only), by the layer's kind
+    (layout ops stay layout: Keras's NHWC-to-NCHW permutes around a torch convolution)."""
+    from common.bench.breakdown.tf_table import layer_class, layer_kind
     from common.bench.breakdown.torch_table import classify
 
     by_name = classify(event.name, event.sequence_nr in transposed)
@@ -110,9 +108,7 @@ def _classify_torch_event(event, layer_kinds, transposed: set[int]) -> str:
         scopes.append(parent.name.removeprefix(SCOPE))
         parent = parent.cpu_parent
     kind = layer_kind("/".join(reversed(scopes)), layer_kinds) if scopes else None
-    if by_name == "layout" or kind not in LAYER_KIND_CLASS:
-        return by_name
-    return by_name if by_name in ("tconv_fwd",) else LAYER_KIND_CLASS[kind]
+    return layer_class(kind, False, by_name == "layout") or by_name
 
 
 @contextmanager
@@ -152,21 +148,23 @@ def transposed_sequence_numbers(events) -> set[int]:
     return {nr for nr, name in first.items() if name == TRANSPOSED_FORWARD}
 
 
+def traced(fn, steps: int, backend: str, read: Callable[[list[str]], object]):
+    """(`read` of the XPlane files, wall ms) of `steps` calls of `fn` under the TF or JAX
+    profiler, whose files live in a temporary folder until `read` has them."""
+    start, stop = _trace_controls(backend)
+    with tempfile.TemporaryDirectory(prefix="saltbench-xplane-") as logdir:
+        start(logdir)
+        wall_ms = timed_calls(fn, steps)
+        stop()
+        return read(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)), wall_ms
+
+
 def _profile_tensorflow(
     fn: Callable[[], object], steps: int, layer_kinds: dict[str, str]
 ) -> tuple[dict[str, float], float]:
-    import tensorflow as tf
-
     from common.bench.breakdown.tf_table import classify
 
-    with tempfile.TemporaryDirectory(prefix="saltbench-xplane-") as logdir:
-        tf.profiler.experimental.start(logdir)
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        wall_ms = (time.perf_counter() - start) * 1e3
-        tf.profiler.experimental.stop()
-        rows = framework_op_stats(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True))
+    rows, wall_ms = traced(fn, steps, "tensorflow", framework_op_stats)
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
         totals[classify(row["type"], row["operation"], layer_kinds)] += row["self_ms"]
@@ -202,19 +200,14 @@ def _profile_xla(fn, steps: int, layer_kinds, spec, backend: str) -> tuple[dict[
         raise RuntimeError(
             f"no XLA dump folder ({XLA_DUMP_ENV} unset: run through saltbench bench)"
         )
-    start, stop = _trace_controls(backend)
-    with tempfile.TemporaryDirectory(prefix="saltbench-xplane-") as logdir:
-        start(logdir)
-        began = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        wall_ms = (time.perf_counter() - began) * 1e3
-        stop()
-        events = trace_events(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True))
-    module = best_module(dump, events)
-    if module is None:
+    events, wall_ms = traced(fn, steps, backend, trace_events)
+    modules = [
+        XlaClassifier(path.read_text(), layer_kinds, spec_kernels(spec))
+        for path in Path(dump).glob("*after_optimizations.txt")
+    ]
+    classifier = max(modules, key=lambda m: m.covered_ms(events), default=None)
+    if classifier is None or classifier.covered_ms(events) == 0:
         raise RuntimeError(f"{dump}: no dumped XLA module names the traced instructions")
-    classifier = XlaClassifier(module, layer_kinds, spec_kernels(spec))
     totals: dict[str, float] = defaultdict(float)
     for name, ms in events:
         class_id = classifier.classify(name)
@@ -236,22 +229,6 @@ def _trace_controls(backend: str):
     import tensorflow as tf
 
     return tf.profiler.experimental.start, tf.profiler.experimental.stop
-
-
-def best_module(folder: str, events: list[tuple[str, float]]) -> str | None:
-    """The text of the dumped optimized module whose entry instructions cover most traced time."""
-    import pathlib
-
-    from common.bench.breakdown.xla_table import parse_hlo_text
-
-    best, best_ms = None, 0.0
-    for path in pathlib.Path(folder).glob("*after_optimizations.txt"):
-        text = path.read_text()
-        names = parse_hlo_text(text)[0]
-        covered = sum(ms for name, ms in events if name in names)
-        if covered > best_ms:
-            best, best_ms = text, covered
-    return best
 
 
 def trace_events(xplane_paths: list[str]) -> list[tuple[str, float]]:

@@ -89,15 +89,24 @@ def layer_kind(op_name: str, layer_kinds: dict[str, str]) -> str | None:
     return None
 
 
+def layer_class(kind: str | None, backward: bool, layout: bool) -> str | None:
+    """The class of an op inside a spec layer of `kind` (None outside one): real reorders and
+    casts stay layout, anything else is the layer's work, its backward under the gradient."""
+    if kind not in LAYER_KIND_CLASS:
+        return None
+    if layout:
+        return "layout"
+    found = LAYER_KIND_CLASS[kind]
+    return BACKWARD.get(found, found) if backward else found
+
+
 def classify(op_type: str, op_name: str, layer_kinds: dict[str, str]) -> str:
     """The class of one TF op: by its spec layer, else its scope, else its type."""
     backward = op_name.startswith("gradient_tape/") or "/gradient_tape/" in op_name
     kind = layer_kind(op_name, layer_kinds)
-    if kind is not None and kind in LAYER_KIND_CLASS:
-        found = LAYER_KIND_CLASS[kind]
-        if op_type in LAYOUT_IN_LAYERS:  # real reorders and casts, not a layer's broadcasts
-            return "layout"
-        return BACKWARD.get(found, found) if backward else found
+    in_layer = layer_class(kind, backward, op_type in LAYOUT_IN_LAYERS)
+    if in_layer is not None:
+        return in_layer
     by_scope = scope_class(op_name)
     if by_scope is not None:
         return by_scope

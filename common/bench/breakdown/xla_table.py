@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from common.bench.breakdown.tf_table import BACKWARD, LAYER_KIND_CLASS, layer_kind, scope_class
+from common.bench.breakdown.tf_table import BACKWARD, layer_class, layer_kind, scope_class
 
 XLA_PRIMITIVES: dict[str, str] = {
     "conv_general_dilated": "conv_fwd",
@@ -114,11 +114,9 @@ def classify_op_name(op_name: str, layer_kinds: dict[str, str]) -> str:
     scope, backward = scope_of(op_name)
     kind = layer_kind(scope, layer_kinds)
     primitive = scope.rsplit("/", 1)[-1]
-    if kind in LAYER_KIND_CLASS:
-        if primitive in LAYOUT_IN_LAYERS:  # real reorders and casts, not a layer's broadcasts
-            return "layout"
-        found = LAYER_KIND_CLASS[kind]
-        return BACKWARD.get(found, found) if backward else found
+    in_layer = layer_class(kind, backward, primitive in LAYOUT_IN_LAYERS)
+    if in_layer is not None:
+        return in_layer
     by_scope = scope_class(scope)
     if by_scope is not None:
         return by_scope
@@ -133,6 +131,10 @@ class XlaClassifier:
         self.instructions, self.computations = parse_hlo_text(hlo_text)
         self.layer_kinds = layer_kinds
         self.kernels = kernels  # {"conv": {dims…}, "conv_transpose": {dims…}} sorted tuples
+
+    def covered_ms(self, events: list[tuple[str, float]]) -> float:
+        """Traced time of the events that name an entry instruction of this module."""
+        return sum(ms for name, ms in events if name in self.instructions)
 
     def classify(self, name: str) -> str | None:
         """The class of the trace event `name`, or None when it names no instruction here."""
