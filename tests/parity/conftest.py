@@ -138,3 +138,12 @@ def float64_twins(spec: ResUNetSpec, weights: dict):
 def sgd_twins(request) -> TwinPair:
     """Five-step SGD parity: every activation x attention at width 4, the default spec at 16."""
     return _pair(request.param)
+
+
+@pytest.fixture(scope="module")
+def resnet34():
+    """The ResNet34 U-Net twins of one test module, from the same neutral weights
+    (tests/parity/resnet34_twins.py)."""
+    from tests.parity.resnet34_twins import SPEC, Twins
+
+    return Twins(SPEC)

@@ -7,7 +7,6 @@ import pytest
 from tests.parity.resnet34_twins import (
     FLOAT32_LOSS_RTOL,
     SPEC,
-    Twins,
     keras,
     make_batch,
     max_diff,
@@ -15,11 +14,6 @@ from tests.parity.resnet34_twins import (
 )
 
 pytestmark = [pytest.mark.parity, pytest.mark.keras, pytest.mark.torch]
-
-
-@pytest.fixture(scope="module")
-def twins() -> Twins:
-    return Twins(SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +35,13 @@ def keras64():
 
 
 @pytest.fixture
-def twins64(twins, keras64):
+def twins64(resnet34, keras64):
     """(Keras, torch) float64 models, both at the float32 twins' starting weights."""
     from keras_impl.weights import import_weights
 
-    twins.sync(twins.start)
-    import_weights(keras64, twins.start)
-    return keras64, float64_copy(twins.torch)
+    resnet34.sync(resnet34.start)
+    import_weights(keras64, resnet34.start)
+    return keras64, float64_copy(resnet34.torch)
 
 
 def float64_copy(model):
@@ -108,16 +102,16 @@ def test_training_mode_gradients_agree_in_float64(twins64, loss):
 
 
 @pytest.mark.parametrize("loss", ["bce", "lovasz_hinge"])
-def test_training_mode_gradients_agree_in_float32(twins, loss):
+def test_training_mode_gradients_agree_in_float32(resnet34, loss):
     """The product's float32 gradients: within 1e-4 of the scale plus the measured round-off."""
     from keras_impl.steps import loss_and_gradients as keras_grads
     from torch_impl.steps import loss_and_gradients as torch_grads
 
-    twins.sync(twins.start)
+    resnet34.sync(resnet34.start)
     x, y = make_batch(5)
-    keras_loss, kg = keras_grads(twins.keras, loss, x, y)
-    torch_loss, tg = torch_grads(twins.torch, loss, x, y)
-    _, truth = torch_grads64(float64_copy(twins.torch), loss, x, y)
+    keras_loss, kg = keras_grads(resnet34.keras, loss, x, y)
+    torch_loss, tg = torch_grads(resnet34.torch, loss, x, y)
+    _, truth = torch_grads64(float64_copy(resnet34.torch), loss, x, y)
     assert keras_loss == pytest.approx(torch_loss, rel=FLOAT32_LOSS_RTOL, abs=1e-6)
     scale = max(float(np.max(np.abs(g))) for g in truth.values())
     noise = max(max_diff(kg[k], truth[k]) + max_diff(tg[k], truth[k]) for k in kg)
@@ -152,7 +146,7 @@ def test_five_sgd_steps_agree_in_float64(twins64):
     )  # float32 export of float64 weights
 
 
-def test_sgd_steps_agree_with_the_trainers(twins):
+def test_sgd_steps_agree_with_the_trainers(resnet34):
     """The product's float32 Trainers (Keras compiled train_on_batch, torch loop), plain SGD.
 
     Two steps at lr 2**-10: at 0.05 the second step's weights, already apart by float32
@@ -165,16 +159,16 @@ def test_sgd_steps_agree_with_the_trainers(twins):
     from torch_impl.steps import Trainer as TorchTrainer
     from torch_impl.weights import export_weights as torch_export
 
-    twins.sync(twins.start)
+    resnet34.sync(resnet34.start)
     rate = 2.0**-10  # exact in float32, as Keras stores it
-    keras_trainer = KerasTrainer(twins.keras, loss="bce", optimizer="sgd", learning_rate=rate)
-    torch_trainer = TorchTrainer(twins.torch, loss="bce", optimizer="sgd", learning_rate=rate)
+    keras_trainer = KerasTrainer(resnet34.keras, loss="bce", optimizer="sgd", learning_rate=rate)
+    torch_trainer = TorchTrainer(resnet34.torch, loss="bce", optimizer="sgd", learning_rate=rate)
     for step in range(2):
         x, y = make_batch(10 + step)
         keras_loss, torch_loss = keras_trainer.train_step(x, y), torch_trainer.train_step(x, y)
         assert keras_loss == pytest.approx(torch_loss, rel=FLOAT32_LOSS_RTOL), f"step {step}"
-    kw, tw = keras_export(twins.keras), torch_export(twins.torch)
+    kw, tw = keras_export(resnet34.keras), torch_export(resnet34.torch)
     trainable = [k for k in kw if "moving_" not in k]
-    moved = max(max_diff(tw[k], twins.start[k]) for k in trainable)
+    moved = max(max_diff(tw[k], resnet34.start[k]) for k in trainable)
     worst = max(max_diff(kw[k], tw[k]) for k in trainable)
     assert moved > 1e-4 and worst < 1e-2 * moved, f"worst {worst:.3g}, moved {moved:.3g}"

@@ -21,29 +21,24 @@ from tests.parity.resnet34_twins import (
 pytestmark = [pytest.mark.parity, pytest.mark.keras, pytest.mark.torch]
 
 
-@pytest.fixture(scope="module")
-def twins() -> Twins:
-    return Twins(SPEC)
-
-
-def test_parameter_counts_are_equal(twins):
+def test_parameter_counts_are_equal(resnet34):
     from keras_impl.weights import parameter_counts as keras_counts
     from torch_impl.weights import parameter_counts as torch_counts
 
     expected = (SPEC.parameter_count(), SPEC.parameter_count(trainable_only=True))
-    assert keras_counts(twins.keras) == torch_counts(twins.torch) == expected
+    assert keras_counts(resnet34.keras) == torch_counts(resnet34.torch) == expected
 
 
-def test_forward_keras_to_torch(twins):
-    twins.sync(twins.start)
+def test_forward_keras_to_torch(resnet34):
+    resnet34.sync(resnet34.start)
     x, _ = make_batch(0)
-    keras_logits, torch_logits = twins.logits(x)
+    keras_logits, torch_logits = resnet34.logits(x)
     assert keras_logits.shape == torch_logits.shape == (2, 101, 101, 1)
     assert np.std(keras_logits) > 1e-3  # a non-trivial function is compared
     assert max_diff(keras_logits, torch_logits) < FORWARD_TOLERANCE
 
 
-def test_forward_torch_to_keras(twins):
+def test_forward_torch_to_keras(resnet34):
     from common.parity.check import randomize_batch_norm
     from keras_impl.weights import import_weights as keras_import
     from torch_impl.model import build_model
@@ -52,19 +47,19 @@ def test_forward_torch_to_keras(twins):
 
     torch.manual_seed(3)
     source = randomize_batch_norm(torch_export(build_model(SPEC)), seed=4)
-    torch_import(twins.torch, source)
-    keras_import(twins.keras, source)
+    torch_import(resnet34.torch, source)
+    keras_import(resnet34.keras, source)
     x, _ = make_batch(1)
-    keras_logits, torch_logits = twins.logits(x)
+    keras_logits, torch_logits = resnet34.logits(x)
     assert max_diff(keras_logits, torch_logits) < FORWARD_TOLERANCE
 
 
-def test_changing_one_weight_breaks_parity(twins):
-    twins.sync(twins.start)
+def test_changing_one_weight_breaks_parity(resnet34):
+    resnet34.sync(resnet34.start)
     x, _ = make_batch(0)
-    twins.torch.dec2.skip.bias.data += 0.05
-    keras_logits, torch_logits = twins.logits(x)
-    twins.sync(twins.start)
+    resnet34.torch.dec2.skip.bias.data += 0.05
+    keras_logits, torch_logits = resnet34.logits(x)
+    resnet34.sync(resnet34.start)
     assert max_diff(keras_logits, torch_logits) > 100 * FORWARD_TOLERANCE
 
 
@@ -83,7 +78,7 @@ def test_forward_parity_over_options(fields):
     assert max_diff(keras_logits, torch_logits) < FORWARD_TOLERANCE
 
 
-def test_encoder_weights_load_into_both_twins_alike(twins, tmp_path):
+def test_encoder_weights_load_into_both_twins_alike(resnet34, tmp_path):
     from common.models.encoder_weights import with_encoder_weights
     from keras_impl.weights import export_weights as keras_export
     from keras_impl.weights import import_weights as keras_import
@@ -91,26 +86,26 @@ def test_encoder_weights_load_into_both_twins_alike(twins, tmp_path):
     from torch_impl.weights import export_weights as torch_export
     from torch_impl.weights import import_weights as torch_import
 
-    twins.sync(twins.start)
+    resnet34.sync(resnet34.start)
     path = tmp_path / "resnet34.pth"
     save_reference(path, SPEC.base_width, seed=7)
-    keras_import(twins.keras, with_encoder_weights(keras_export(twins.keras), path, SPEC))
-    torch_import(twins.torch, with_encoder_weights(torch_export(twins.torch), path, SPEC))
+    keras_import(resnet34.keras, with_encoder_weights(keras_export(resnet34.keras), path, SPEC))
+    torch_import(resnet34.torch, with_encoder_weights(torch_export(resnet34.torch), path, SPEC))
     assert (
         max_diff(
-            keras_export(twins.keras)["layer3_0/downsample/0/kernel"],
-            twins.start["layer3_0/downsample/0/kernel"],
+            keras_export(resnet34.keras)["layer3_0/downsample/0/kernel"],
+            resnet34.start["layer3_0/downsample/0/kernel"],
         )
         > 0
     )
     x, _ = make_batch(6)
-    keras_logits, torch_logits = twins.logits(x)
-    twins.sync(twins.start)
+    keras_logits, torch_logits = resnet34.logits(x)
+    resnet34.sync(resnet34.start)
     assert max_diff(keras_logits, torch_logits) < FORWARD_TOLERANCE
 
 
 def test_stride_two_padding_follows_torchvision_not_tf_same():
-    """TF 'same' pads a stride-2 conv only at the end; the twins pad both sides, like torch padding=1."""
+    """TF 'same' pads a stride-2 conv only at the end; the resnet34 pad both sides, like torch padding=1."""
     from keras_impl.resnet34_unet import StemPool as KerasPool
     from keras_impl.resnet34_unet import _pad_hw
     from torch_impl.resnet34_unet import StemPool as TorchPool
@@ -135,16 +130,16 @@ def test_stride_two_padding_follows_torchvision_not_tf_same():
     np.testing.assert_array_equal(pooled_keras, pooled_torch)
 
 
-def test_keras_model_saves_and_loads(twins, tmp_path):
+def test_keras_model_saves_and_loads(resnet34, tmp_path):
     from keras_impl.weights import load_model, save_model
 
-    twins.sync(twins.start)
+    resnet34.sync(resnet34.start)
     x, _ = make_batch(0)
-    path = save_model(twins.keras, tmp_path / "resnet34_unet.keras")
+    path = save_model(resnet34.keras, tmp_path / "resnet34_unet.keras")
     reloaded = load_model(path)
     assert (
         max_diff(
-            np.asarray(reloaded(x, training=False)), np.asarray(twins.keras(x, training=False))
+            np.asarray(reloaded(x, training=False)), np.asarray(resnet34.keras(x, training=False))
         )
         == 0
     )
