@@ -15,8 +15,6 @@ from common.bench.breakdown.profilers import (
 )
 from common.subjects.table import Variant
 
-PHASES = {"train": "train", "infer": "infer"}
-
 
 def measure_breakdown(
     variant: Variant,
@@ -27,9 +25,9 @@ def measure_breakdown(
     median_s: float,
     trainer=None,
 ) -> dict:
-    """The breakdown of `operation` (train | infer) as a dict for the side report; a variant no
-    profiler serves, or whose profile failed, gets a row that says why instead."""
-    phase = PHASES[operation]
+    """The breakdown of `operation` (the phase: train | infer) as a dict for the side report; a
+    variant whose profile cannot be read here, or failed, gets a row that says why instead."""
+    phase = operation
     profiler = profiler_for(variant)
     base = {"variant": variant.name, "phase": phase, "profiler": profiler}
     if (missing := missing_reader(variant)) is not None:
