@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from common.bench.roofline import describe
+from common.bench.roofline import describe, shrunk
 from common.bench.summary_tables import (
     NOT_ADJACENT,
     breakeven_table,
@@ -65,7 +65,11 @@ def ceiling_text(rooflines: list[dict]) -> str:
     for precision, entry in roof["ceilings"].items():
         if precision == "fp32":
             continue
-        rates = ", ".join(f"{k} {v:.0f}" for k, v in entry["candidates"].items())
+        rates = ", ".join(
+            f"{k} {v:.0f}"
+            + (f" ({describe(roof, k, precision)})" if shrunk(roof, k, precision) else "")
+            for k, v in entry["candidates"].items()
+        )
         parts.append(
             f" {precision} rows are divided by the {precision} ceiling, **{entry['gflops']:.0f} "
             f"GFLOP/s = {describe(roof, entry['source'], precision)}** (measured: {rates})."

@@ -13,6 +13,7 @@ def test_roofline_reports_positive_rates_and_restores_threads():
     roof = measure_roofline(threads=1, size=128, repeats=1)
     assert roof.matmul_gflops > 0 and roof.conv_gflops > 0
     assert roof.threads == 1 and roof.device == "cpu" and roof.matmul_size == 128
+    assert roof.shapes["fp32"]["matmul"] <= 128 and set(roof.shapes) == {"fp32", *roof.half}
     assert torch.get_num_threads() == before
     assert percent_of_peak(50.0, 200.0) == 25.0
 
@@ -34,3 +35,24 @@ def test_training_step_costs_about_three_forwards_by_flop_counter():
     measured = counter.get_total_flops() / spec.flops_per_image()
     # the first conv needs no input gradient, so a step is a little under 3 forwards
     assert TRAIN_FLOPS_FACTOR * 0.95 < measured <= TRAIN_FLOPS_FACTOR + 1e-9
+
+
+def test_a_reference_too_slow_for_the_call_budget_is_shrunk_and_named():
+    """bf16 without native support runs a 2048² matmul at ~0.3 GFLOP/s (a minute a call): the
+    reference shrinks until a call fits the budget, and its description says so."""
+    from common.bench.roofline import CALL_BUDGET_S, describe, fitted, shrunk
+
+    cube = lambda n: 2.0 * n**3  # noqa: E731
+    # a fast precision keeps the full size; 256² in 0.1 s (0.34 GFLOP/s) must shrink
+    assert fitted(2048, 256, probe_seconds=1e-4, cost=cube) == 2048
+    slow = fitted(2048, 256, probe_seconds=0.1, cost=cube)
+    rate = cube(256) / 0.1
+    assert 256 <= slow < 2048 and cube(slow) / rate <= CALL_BUDGET_S
+    assert cube(slow / 0.8) / rate > CALL_BUDGET_S  # the largest step that fits, not any
+    roof = {"matmul_size": 2048, "shapes": {"bf16": {"matmul": slow, "conv": 32, "conv_large": 4}}}
+    assert f"torch.mm {slow}² (bf16), shrunk from 2048²" in describe(roof, "matmul", "bf16")
+    assert "batch 4 (bf16), shrunk from batch 32" in describe(roof, "conv_large", "bf16")
+    assert describe(roof, "conv", "bf16") == "3x3 conv 25x25x64→64, batch 32 (bf16)"
+    assert describe({"matmul_size": 2048}, "matmul") == "torch.mm 2048² (fp32)"
+    assert shrunk(roof, "conv_large", "bf16") and not shrunk(roof, "conv", "bf16")
+    assert not shrunk(roof, "matmul", "fp32") and not shrunk(roof, "fma_peak", "bf16")
