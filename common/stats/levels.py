@@ -3,16 +3,24 @@
 - **These trained models** (`models`): are these two sets of trained weights equally good on these
   tiles? Per-tile differences, bootstrapped over tiles (and seeds): common.stats.intervals.
 - **The frameworks** (`frameworks`): would another training run of each framework come out the
-  same way? The unit of replication is the training run (unit = fold x seed), tiles nested in it:
-  a Student-t interval on the per-unit mean differences, with the Nadeau & Bengio (2003)
-  correction for units whose training sets overlap (the corrected repeated k-fold t-test of
-  Bouckaert & Frank, 2004): Var(mean) = S^2 (1/U + n_test/n_train), df = U - 1.
+  same way? Two questions, each named for what it generalises to:
+  - *on this dataset* (`frameworks["dataset"]`, common.stats.dataset_level): another seed on these
+    same folds. Seeds on one split share all their data, so they are the replicates; the folds
+    are held fixed. A plain t interval, exact for normal per-seed differences; it needs >= 2 seeds
+    per fold (or >= 3 on one fold) and is the level that can decide, so the Answer leads with it
+    where it has an interval.
+  - *across training sets* (the top-level fields): new training sets of this size. Seeds are
+    averaged within each fold (they share its training set, so they are not independent draws of
+    it) and the folds' means go into a Student-t interval with the Nadeau & Bengio (2003)
+    correction for folds whose training sets overlap (the corrected k-fold t-test of Bouckaert &
+    Frank, 2004): Var(mean) = S^2 (1/F + n_test/n_train), df = F - 1. The correlation it assumes
+    (n_test / n) is not measured: the interval is exact for normal fold means only when it is the
+    true one, and meant to be conservative otherwise. Its second term does not shrink with more
+    folds of the same tiles, which is why this level often cannot decide. One fold: no interval.
 
-Why this method: a cluster (two-stage) bootstrap over units needs many units to cover (with 5
-units its percentile interval is known to be too narrow), while the t interval is exact for
-normal unit means at any U >= 2, and the correction accounts for the folds sharing training
-data, which makes their results positively correlated and a plain t interval too narrow. Its
-coverage is checked by simulation (tests/stats/test_levels.py).
+Why a t interval and not a cluster (two-stage) bootstrap over units: with 5 units the bootstrap's
+percentile interval is known to be too narrow. Coverage of both levels is checked by simulation
+(tests/stats/test_levels.py, tests/stats/test_dataset_level.py).
 
 Below MIN_RUNS units the between-run spread cannot be estimated from the run; a noise floor
 (`--noise-floor`: the reference against its own copy started one ulp away, unit by unit) may
@@ -31,6 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from common.stats.dataset_level import (
+    dataset_interval,
+    seed_fold_grid,
+    seeds_needed,
+    variance_components,
+)
 from common.stats.intervals import (
     CONFIDENCE,
     RESAMPLES,
@@ -86,7 +100,7 @@ def runs_interval(
             bound = tie_interval(estimate, *tie, confidence)
             return Interval(estimate, bound.low, bound.high, units, bound.method)
         variance = float(d.var(ddof=1)) * (1.0 / units + test_over_train)
-        df, method = units - 1, "corrected t over training runs (Nadeau-Bengio)"
+        df, method = units - 1, "corrected t across training sets (Nadeau-Bengio)"
     elif floor_diffs is not None and np.any(np.asarray(floor_diffs, dtype=np.float64) != 0.0):
         f = np.asarray(floor_diffs, dtype=np.float64)  # all zero: the floor measured no spread
         variance = float(np.mean(f**2)) * (correlation + (1.0 - correlation) / units)
@@ -150,6 +164,51 @@ def models_level(
     }
 
 
+def plan_goal(estimate: float, margin: float) -> tuple[float, bool, str]:
+    """(difference to plan for, equivalence?, its words): equivalence within the margin when the
+    estimate is inside it, else detecting the measured difference (never less than the margin)."""
+    if abs(estimate) < margin:
+        return margin, True, f"show equivalence within ±{margin:g}"
+    target = max(margin, abs(estimate))
+    return target, False, f"detect the measured difference {target:.4f}"
+
+
+def dataset_verdict(
+    grid: np.ndarray, margin: float, family: float, first: str, second: str, fallback_sd
+) -> dict[str, Any]:
+    """The frameworks on this dataset (common.stats.dataset_level): its interval, the variance
+    components, and the seeds per fold a decision needs (planned from the seed sd, or where one
+    seed per fold leaves it unknown, from `fallback_sd`, the between-fold sd: an upper bound)."""
+    conf95, conf90 = family_levels(family)
+    ci95, ci90 = dataset_interval(grid, conf95), dataset_interval(grid, conf90)
+    parts = variance_components(grid)
+    sd, source = parts["seed_sd"], "the seed sd"
+    if sd is None:
+        sd, source = fallback_sd, "the between-fold sd, an upper bound on the seed sd"
+    target, equivalence, goal = plan_goal(ci95.estimate, margin)
+    folds = parts["folds"]
+    needed = seeds_needed(sd, folds, target, equivalence, 1 - conf95, POWER) if sd else None
+    where = f"{folds} fold{'s' * (folds != 1)}"
+    advice = (
+        f"about {needed} seeds per fold on these {where} would give {POWER:.0%} power to {goal} "
+        f"(from {source} {sd:.4f})"
+        if needed
+        else ""
+    )
+    result = {**_interval_dicts(ci95, ci90, conf95, conf90), **parts}
+    if ci95.low is None:
+        line = (
+            f"{parts['seeds']} seed(s) on {where}: the seed-to-seed spread is not measured "
+            f"(needs ≥ 2 seeds per fold, or ≥ 3 on one fold)" + (f"; {advice}" if advice else "")
+        )
+        verdict = {"kind": "too few runs", "line": line}
+    else:
+        verdict = three_way_verdict(ci95, ci90, margin, first, second, advice)
+    if needed:
+        verdict["seeds_needed"] = needed
+    return {**result, "verdict": verdict}
+
+
 def frameworks_level(
     diff: np.ndarray,
     fold_of_tile: np.ndarray,
@@ -160,20 +219,36 @@ def frameworks_level(
     second: str,
     floor_diffs=None,
 ) -> dict[str, Any]:
-    """The frameworks, over training runs: the corrected t interval and its verdict."""
+    """The frameworks at both levels: on this dataset (seeds on fixed folds: `dataset`, the lead
+    where it has an interval) and across training sets (the corrected t over the folds' seed
+    means, the top-level fields), each with its verdict."""
     conf95, conf90 = family_levels(family)
     units = unit_means(diff, fold_of_tile)
+    grid = seed_fold_grid(diff, fold_of_tile)
     flat = np.atleast_2d(diff)
     tie = (int(np.count_nonzero(flat)), int(flat.size))
-    ci95 = runs_interval(units, test_over_train, conf95, floor_diffs, tie)
-    ci90 = runs_interval(units, test_over_train, conf90, floor_diffs, tie)
-    sd = float(units.std(ddof=1)) if units.size > 1 else None
+    one_split = grid.shape[1] == 1 and grid.shape[0] > 1
+    sets = grid.mean(axis=0)  # one value per training set: its seeds averaged
+    ci95 = runs_interval(sets, test_over_train, conf95, floor_diffs, tie)
+    ci90 = runs_interval(sets, test_over_train, conf90, floor_diffs, tie)
+    sd = float(sets.std(ddof=1)) if sets.size > 1 else None
+    dataset = dataset_verdict(grid, margin, family, first, second, sd)
     result = {
         **_interval_dicts(ci95, ci90, conf95, conf90),
         "unit_differences": units.tolist(),
+        "set_differences": sets.tolist(),
         "between_unit_sd": sd,
         "test_over_train": test_over_train,
+        "dataset": dataset,
+        "lead": "dataset" if dataset["low"] is not None else "across",
     }
+    if one_split:
+        line = (
+            f"one training set ({grid.shape[0]} seeds on one fold): says nothing across "
+            "training sets; see the level on this dataset"
+        )
+        return {**result, "low": None, "high": None, "method": "one training set",
+                "verdict": {"kind": "too few runs", "line": line}}  # fmt: skip
     if ci95.low is None:
         runs = f"{units.size} training run{'s' * (units.size != 1)} per framework"
         line = (
@@ -181,22 +256,21 @@ def frameworks_level(
             f"(at least {MIN_RUNS} units), or `--noise-floor`"
         )
         return {**result, "verdict": {"kind": "too few runs", "line": line}}
-    equivalence = abs(ci95.estimate) < margin
-    needed = runs_needed(sd, margin, test_over_train, equivalence, 1 - conf95) if sd else None
-    goal = (
-        f"show equivalence within ±{margin:g}"
-        if equivalence
-        else f"detect a difference of {margin:g}"
-    )
+    target, equivalence, goal = plan_goal(ci95.estimate, margin)
+    needed = runs_needed(sd, target, test_over_train, equivalence, 1 - conf95) if sd else None
+    design = f"corrected t across training sets, assumed correlation {test_over_train / (1 + test_over_train):.2f}"
     advice = (
-        f"about {needed} training runs (seeds × folds) per framework would give "
-        f"{POWER:.0%} power to {goal} (estimate, from the between-run sd {sd:.4f})"
+        f"about {needed} training sets (folds) would give {POWER:.0%} power to {goal} ({design}; "
+        f"between-set sd {sd:.4f})"
         if needed
-        else f"no number of training runs on these tiles would {goal} at {POWER:.0%} power "
-        f"(between-run sd {sd:.4f}; the folds share training data, so their correlation stays)"
+        else f"no number of training sets of this size would {goal} at {POWER:.0%} power "
+        f"({design}: the folds share training data, so their correlation stays; between-set sd "
+        f"{sd:.4f})"
         if sd
         else ""
     )
+    if sd and (seeds := dataset["verdict"].get("seeds_needed")):
+        advice += f"; on this dataset, {seeds} seeds per fold would (seeds on fixed folds)"
     verdict = three_way_verdict(ci95, ci90, margin, first, second, advice)
     if needed:
         verdict["runs_needed"] = needed

@@ -98,7 +98,11 @@ def test_leaderboard_and_report(smoke_run):
     report = (smoke_run / "report.md").read_text()
     assert "| Keras | PyTorch | Keras vs PyTorch |" in report and "train images/s" in report
     assert "n=1" in report and "± 0.0000" not in report  # one unit: no fake spread
-    assert "Verdict, the frameworks (Keras − PyTorch" in report and "## Twin drift" in report
+    assert "Verdict, the frameworks across training sets (Keras − PyTorch" in report
+    assert (
+        "Verdict, the frameworks on this dataset (Keras − PyTorch, 1 seed(s) × 1 fold(s)" in report
+    )
+    assert "## Twin drift" in report
     assert "1 training run per framework: says nothing about the frameworks" in report
     assert "Verdict, these trained models (Keras − PyTorch" in report
 
@@ -122,11 +126,17 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
     diff = metrics["pairs"]["keras"]["difference"]
     n_tiles = metrics["frameworks"]["keras"]["folds"][0]["n_val"]
     assert diff["n_seeds"] == 2 and diff["n"] == n_tiles and diff["low"] <= diff["high"]
-    assert "Verdict, the frameworks (Keras − PyTorch" in stdout and "n=2" in stdout
-    assert metrics["pairs"]["keras"]["frameworks"]["verdict"]["kind"] == "too few runs"
+    assert "Verdict, the frameworks on this dataset (Keras − PyTorch, 2 seed(s)" in stdout
+    assert "n=2" in stdout and "one training set (2 seeds on one fold)" in stdout
+    runs = metrics["pairs"]["keras"]["frameworks"]
+    assert runs["verdict"]["kind"] == "too few runs" and runs["lead"] == "across"
+    assert runs["dataset"]["verdict"]["kind"] == "too few runs"  # 2 seeds on one fold: 1 df
     report = (run_dir / "report.md").read_text().splitlines()
     answer = "\n".join(report[:10])  # the answer first: both levels named in the first 10 lines
-    assert report[2] == "## Answer" and "**the frameworks** (2 training runs)" in answer
+    assert (
+        report[2] == "## Answer"
+        and "**the frameworks across training sets** (2 training runs)" in answer
+    )
     assert "**these trained models**" in answer and "- Machine: " in answer
     assert metrics["machine"]["cpus"] >= 1 and metrics["machine"]["cpu_model"]
     drift = pd.read_csv(run_dir / "drift_keras.csv")

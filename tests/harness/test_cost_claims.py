@@ -5,7 +5,12 @@ is not."""
 
 import numpy as np
 
-from common.harness.analysis.time_to_target import follow_up, restricted_mean, rmst_ratio
+from common.harness.analysis.time_to_target import (
+    follow_up,
+    restricted_mean,
+    rmst_ratio,
+    time_to_target_comparison,
+)
 from common.harness.analysis.uncertainty import paired_ratio
 from common.stats.intervals import ratio_of_means_ci
 
@@ -82,7 +87,31 @@ def test_restricted_mean_with_censoring_is_unbiased_where_dropping_is_not():
 def test_rmst_ratio_needs_three_runs_and_counts_the_censored():
     reached = (np.array([100.0, 150.0, 400.0]), np.array([True, True, False]))
     other = (np.array([200.0, 210.0, 220.0]), np.array([True, True, True]))
-    both = rmst_ratio(reached, other)
+    both = rmst_ratio(reached, other, horizon=400.0)
     assert both["censored"] == [1, 0] and both["low"] <= both["ratio"] <= both["high"]
-    few = rmst_ratio((reached[0][:2], reached[1][:2]), (other[0][:2], other[1][:2]))
+    few = rmst_ratio((reached[0][:2], reached[1][:2]), (other[0][:2], other[1][:2]), 400.0)
     assert "ratio" not in few and few["restricted_mean_s"][0] == 125.0
+
+
+def test_time_ratio_horizon_is_the_follow_up_and_its_interval_covers():
+    """Every run reaches the target (lognormal times, the pair's runs correlated): the horizon is
+    the follow-up (training seconds), not the last event, so nothing is cut off; the t interval on
+    the paired log ratios covers the true ratio about 95 % of the time at 3 and 5 pairs."""
+    truth = 1.5
+    for pairs in (3, 5):
+        rng = np.random.default_rng(pairs)
+        covered = 0
+        for _ in range(1000):
+            shared = rng.normal(0.0, 0.3, pairs)
+            t1 = np.exp(np.log(300.0 * truth) + shared + rng.normal(0.0, 0.15, pairs))
+            t2 = np.exp(np.log(300.0) + shared + rng.normal(0.0, 0.15, pairs))
+            longest = float(max(t1.max(), t2.max()))  # both trained past every event, unequally
+            trained = ([longest + 100.0] * pairs, [longest + 50.0] * pairs)
+            (entry,) = time_to_target_comparison(
+                [{"target": 0.5, "per_unit": list(t1)}],
+                [{"target": 0.5, "per_unit": list(t2)}],
+                trained,
+            )
+            assert entry["horizon_s"] == min(max(trained[0]), max(trained[1]))
+            covered += entry["low"] <= truth <= entry["high"]
+        assert 0.92 <= covered / 1000 <= 0.98, (pairs, covered)

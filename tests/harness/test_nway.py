@@ -38,7 +38,8 @@ def test_three_subjects_get_columns_pairs_and_adjusted_verdicts(nway_run):
         assert pair["memory_ratio"]["what"] == "peak_rss_mib"
         assert pair["drift"]["epochs"], "no drift recorded against the reference"
     assert "| | PyTorch | Keras/TF | Keras/JAX |" in stdout  # the run's order, one column each
-    assert stdout.count("Verdict, the frameworks (") == 2
+    assert stdout.count("Verdict, the frameworks on this dataset (") == 2
+    assert stdout.count("Verdict, the frameworks across training sets (") == 2
     assert stdout.count("Verdict, these trained models (") == 2
     assert "Bonferroni-adjusted" in stdout and "each decided by the interval shown" in stdout
     report = (run_dir / "report.md").read_text()

@@ -3,8 +3,11 @@
 A training run that never reached a target is censored at its training time (all it trained
 without getting there). Each subject's time to target is summarised by the Kaplan-Meier
 restricted mean (scipy.stats.ecdf on CensoredData; the area under the "not yet reached" curve up
-to a horizon both subjects followed), and two subjects by the ratio of their restricted means,
-with a percentile interval from resampling the paired runs. Dropping the runs that never reached
+to the horizon both subjects followed: the smaller of each subject's longest training time), and
+two subjects by the ratio of their paired restricted times min(time, horizon), a geometric mean
+with a t interval on the log ratios over pairs (a run censored before the horizon enters at its
+training time, a lower bound). The percentile bootstrap of the restricted means used before
+covered 0.29-0.62 at 95 % in simulation, since it took event times for the horizon. Dropping the runs that never reached
 it would keep only the fast ones and bias the mean low; below MIN_PAIRS paired runs there is no
 ratio, only the runs' times.
 """
@@ -16,7 +19,6 @@ from typing import Any
 import numpy as np
 
 MIN_PAIRS = 3  # no ratio from fewer paired runs: their times are shown instead
-RESAMPLES = 1000
 
 
 def restricted_mean(times, reached, horizon: float) -> float:
@@ -42,35 +44,30 @@ def follow_up(per_unit: list[float | None], trained: list[float]) -> tuple[np.nd
 def rmst_ratio(
     first: tuple[np.ndarray, np.ndarray],
     second: tuple[np.ndarray, np.ndarray],
-    seed: int = 0,
+    horizon: float,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """Ratio of restricted mean times first/second over paired runs, with a percentile interval
-    from resampling the pairs; the horizon is the shorter of the two longest follow-ups."""
+    """Each subject's restricted mean up to `horizon` (the follow-up both had: the smaller of each
+    subject's longest training time, never an event time), and the time ratio first/second: the
+    geometric mean of the paired restricted times' ratios, min(time, horizon) per run, with a t
+    interval on their logs over the pairs (none below MIN_PAIRS)."""
+    from scipy import stats
+
     (t1, r1), (t2, r2) = first, second
-    horizon = float(min(t1.max(), t2.max()))
     out: dict[str, Any] = {
         "horizon_s": horizon,
         "restricted_mean_s": [restricted_mean(t1, r1, horizon), restricted_mean(t2, r2, horizon)],
         "censored": [int((~r1).sum()), int((~r2).sum())],
-        "method": "Kaplan-Meier restricted mean, runs resampled in pairs",
+        "method": "paired restricted times min(time, horizon), t interval on log ratios",
     }
-    if len(t1) < MIN_PAIRS or horizon <= 0:
+    a, b = np.minimum(t1, horizon), np.minimum(t2, horizon)
+    if len(t1) < MIN_PAIRS or horizon <= 0 or (a <= 0).any() or (b <= 0).any():
         return out
-    rng = np.random.default_rng(seed)
-    ratios = []
-    for _ in range(RESAMPLES):
-        pick = rng.integers(0, len(t1), len(t1))
-        h = float(min(t1[pick].max(), t2[pick].max()))
-        if h > 0:
-            ratios.append(
-                restricted_mean(t1[pick], r1[pick], h) / restricted_mean(t2[pick], r2[pick], h)
-            )
-    a, b = out["restricted_mean_s"]
-    tail = 50 * (1 - confidence)
-    low, high = np.percentile(ratios, [tail, 100 - tail])
-    return {**out, "ratio": a / b, "low": float(low), "high": float(high),
-            "confidence": confidence}  # fmt: skip
+    logs = np.log(a) - np.log(b)
+    centre, spread = float(logs.mean()), float(logs.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(logs) - 1)) * spread / np.sqrt(len(logs))
+    return {**out, "ratio": float(np.exp(centre)), "low": float(np.exp(centre - half)),
+            "high": float(np.exp(centre + half)), "confidence": confidence}  # fmt: skip
 
 
 def time_to_target_comparison(
@@ -92,7 +89,8 @@ def time_to_target_comparison(
         if per_a and len(per_a) == len(per_b) == len(trained[0]) == len(trained[1]):
             fa, fb = follow_up(per_a, trained[0]), follow_up(per_b, trained[1])
             if fa[1].any() or fb[1].any():
-                entry.update(rmst_ratio(fa, fb, confidence=confidence))
+                horizon = float(min(max(trained[0]), max(trained[1])))
+                entry.update(rmst_ratio(fa, fb, horizon, confidence))
         out.append(entry)
     return out
 
@@ -102,8 +100,9 @@ def time_comparison_text(r: dict[str, Any]) -> str:
     if "restricted_mean_s" in r and "ratio" in r:
         censored = "+".join(map(str, r["censored"]))
         level = f" ({r['confidence'] * 100:.4g} %)" if "confidence" in r else ""
+        what = "time ratio" if "log ratios" in r.get("method", "") else "restricted-mean time ratio"
         return (
-            f"restricted-mean time ratio {r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]{level} "
+            f"{what} {r['ratio']:.2f} [{r['low']:.2f}, {r['high']:.2f}]{level} "
             f"n={r['pairs']} runs ({censored} not reached, censored; horizon {r['horizon_s']:.0f} s)"
         )
     if "ratio" in r and "restricted_mean_s" not in r:  # a run made before censoring

@@ -4,8 +4,10 @@ its files).
 - each subject's score: mean over units (fold x seed) with a Student-t 95 % CI and n;
 - every other subject - the reference (run.reference, default torch), on the same out-of-fold
   tiles, each tile scored at a cut searched without it (common.stats.crossfit), at two levels:
-  `difference`, these trained models (tile bootstrap), and `frameworks`, over training runs
-  (corrected t over units); with several pairs, Bonferroni-adjusted across them;
+  `difference`, these trained models (tile bootstrap), and `frameworks`, over training runs:
+  on this dataset (seeds on fixed folds, `frameworks["dataset"]`) and across training sets
+  (corrected t over the folds' seed means; none from one fold); with several pairs,
+  Bonferroni-adjusted across them;
 - throughput: a unit's training rate is its timed images over its timed seconds; a subject's
   rate is the mean over units, and its ratio to the reference the geometric mean of the per-unit
   paired ratios with a t interval on their logs over units (none below MIN_RUNS units); peak

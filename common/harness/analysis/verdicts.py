@@ -77,13 +77,48 @@ def level_lines(pair: dict[str, Any], margins: dict[str, float] | None, first: s
     units = len(runs["unit_differences"])
     sd = runs.get("between_unit_sd")
     spread = f", between-run sd {sd:.4f}" if sd is not None else ""
-    return [
-        f"Verdict, the frameworks ({first} − {second}, per-run mean differences of "
+    across = (
+        f"Verdict, the frameworks{' across training sets' if 'dataset' in runs else ''} "
+        f"({first} − {second}, per-run mean differences of "
         f"{units} training run{'s' * (units != 1)}{spread}; {runs['method']};{adjusted} "
-        f"{conf_runs} interval; {margin}): {runs['verdict']['line']}",
+        f"{conf_runs} interval; {margin}): {runs['verdict']['line']}"
+    )
+    lines = [across]
+    if "dataset" in runs:
+        lines = dataset_lines(runs, margin, adjusted, first, second) + [
+            across
+            + f" {ACROSS_MEANS.format(rho=runs['test_over_train'] / (1 + runs['test_over_train']))}"
+        ]
+        if runs.get("lead") != "dataset":
+            lines.reverse()
+    return [
+        *lines,
         f"Verdict, these trained models ({first} − {second} on {diff['n']} tiles × "
         f"{diff.get('n_seeds', 1)} seed(s), {diff['differing_tiles']} tiles differ; "
         f"{diff['method']};{adjusted} {conf} interval; {margin}): {diff['verdict']['line']}",
+    ]
+
+
+DATASET_MEANS = (
+    "(What it generalises to: another seed of each framework on these same folds of these tiles; "
+    "not a new training set.)"
+)
+ACROSS_MEANS = (
+    "(What it generalises to: new training sets of this size, under an assumed correlation "
+    "{rho:.2f} between folds that share training data (Nadeau-Bengio), not a measured one.)"
+)
+
+
+def dataset_lines(runs: dict[str, Any], margin: str, adjusted: str, first: str, second: str):
+    """The verdict line of the frameworks on this dataset (seeds on fixed folds), with its meaning."""
+    d = runs["dataset"]
+    parts = [f"seed sd {d['seed_sd']:.4f}" if d.get("seed_sd") is not None else "",
+             f"fold sd {d['fold_sd']:.4f}" if d.get("fold_sd") is not None else ""]  # fmt: skip
+    spread = "".join(f", {p}" for p in parts if p)
+    return [
+        f"Verdict, the frameworks on this dataset ({first} − {second}, {d['seeds']} seed(s) × "
+        f"{d['folds']} fold(s){spread}; {d['method']};{adjusted} {d['confidence'] * 100:.4g} % "
+        f"interval; {margin}): {d['verdict']['line']} {DATASET_MEANS}"
     ]
 
 

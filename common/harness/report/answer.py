@@ -70,10 +70,26 @@ def score_phrase(pair: dict[str, Any], metrics: dict[str, Any], subject: str) ->
         )
     units = len(pair["frameworks"]["unit_differences"])
     seeds = diff.get("n_seeds", 1)
+    models = (
+        f"**these trained models** ({diff['n']} tiles × {seeds} seed{'s' * (seeds != 1)}): "
+        f"{diff['verdict']['line']}"
+    )
+    dataset = pair["frameworks"].get("dataset")
+    if dataset is None:  # a run made before the level on this dataset
+        return (
+            f"score, **the frameworks** ({units} training run{'s' * (units != 1)}): "
+            f"{frameworks['line']}; {models}"
+        )
+    on_dataset = (
+        f"**the frameworks on this dataset** ({dataset['seeds']} seed{'s' * (dataset['seeds'] != 1)}"
+        f" × {dataset['folds']} fold{'s' * (dataset['folds'] != 1)}): {dataset['verdict']['line']}"
+    )
+    across = f"across training sets (assumed correlation): {frameworks['line']}"
+    if pair["frameworks"].get("lead") == "dataset":
+        return f"score, {on_dataset}; {models}; {across}"
     return (
-        f"score, **the frameworks** ({units} training run{'s' * (units != 1)}): "
-        f"{frameworks['line']}; **these trained models** ({diff['n']} tiles × "
-        f"{seeds} seed{'s' * (seeds != 1)}): {diff['verdict']['line']}"
+        f"score, **the frameworks across training sets** ({units} training run"
+        f"{'s' * (units != 1)}): {frameworks['line']}; {models}; {on_dataset}"
     )
 
 

@@ -20,6 +20,7 @@ from common.harness.report.subjects_table import (
 )
 from common.runs import rundir
 from common.runs.schedule import schedule_line
+from common.stats.crossfit import GROUPS
 from common.subjects.selection import in_run_order, label
 
 
@@ -216,8 +217,10 @@ def render_report(
         ]
     parts += [
         "Scores: competition metric on out-of-fold tiles with horizontal-flip TTA, threshold searched on "
-        "the same tiles (optimistic); the cross-fitted score chooses each tile's threshold on the "
-        "other half of the tiles, so no tile helps choose its own threshold — the gap between the two "
+        "the same tiles (optimistic); the cross-fitted score splits the tiles into "
+        f"{GROUPS} groups by tile id and scores each group at the cut searched on the other "
+        f"{GROUPS - 1} (threshold, and the minimum area where it is searched, chosen together), so "
+        "no tile helps choose its own cut — the gap between the two "
         "is the optimism of the search. Train images/s: the real training loop, epochs after the "
         "first of each stage (warm-up). Step images/s: a burst of bare training steps (same model, "
         "loss, batch, threads) timed after each stage, weighted like the loop's epochs; loop vs step "

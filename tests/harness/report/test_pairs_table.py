@@ -72,7 +72,8 @@ def test_two_level_pairs_show_the_adjusted_intervals_that_decide():
                "margins": {"score": 0.01, "speed": 0.05}}  # fmt: skip
     text = "\n".join(pairs_section(metrics))
     assert "Bonferroni-adjusted for 2 pairs" in text and "Holm" not in text
-    assert text.count("Verdict, the frameworks (") == 2
+    assert text.count("Verdict, the frameworks on this dataset (") == 2
+    assert text.count("Verdict, the frameworks across training sets (") == 2
     assert text.count("Verdict, these trained models (") == 2
     assert "97.5 % interval" in text  # 1 - 0.05/2: the interval shown is the one that decides
     runs = pairs["keras-tf"]["frameworks"]
