@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from common.core.errors import DivergedError, SaltbenchError
+from common.core.errors import DivergedError, SaltbenchError, exit_code_of
 from common.core.io import load_neutral, save_arrays, save_neutral
 from common.harness.unit.drift import FLOOR_SUFFIX
 from common.harness.unit.evaluate import predict_tta
@@ -27,6 +28,7 @@ from common.harness.unit.fold import FoldSession
 from common.recipes.resolve import build_spec
 from common.runs.rundir import (
     init_weights_path,
+    load_config,
     run_seeds,
     run_units,
     unit_dir,
@@ -69,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the subject's twin."""
     args = _parser().parse_args(argv)
+    if args.action == "train" and _several_units(args):
+        return exit_code_of(lambda: _each_unit_alone(args))
     action = {"init": _init, "train": _train, "predict": _predict}[args.action]
     return run_as_worker(
         args.subject,
@@ -86,6 +90,44 @@ def _init(make_trainer, args: argparse.Namespace, config: dict[str, Any], thread
 
             weights = with_encoder_weights(weights, encoder, build_spec(config["recipe"]))
         save_neutral(init_weights_path(args.run_dir, seed), weights)
+
+
+def _units(args: argparse.Namespace) -> list[tuple[int, int]]:
+    """(seed, fold) of every unit `train` was asked for, seeds outermost."""
+    config = load_config(args.run_dir)
+    folds = parse_ints(args.folds, config["folds"], "folds")
+    return [(s, f) for s in parse_ints(args.seeds, run_seeds(config), "seeds") for f in folds]
+
+
+def _several_units(args: argparse.Namespace) -> bool:
+    try:
+        return len(_units(args)) > 1
+    except SaltbenchError:  # a bad option or config: the worker's frame reports it in one line
+        return False
+
+
+def _each_unit_alone(args: argparse.Namespace) -> int:
+    """Several units: each in a fresh worker process of its own, one after another, so a unit
+    starts from a clean framework state and its peak memory is its own (Keras on TensorFlow kept
+    about 170 MiB a unit that neither keras.backend.clear_session nor gc gave back). The children
+    die with this process; an interrupt or an error stops the rest, a diverged unit does not."""
+    from common.runs.die_with_parent import PARENT_ENV, die_with_parent
+    from common.runs.processes import worker_command
+
+    die_with_parent()
+    flags = [f for f, on in (("--no-progress", args.no_progress),
+                             ("--noise-floor", args.noise_floor)) if on]  # fmt: skip
+    env = {**os.environ, PARENT_ENV: str(os.getpid())}
+    diverged = False
+    for seed, fold in _units(args):
+        unit = ["--folds", str(fold), "--seeds", str(seed), *flags]
+        command = worker_command(args.subject, "train", str(args.run_dir), *unit)
+        code = subprocess.call(command, env=env)
+        if code == DivergedError.exit_code:
+            diverged = True
+        elif code != 0:
+            return code
+    return DivergedError.exit_code if diverged else 0
 
 
 def _train(make_trainer, args: argparse.Namespace, config: dict[str, Any], threads: int) -> int:
