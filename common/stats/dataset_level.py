@@ -93,3 +93,12 @@ def seeds_needed(
         if quantiles**2 * seed_sd**2 / (seeds * folds) <= target**2:
             return seeds
     return None
+
+
+def plan_goal(estimate: float, margin: float) -> tuple[float, bool, str]:
+    """(difference to plan for, equivalence?, its words): equivalence within the margin when the
+    estimate is inside it, else detecting the measured difference (never less than the margin)."""
+    if abs(estimate) < margin:
+        return margin, True, f"show equivalence within ±{margin:g}"
+    target = max(margin, abs(estimate))
+    return target, False, f"detect the measured difference {target:.4f}"

@@ -41,6 +41,7 @@ import numpy as np
 
 from common.stats.dataset_level import (
     dataset_interval,
+    plan_goal,
     seed_fold_grid,
     seeds_needed,
     variance_components,
@@ -162,15 +163,6 @@ def models_level(
         "differing_tiles": int(np.count_nonzero(np.any(diff != 0.0, axis=0))),
         "verdict": verdict,
     }
-
-
-def plan_goal(estimate: float, margin: float) -> tuple[float, bool, str]:
-    """(difference to plan for, equivalence?, its words): equivalence within the margin when the
-    estimate is inside it, else detecting the measured difference (never less than the margin)."""
-    if abs(estimate) < margin:
-        return margin, True, f"show equivalence within ±{margin:g}"
-    target = max(margin, abs(estimate))
-    return target, False, f"detect the measured difference {target:.4f}"
 
 
 def dataset_verdict(
