@@ -55,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--profile",
         default=DEFAULT_PROFILE,
         help="smoke | quick | full (default quick); seed000 also has cpu (real tiles on a 2-core "
-        "CPU, fold 0, about an hour) and verdict (real tiles, all 5 folds, the framework-level "
-        "verdict, about 109 minutes on 2 cores)",
+        "CPU, fold 0, about an hour) and verdict (real tiles, folds 0-1 x 5 seeds, the framework-level "
+        "verdict, planned at about 91 minutes on 2 cores)",
     )
     parser.add_argument(
         "--set",
