@@ -8,7 +8,9 @@ BF16 on Arm). Elsewhere the frameworks emulate it in software: on an AVX2-only A
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,11 @@ from pathlib import Path
 # CPU feature flags (as /proc/cpuinfo spells them) that mean bf16 arithmetic in hardware.
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
 CPUINFO = Path("/proc/cpuinfo")
+# oneDNN's ISA cap (torch and TensorFlow compute through oneDNN on x86): a cap below AVX-512 hides
+# the AVX-512 and AMX units from both, so a capped CPU is, to them, one without those flags.
+ISA_CAP_VARIABLES = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+BELOW_AVX512 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2")
+CAPPED_PREFIXES = ("avx512", "amx")
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class CpuInfo:
     mhz: float | None = None  # the first processor's 'cpu MHz' where the OS lists it
     family: str = ""  # x86 'cpu family' and 'model' numbers: a bare "AMD EPYC" needs them
     model_number: str = ""
+    isa_cap: str = ""  # e.g. "ONEDNN_MAX_CPU_ISA=AVX2" where a cap removed flags
 
     @property
     def bf16_flags(self) -> list[str]:
@@ -45,6 +53,8 @@ class CpuInfo:
         """One phrase for reports: native (and why) or emulated (and why)."""
         if self.native_bf16:
             return f"native bf16 ({', '.join(self.bf16_flags)})"
+        if self.isa_cap:
+            return f"emulated bf16 ({self.isa_cap} hides the CPU's AVX-512 and AMX units)"
         if not self.flags:
             return f"bf16 treated as emulated (no CPU flags readable from {self.source})"
         return f"emulated bf16 (no {'/'.join(NATIVE_BF16_FLAGS)} flag in {self.source})"
@@ -77,11 +87,24 @@ def parse_cpuinfo(text: str, source: str = str(CPUINFO)) -> CpuInfo:
     )
 
 
+def isa_capped(info: CpuInfo, environ=os.environ) -> CpuInfo:
+    """`info` as oneDNN sees it under an ISA cap below AVX-512: without the AVX-512 and AMX flags."""
+    for name in ISA_CAP_VARIABLES:
+        value = environ.get(name, "").strip().upper()
+        if value in BELOW_AVX512:
+            hidden = {flag for flag in info.flags if flag.startswith(CAPPED_PREFIXES)}
+            if not hidden:
+                return info
+            return dataclasses.replace(info, flags=info.flags - hidden, isa_cap=f"{name}={value}")
+    return info
+
+
 @functools.cache
 def cpu_info() -> CpuInfo:
-    """This machine's CPU; where /proc/cpuinfo is absent (macOS, Windows) no flags, so no native bf16."""
+    """This machine's CPU as the frameworks use it (an ISA cap applied); where /proc/cpuinfo is
+    absent (macOS, Windows) no flags, so no native bf16."""
     try:
-        return parse_cpuinfo(CPUINFO.read_text(errors="replace"))
+        return isa_capped(parse_cpuinfo(CPUINFO.read_text(errors="replace")))
     except OSError:
         return CpuInfo(platform.processor() or "unknown CPU", frozenset(), CPUINFO.as_posix())
 
@@ -89,8 +112,6 @@ def cpu_info() -> CpuInfo:
 def machine_record(info: CpuInfo | None = None) -> dict:
     """What a run records of the machine it ran on: CPU model (with family/model numbers), cores,
     and whether bf16 is native; the report's Answer block names it."""
-    import os
-
     info = info or cpu_info()
     return {
         "cpu_model": info.model,
@@ -101,6 +122,7 @@ def machine_record(info: CpuInfo | None = None) -> dict:
         "bf16_flags": info.bf16_flags,
         "avx512": info.has_avx512,
         "amx": sorted(f for f in info.flags if f.startswith("amx")),
+        "isa_cap": info.isa_cap,
     }
 
 
@@ -116,7 +138,8 @@ def machine_line(machine: dict | None) -> str:
         if machine.get("native_bf16")
         else "no native bf16"
     )
-    return f"{machine['cpu_model']}{numbers}, {machine['cpus']} cores, {bf16}"
+    cap = f" ({machine['isa_cap']})" if machine.get("isa_cap") else ""
+    return f"{machine['cpu_model']}{numbers}, {machine['cpus']} cores, {bf16}{cap}"
 
 
 FP32_LANES = (("avx512f", 16), ("avx2", 8), ("avx", 8), ("sse2", 4), ("asimd", 4))  # widest first

@@ -1,6 +1,13 @@
 """common.core.cpu: native bf16 is read from the CPU's flags, and anything unreadable counts as emulated."""
 
-from common.core.cpu import CpuInfo, cpu_info, parse_cpuinfo
+from common.core.cpu import (
+    CpuInfo,
+    cpu_info,
+    isa_capped,
+    machine_line,
+    machine_record,
+    parse_cpuinfo,
+)
 
 AVX512_BF16 = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -42,3 +49,20 @@ def test_this_machine_is_described():
     info = cpu_info()
     assert info.model
     assert info.native_bf16 == any(f in info.flags for f in ("avx512_bf16", "amx_bf16", "bf16"))
+
+
+def test_an_isa_cap_below_avx512_hides_avx512_and_amx_and_is_named():
+    info = parse_cpuinfo(SAPPHIRE_RAPIDS)
+    capped = isa_capped(info, {"ONEDNN_MAX_CPU_ISA": "avx2"})
+    assert info.native_bf16 and info.has_avx512
+    assert not capped.native_bf16 and not capped.has_avx512 and "avx2" in capped.flags
+    assert "ONEDNN_MAX_CPU_ISA=AVX2" in capped.bf16_note()
+    assert machine_line(machine_record(capped)).endswith("no native bf16 (ONEDNN_MAX_CPU_ISA=AVX2)")
+
+
+def test_a_cap_at_or_above_avx512_or_on_a_cpu_without_it_changes_nothing():
+    info = parse_cpuinfo(SAPPHIRE_RAPIDS)
+    assert isa_capped(info, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}) == info
+    assert isa_capped(info, {}) == info
+    avx2 = parse_cpuinfo(AVX2_ONLY)
+    assert isa_capped(avx2, {"DNNL_MAX_CPU_ISA": "AVX2"}) == avx2

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.cpu_isa import TF_BF16_SKIP_REASON, tensorflow_bf16_blocked_by_cap
 from tests.harness.conftest import (
     REPO_ROOT,
     SMOKE_ARGS,
@@ -72,6 +73,7 @@ def test_predict_and_bench_on_a_missing_cuda_device_are_one_line(smoke_run, smok
 
 @pytest.mark.keras
 @pytest.mark.torch
+@pytest.mark.skipif(tensorflow_bf16_blocked_by_cap(), reason=TF_BF16_SKIP_REASON)
 def test_bf16_applies_to_every_subject_and_the_report_says_so(smoke_cache, tmp_path):
     out = tmp_path / "results"
     run = saltbench(

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from common.models.spec import ResUNetSpec
+from tests.cpu_isa import TF_BF16_SKIP_REASON, tensorflow_bf16_blocked_by_cap
 
 pytestmark = pytest.mark.keras
 
@@ -17,6 +18,7 @@ def test_cpu_settings_read_back_from_the_backend():
     assert peak_memory_mib(device) is None
 
 
+@pytest.mark.skipif(tensorflow_bf16_blocked_by_cap(), reason=TF_BF16_SKIP_REASON)
 def test_bf16_trains_in_bfloat16_with_float32_weights_and_loss():
     import keras
 
