@@ -120,7 +120,7 @@ def test_every_unit_records_its_worker_peak_memory(nway_run):
         assert unit["peak_rss_mib"] > 100 and 0 <= unit["working_set_mib"] <= unit["peak_rss_mib"]
         assert unit["memory_method"] in ("hwm-reset", "sampled")
         assert metrics["frameworks"][subject]["peak_rss_mib"] == unit["peak_rss_mib"]
-    assert "peak RSS MiB (worker; its working set), largest unit" in stdout
+    assert "peak RSS MiB per unit, mean [95 % CI] n = units (largest; its working set)" in stdout
     assert "peak RSS MiB (working set) |" in (run_dir / "report.md").read_text()
     rows = pd.read_csv(run_dir / "leaderboard_rows.csv")
     columns = list(rows.columns)  # appended after the issue-18 columns, old rows still read

@@ -45,7 +45,7 @@ def memory_phrase(
     over runs with its interval where the run stored one (`memory_ratio`)."""
     if stored and stored.get("estimate") is not None:
         what = MEMORY_WHAT.get(stored.get("what"), "memory")
-        text = f"peak {what} {label(subject)}/{label(reference)} {stored['estimate']:.2f}×"
+        text = f"peak {what} per unit {label(subject)}/{label(reference)} {stored['estimate']:.2f}×"
         runs = f"{stored['n']} run{'s' * (stored['n'] != 1)}"
         if stored.get("low") is None:
             return f"{text} ({runs}: no interval below 3 runs)"

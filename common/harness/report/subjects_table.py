@@ -193,12 +193,14 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     row("device, numerics", [numerics_cell(fws[n].get("numerics")) for n in names])
     row("twin mode", [twin_mode((fws[n].get("numerics") or {}).get("exact_twins")) for n in names])
     row(
-        "peak RSS MiB (worker; its working set), largest unit",
+        "peak RSS MiB per unit, mean [95 % CI] n = units (largest; its working set)",
         [rss_cell(fws[n]) for n in names],
+        memory_cell(pair.get("memory_ratio"), "peak_rss_mib"),
     )
     row(
         "peak device memory MiB (allocator)",
         [_num(fws[n].get("device_peak_mib"), "{:.0f}") for n in names],
+        memory_cell(pair.get("memory_ratio"), "device_peak_mib"),
     )
     row(
         "versions",
@@ -248,8 +250,26 @@ def numerics_cell(settings: dict[str, Any] | None) -> str:
 
 
 def rss_cell(summary: dict[str, Any]) -> str:
-    """'3120 (1480)': the worker's resident peak over a unit and what the unit added to it."""
+    """'1403 [1398, 1409] n=10 (1412; 980)': each unit's resident peak over units, then the
+    largest unit's and what it added (older runs: the largest alone, '3120 (1480)')."""
+    from common.stats.intervals import format_interval, mean_ci
+
     peak = summary.get("peak_rss_mib")
     if peak is None:
         return "–"
-    return f"{peak:.0f} ({_num(summary.get('working_set_mib'), '{:.0f}')})"
+    largest = f"{peak:.0f}; {_num(summary.get('working_set_mib'), '{:.0f}')}"
+    units = [u.get("peak_rss_mib") for u in summary.get("folds", [])]
+    if len(units) < 2 or not all(units):
+        return f"{peak:.0f} ({_num(summary.get('working_set_mib'), '{:.0f}')})"
+    return f"{format_interval(mean_ci(units), 0)} ({largest})"
+
+
+def memory_cell(stored: dict[str, Any] | None, what: str) -> str:
+    """'ratio 1.12 [1.10, 1.14] n=10' over paired units, in the row of the peak it measured
+    (common.harness.analysis.uncertainty.memory_ratio)."""
+    from common.stats.intervals import Interval, format_interval
+
+    if not stored or stored.get("estimate") is None or stored.get("what") != what:
+        return ""
+    interval = Interval(**{k: stored[k] for k in ("estimate", "low", "high", "n")}, method="t")
+    return "ratio " + format_interval(interval, 2)
