@@ -138,6 +138,11 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
         and "**the frameworks across training sets** (2 training runs)" in answer
     )
     assert "**these trained models**" in answer and "- Machine: " in answer
+    spm = metrics["score_per_minute"]  # score per CPU minute: every budget, both runs, paired
+    assert spm["budgets_min"] and spm["unit"].startswith("CPU minutes")
+    assert all(cell["n"] == 2 for cell in spm["subjects"]["keras"] + spm["differences"]["keras"])
+    assert "## Score per CPU minute" in report and "best validation score within" in answer
+    assert (run_dir / "plots" / "score_vs_cpu_minutes.png").is_file()
     assert metrics["machine"]["cpus"] >= 1 and metrics["machine"]["cpu_model"]
     drift = pd.read_csv(run_dir / "drift_keras.csv")
     assert sorted(set(zip(drift["seed"], drift["epoch"], strict=True))) == [

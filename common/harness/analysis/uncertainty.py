@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from common.core.errors import SaltbenchError
+from common.harness.analysis.score_per_minute import score_per_minute
 from common.harness.unit.step_timing import timed_rows
 from common.runs import rundir
 from common.runs.schedule import sharing_of
@@ -239,6 +240,7 @@ def run_uncertainty(
         "family": len(compared),
         "claims": plan.to_dict(),
         "adjustment": plan.to_dict()["method"],
+        "score_per_minute": score_per_minute(histories, frameworks, reference),
     }
 
 

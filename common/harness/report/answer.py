@@ -8,6 +8,7 @@ from typing import Any
 
 from common.core.cpu import machine_line
 from common.harness.analysis.uncertainty import pairs_of, reference_in
+from common.harness.report.budget_table import budget_phrase
 from common.stats.claims import claims_line
 from common.subjects.selection import label
 
@@ -129,6 +130,7 @@ def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
                 faster_phrase(ci.get("train_img_s"), first, second, "trains", per_run),
                 faster_phrase(ci.get("infer_img_s"), first, second, "infers", per_run),
                 memory_phrase(fws, subject, reference, pair.get("memory_ratio")),
+                *filter(None, [budget_phrase(metrics, subject, reference)]),
             ]
         )
         lines.append(f"- **{first} vs {second}**: {costs}.")

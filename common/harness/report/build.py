@@ -11,6 +11,7 @@ from common.core.io import atomic_write_text
 from common.core.postprocess import MIN_AREA_GRID
 from common.harness.analysis.verdicts import uncertainty_paragraph
 from common.harness.report.answer import answer_block
+from common.harness.report.budget_table import budget_section
 from common.harness.report.subjects_table import (
     _num,
     cut_cell,
@@ -203,6 +204,7 @@ def render_report(
         *failure_section(metrics),
         side_by_side_table(config, metrics) if metrics["frameworks"] else "No framework finished.",
         "",
+        *budget_section(metrics),
     ]
     flags = loop_flags(metrics)
     if flags:

@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from common.core.io import atomic_write_bytes
+from common.harness.report.figure import COLORS, pyplot, save_png
 from common.runs import rundir
 from common.subjects.selection import label as subject_label
 
-COLORS = {  # every subject its own colour; the two default ones keep theirs
-    "keras": "tab:red",
-    "torch": "tab:blue",
-    "torch-compile": "tab:cyan",
-    "keras-tf": "tab:orange",
-    "keras-tf-xla": "tab:brown",
-    "keras-jax": "tab:green",
-    "keras-torch": "tab:purple",
-}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path.name
-
 
 def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_score, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     styles = ["-", "--", ":", "-.", (0, (1, 3))]
     drawn = False
@@ -64,7 +36,7 @@ def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss (stage's loss)")
     ax_score.legend(fontsize=8)
     ax_loss.legend(fontsize=8)
-    return Path(_save(fig, run_dir / "plots" / "learning_curves.png"))
+    return Path(save_png(fig, run_dir / "plots" / "learning_curves.png"))
 
 
 def _unit_histories(run_dir: Path, config: dict[str, Any]):
@@ -86,7 +58,7 @@ def score_vs_wall(run_dir: Path, config: dict[str, Any]) -> Path | None:
 
     Stage changes are marked; runs written before histories had wall_seconds are left out.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     styles = ["-", "--", ":", "-.", (0, (1, 3))]
     drawn = False
@@ -117,11 +89,11 @@ def score_vs_wall(run_dir: Path, config: dict[str, Any]) -> Path | None:
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return Path(_save(fig, run_dir / "plots" / "score_vs_wall.png"))
+    return Path(save_png(fig, run_dir / "plots" / "score_vs_wall.png"))
 
 
 def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, key, title in (
         (axes[0], "train_img_s", "training"),
@@ -146,7 +118,7 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("competition score (OOF, TTA)")
     axes[0].legend(fontsize=8)
-    return Path(_save(fig, run_dir / "plots" / "score_vs_throughput.png"))
+    return Path(save_png(fig, run_dir / "plots" / "score_vs_throughput.png"))
 
 
 def _ci_error(interval: dict[str, Any] | None):
@@ -169,7 +141,7 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
         if f"pred_{fw}" in sample
     ]
     n = len(sample["ids"])
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(rows), n, figsize=(1.6 * n, 1.7 * len(rows)), squeeze=False)
     for r, (label, arrays, cmap) in enumerate(rows):
         for c in range(n):
@@ -181,7 +153,7 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
                 ax.set_ylabel(label)
             if r == 0:
                 ax.set_title(str(sample["ids"][c])[:10], fontsize=7)
-    return Path(_save(fig, run_dir / "plots" / "validation_tiles.png"))
+    return Path(save_png(fig, run_dir / "plots" / "validation_tiles.png"))
 
 
 def drift_tables(run_dir: Path, config: dict[str, Any]) -> dict[str, pd.DataFrame]:
@@ -207,7 +179,7 @@ def twin_drift(run_dir: Path, config: dict[str, Any]) -> Path | None:
     tables = drift_tables(run_dir, config)
     if not tables:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_w, ax_m) = plt.subplots(1, 2, figsize=(11, 4))
     reference = subject_label(reference_of(config))
     for subject, table in tables.items():
@@ -244,7 +216,7 @@ def twin_drift(run_dir: Path, config: dict[str, Any]) -> Path | None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     units = next(iter(tables.values())).groupby(["seed", "fold"]).ngroups
     fig.suptitle(f"Twin drift (mean over {units} unit{'s' * (units > 1)})", fontsize=10)
-    return Path(_save(fig, run_dir / "plots" / "twin_drift.png"))
+    return Path(save_png(fig, run_dir / "plots" / "twin_drift.png"))
 
 
 def _group_lines(ax, per_epoch: pd.DataFrame, cmap) -> None:
@@ -255,14 +227,17 @@ def _group_lines(ax, per_epoch: pd.DataFrame, cmap) -> None:
                 alpha=0.8, label=column.removeprefix("weights_"))  # fmt: skip
 
 
-PLOTS = ("learning_curves.png", "score_vs_wall.png", "score_vs_throughput.png",
-         "validation_tiles.png", "twin_drift.png")  # fmt: skip
+PLOTS = ("score_vs_cpu_minutes.png", "learning_curves.png", "score_vs_wall.png",
+         "score_vs_throughput.png", "validation_tiles.png", "twin_drift.png")  # fmt: skip
 
 
 def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     """All plots; returns their file names under plots/. A plot whose inputs are gone (a published
     example keeps no histories or tiles) keeps the file it was drawn into before."""
+    from common.harness.report.plot_budget import score_vs_cpu_minutes
+
     made = [
+        score_vs_cpu_minutes(run_dir, config, metrics),
         learning_curves(run_dir, config),
         score_vs_wall(run_dir, config),
         score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
