@@ -242,10 +242,11 @@ def frameworks_level(
         return {**result, "low": None, "high": None, "method": "one training set",
                 "verdict": {"kind": "too few runs", "line": line}}  # fmt: skip
     if ci95.low is None:
-        runs = f"{units.size} training run{'s' * (units.size != 1)} per framework"
         line = (
-            f"{runs}: says nothing about the frameworks beyond these runs; add `--seeds`/`--folds` "
-            f"(at least {MIN_RUNS} units), or `--noise-floor`"
+            f"{sets.size} training set{'s' * (sets.size != 1)} (folds; {units.size} training "
+            f"run{'s' * (units.size != 1)} per framework): too few to speak across training sets, "
+            f"which needs ≥ {MIN_RUNS} folds (`--folds`) or `--noise-floor`; see the level on "
+            "this dataset"
         )
         return {**result, "verdict": {"kind": "too few runs", "line": line}}
     target, equivalence, goal = plan_goal(ci95.estimate, margin)

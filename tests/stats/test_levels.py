@@ -120,7 +120,9 @@ def test_one_run_says_so_and_a_noise_floor_can_stand_in():
     folds = np.zeros(TILES, dtype=int)
     alone = frameworks_level(diff, folds, MARGIN, TEST_OVER_TRAIN, 1, "Keras", "PyTorch")
     assert alone["low"] is None
-    assert alone["verdict"]["line"].startswith("1 training run per framework: says nothing")
+    assert alone["verdict"]["line"].startswith(
+        "1 training set (folds; 1 training run per framework): too few"
+    )
     floor = frameworks_level(
         diff, folds, MARGIN, TEST_OVER_TRAIN, 1, "Keras", "PyTorch", floor_diffs=[0.02, -0.01]
     )

@@ -76,11 +76,19 @@ def level_lines(pair: dict[str, Any], margins: dict[str, float] | None, first: s
     conf_runs = f"{runs['confidence'] * 100:.4g} %"
     units = len(runs["unit_differences"])
     sd = runs.get("between_unit_sd")
-    spread = f", between-run sd {sd:.4f}" if sd is not None else ""
+    sets = runs.get("set_differences")
+    what = (
+        f"the seed-averaged differences of {len(sets)} training set{'s' * (len(sets) != 1)} "
+        f"(folds; {units} training runs)"
+        if sets is not None
+        else f"per-run mean differences of {units} training run{'s' * (units != 1)}"
+    )
+    spread = (
+        f", between-{'set' if sets is not None else 'run'} sd {sd:.4f}" if sd is not None else ""
+    )
     across = (
         f"Verdict, the frameworks{' across training sets' if 'dataset' in runs else ''} "
-        f"({first} − {second}, per-run mean differences of "
-        f"{units} training run{'s' * (units != 1)}{spread}; {runs['method']};{adjusted} "
+        f"({first} − {second}, {what}{spread}; {runs['method']};{adjusted} "
         f"{conf_runs} interval; {margin}): {runs['verdict']['line']}"
     )
     lines = [across]
