@@ -38,6 +38,7 @@ def answer(run: str) -> str:
 
 def units(run: str) -> str:
     from common.harness.analysis.uncertainty import pairs_of
+    from common.runs import rundir
     from common.subjects.selection import label
 
     config, metrics = load(run)
@@ -47,9 +48,13 @@ def units(run: str) -> str:
         diffs = pair.get("frameworks", {}).get("unit_differences") or []
         sd = pair.get("frameworks", {}).get("between_unit_sd")
         shown = ", ".join(f"{d:+.4f}" for d in diffs)
+        seeds = rundir.run_seeds(config)
+        order = f"folds {', '.join(map(str, config['folds']))}" + (
+            f" within each of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
+        )
         parts.append(
-            f"Per-run differences {label(subject)} − {label(reference)} (folds "
-            f"{', '.join(map(str, config['folds']))}): {shown}; between-run sd {sd:.4f}."
+            f"Per-run differences {label(subject)} − {label(reference)} ({order}): {shown}; "
+            f"between-run sd {sd:.4f}."
         )
     for subject, summary in metrics["frameworks"].items():
         scores = ", ".join(f"{u['score']:.3f}" for u in summary["folds"])

@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_PROFILE,
         help="smoke | quick | full (default quick); seed000 also has cpu (real tiles on a 2-core "
         "CPU, fold 0, about an hour) and verdict (real tiles, folds 0-1 x 5 seeds, the framework-level "
-        "verdict, planned at about 91 minutes on 2 cores)",
+        "verdict, 80 minutes measured on 2 cores)",
     )
     parser.add_argument(
         "--set",

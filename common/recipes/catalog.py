@@ -210,6 +210,10 @@ PROFILES_SEED000: dict[str, dict[str, Any]] = {
     # The budget asks what each framework trains in ~8 epochs, not at convergence: the 12-06 curves
     # (logit-0 validation) were at 0.58-0.63 after 8 epochs and 0.64-0.69 after 24.
     # Chosen for cost before any verdict was seen; never tune it towards one.
+    # Measured 2026-12-07 (results/examples/20261207-093609-e2643b/, same CPU, nothing beside it):
+    # 4811 s (80 min) wall; Keras units ~480 s, PyTorch ~410 s; out-of-fold per unit 0.56-0.63.
+    # Seed sd of the paired difference on a fixed fold 0.0184 (not the 0.0131 planned), difference
+    # +0.0021 [-0.0139, +0.0181]: inconclusive; equivalence at +-0.01 needs ~19 seeds per fold.
     # 12-06 (5 folds x 1 seed, 8 + 16 epochs; results/examples/20261206-043340-2bafdf/): out-of-fold
     # per unit Keras 0.646-0.682, PyTorch 0.668-0.699, ~1300 s a unit, 127 min; its across-folds
     # interval could not decide at any number of folds (the Nadeau-Bengio floor).
