@@ -38,8 +38,10 @@ def best_within(history: list[dict], minutes: np.ndarray, budget: float) -> floa
 def budgets(longest: float, first: float = 0.0) -> list[float]:
     """The last BUDGETS_SHOWN steps of the 1-2-5 ladder no longer than the longest unit and no
     shorter than the slowest first epoch (below it some runs have no score: a mean over the fast
-    ones only would flatter the subject)."""
+    ones only would flatter the subject); a run too short for any step gets its longest unit's end."""
     steps = [b for b in LADDER if first <= b <= longest]
+    if not steps and longest > 0:  # a run too short for the ladder: its end is the one budget
+        return [max(float(f"{longest:.2g}"), first)]
     return steps[-BUDGETS_SHOWN:]
 
 

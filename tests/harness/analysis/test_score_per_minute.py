@@ -66,3 +66,7 @@ def test_no_history_no_table():
 
 def test_no_budget_falls_before_a_run_has_its_first_score():
     assert budgets(45.0, first=6.0) == [10.0, 20.0]
+
+
+def test_a_run_too_short_for_the_ladder_is_read_at_its_end():
+    assert budgets(0.19, first=0.15) == [0.19]
