@@ -7,8 +7,8 @@ currency; on a GPU it is the training minutes. At a budget a unit scores the bes
 validation score (logit 0, no TTA: the curve a user watches) among the epochs that ended within
 it; a unit that finished before a budget keeps its best, since its recipe stops there. Budgets run
 1, 2, 5, 10, ... minutes from the slowest first epoch up to the longest unit, the last
-BUDGETS_SHOWN of them. Intervals: t over
-runs per subject, and t over the paired runs' differences (same fold, same seed) between subjects.
+BUDGETS_SHOWN of them. Intervals (95 %, descriptive: no verdict rests on them): t over runs per
+subject, and t over the paired runs' differences (same fold, same seed) between subjects.
 """
 
 from __future__ import annotations

@@ -58,4 +58,7 @@ def budget_phrase(metrics: dict[str, Any], subject: str, reference: str) -> str 
     minutes = _minutes(spm["budgets_min"][-1])
     unit = "CPU min" if spm["unit"].startswith("CPU") else "device min"
     cell = _cell(diff[-1], signed=True)
-    return f"best validation score within {minutes} {unit}: {label(subject)} − {label(reference)} {cell} runs"
+    return (
+        f"best validation score within {minutes} {unit}: {label(subject)} − {label(reference)} "
+        f"{cell} runs (95 %, descriptive)"
+    )
