@@ -45,12 +45,20 @@ def budgets(longest: float, first: float = 0.0) -> list[float]:
     return steps[-BUDGETS_SHOWN:]
 
 
-def subject_scores(histories, units, budget_list) -> list[list[float | None]]:
-    """Per budget, each unit's best score within it (run_units order)."""
-    costs = [
-        unit_cost_minutes(h, u.get("threads", 1), (u.get("numerics") or {}).get("device", "cpu"))
+def unit_device(unit: dict[str, Any]) -> str:
+    return (unit.get("numerics") or {}).get("device", "cpu")
+
+
+def unit_costs(histories: list[list[dict]], units: list[dict]) -> list[np.ndarray | None]:
+    """Each unit's cumulative cost per epoch (run_units order); None where it left no history."""
+    return [
+        unit_cost_minutes(h, u.get("threads", 1), unit_device(u)) if h else None
         for h, u in zip(histories, units, strict=True)
     ]
+
+
+def subject_scores(histories, costs, budget_list) -> list[list[float | None]]:
+    """Per budget, each unit's best score within it (run_units order)."""
     return [
         [best_within(h, c, b) if h else None for h, c in zip(histories, costs, strict=True)]
         for b in budget_list
@@ -66,20 +74,13 @@ def score_per_minute(
 ) -> dict[str, Any]:
     """metrics.json's "score_per_minute": budgets, per subject the mean best score at each, and
     each other subject's paired difference from the reference; {} where no unit left a history."""
-    longest = first = 0.0
-    for fw, units in ((fw, s["folds"]) for fw, s in frameworks.items()):
-        for h, u in zip(histories[fw], units, strict=True):
-            if h:
-                device = (u.get("numerics") or {}).get("device", "cpu")
-                cost = unit_cost_minutes(h, u.get("threads", 1), device)
-                longest, first = max(longest, float(cost[-1])), max(first, float(cost[0]))
-    budget_list = budgets(longest, first)
-    if not budget_list:
+    costs = {fw: unit_costs(histories[fw], s["folds"]) for fw, s in frameworks.items()}
+    ran = [c for per_unit in costs.values() for c in per_unit if c is not None]
+    if not ran:
         return {}
-    per = {
-        fw: subject_scores(histories[fw], s["folds"], budget_list) for fw, s in frameworks.items()
-    }
-    device = next(iter(frameworks.values()))["folds"][0].get("numerics", {}).get("device", "cpu")
+    budget_list = budgets(max(float(c[-1]) for c in ran), max(float(c[0]) for c in ran))
+    per = {fw: subject_scores(histories[fw], costs[fw], budget_list) for fw in frameworks}
+    device = unit_device(next(iter(frameworks.values()))["folds"][0])
     result = {
         "budgets_min": budget_list,
         "unit": "CPU minutes (training seconds x threads)" if device == "cpu" else "device minutes",

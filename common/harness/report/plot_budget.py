@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from common.harness.analysis.score_per_minute import best_within, unit_cost_minutes
+from common.harness.analysis.score_per_minute import best_within, unit_costs
 from common.harness.analysis.uncertainty import unit_histories
 from common.harness.report.figure import COLORS, pyplot, save_png
 from common.subjects.selection import label
@@ -19,12 +19,9 @@ def score_vs_cpu_minutes(run_dir: Path, config: dict[str, Any], metrics: dict[st
     """plots/score_vs_cpu_minutes.png, or None where no unit left a history."""
     curves = {}
     for fw, summary in metrics.get("frameworks", {}).items():
-        for history, unit in zip(
-            unit_histories(run_dir, config, fw), summary["folds"], strict=False
-        ):
+        histories = unit_histories(run_dir, config, fw)
+        for history, cost in zip(histories, unit_costs(histories, summary["folds"]), strict=True):
             if history:
-                device = (unit.get("numerics") or {}).get("device", "cpu")
-                cost = unit_cost_minutes(history, unit.get("threads", 1), device)
                 curves.setdefault(fw, []).append((history, cost))
     if not curves:
         return None

@@ -257,11 +257,11 @@ def rss_cell(summary: dict[str, Any]) -> str:
     peak = summary.get("peak_rss_mib")
     if peak is None:
         return "–"
-    largest = f"{peak:.0f}; {_num(summary.get('working_set_mib'), '{:.0f}')}"
+    working = _num(summary.get("working_set_mib"), "{:.0f}")
     units = [u.get("peak_rss_mib") for u in summary.get("folds", [])]
     if len(units) < 2 or not all(units):
-        return f"{peak:.0f} ({_num(summary.get('working_set_mib'), '{:.0f}')})"
-    return f"{format_interval(mean_ci(units), 0)} ({largest})"
+        return f"{peak:.0f} ({working})"
+    return f"{format_interval(mean_ci(units), 0)} ({peak:.0f}; {working})"
 
 
 def memory_cell(stored: dict[str, Any] | None, what: str) -> str:
