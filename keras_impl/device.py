@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
-import keras
-
 from common.core.device import resolve
+from common.core.runtime import select_keras_backend
 
-POLICY = {"fp32": "float32", "bf16": "mixed_bfloat16"}
+select_keras_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
+
+import keras  # noqa: E402  (the backend is chosen above)
+
+POLICY = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}  # fp16: loss-scaled
 
 
 def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[str, dict[str, Any]]:
@@ -56,7 +60,8 @@ def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[str, d
 
 @contextlib.contextmanager
 def precision_policy(precision: str):
-    """Build layers under Keras's mixed policy for bf16 (bfloat16 compute, float32 variables)."""
+    """Build layers under Keras's mixed policy for bf16 / fp16 (half compute, float32 variables;
+    `compile` wraps the optimiser in a LossScaleOptimizer for mixed_float16)."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(POLICY[precision])
     try:
@@ -76,6 +81,51 @@ def synchronize(device: str) -> None:
         import torch
 
         torch.cuda.synchronize()
+
+
+@contextlib.contextmanager
+def limited_threads(threads: int):
+    """At most `threads` intra-op threads inside where the backend can change them (torch);
+    TensorFlow's and XLA's pools are fixed once created, so elsewhere nothing changes."""
+    if keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(min(previous, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def reset_peak_memory(device: str) -> None:
+    """Restart the allocator's peak counter where the backend can (TensorFlow, torch; JAX keeps
+    a process peak); nothing on the CPU."""
+    if device != "cuda":
+        return
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    elif backend == "torch":
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+
+
+PEAK_MEMORY_METHODS = {
+    "tensorflow": "tf get_memory_info('GPU:0')['peak'] (reset)",
+    "jax": "jax peak_bytes_in_use (process peak, no reset)",
+    "torch": "torch.cuda.max_memory_allocated (reset)",
+}
+
+
+def peak_memory_method(device: str) -> str | None:
+    """What peak_memory_mib reads on `device` under this backend (None on the CPU)."""
+    return PEAK_MEMORY_METHODS[keras.backend.backend()] if device == "cuda" else None
 
 
 def peak_memory_mib(device: str) -> float | None:

@@ -22,34 +22,26 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(
-        self,
-        spec,
-        *,
-        seed: int,
-        threads: int,
-        channels_last: bool = False,
-        device: str = "cpu",
-        precision: str = "fp32",
-        tf32: bool = False,
-        cudnn_benchmark: bool = False,
-        exact_twins: bool = False,
-        jit_compile: bool = False,
-    ) -> None:
-        # channels_last: the twins' NHWC memory layout. Keras builds these models NHWC whatever
-        # the flag (image_data_format "channels_last"); torch's twin switches its layout to match.
-        _pin_backend_threads(threads)
+    def __init__(self, spec, mode, *, seed: int, exact_twins: bool = False) -> None:
+        """`mode`: the common.models.execution.ExecutionMode (device, precision, compile, layout,
+        threads); `exact_twins`: both twins update with one Adam rule and one dropout mask."""
+        # mode.channels_last: the twins' NHWC memory layout. Keras builds these models NHWC
+        # whatever the flag (image_data_format "channels_last"); torch's twin switches to match.
+        _pin_backend_threads(mode.threads)
         from common.core.device import resolve_precision
         from keras_impl.device import configure, precision_policy
 
-        self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
-        precision, why = resolve_precision(precision, getattr(self.device, "type", self.device))
+        self.mode = mode
+        self.device, self.numerics = configure(
+            mode.device, tf32=mode.tf32, cudnn_benchmark=mode.cudnn_benchmark
+        )
+        precision, why = resolve_precision(mode.precision, self.device)
         self.numerics["precision"] = self.precision = precision
         self.numerics["precision_choice"] = why
         # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
         self.optimizer = "adam_matched" if exact_twins else "adam"
         self.numerics["exact_twins"] = bool(exact_twins)
-        self.jit_compile = self.numerics["jit_compile"] = bool(jit_compile)
+        self.jit_compile = self.numerics["jit_compile"] = bool(mode.jit_compile)
         keras.utils.set_random_seed(seed)
         from keras_impl.model import build_model
 
@@ -141,6 +133,24 @@ class TwinTrainer:
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         """One bare optimiser step of the current stage (the harness's overhead probe)."""
         return self.trainer.train_step(x, y)
+
+    def synchronize(self) -> None:
+        """Wait for this trainer's device, so a clock stopped next measures finished work."""
+        from keras_impl.device import synchronize
+
+        synchronize(self.device)
+
+    def reset_device_peak(self) -> None:
+        """Restart the device allocator's peak counter (a bench memory window opens)."""
+        from keras_impl.device import reset_peak_memory
+
+        reset_peak_memory(self.device)
+
+    @property
+    def device_memory_method(self) -> str | None:
+        from keras_impl.device import peak_memory_method
+
+        return peak_memory_method(self.device)
 
     def device_peak_mib(self) -> float | None:
         """Allocator-level peak device memory of this process (None on the CPU)."""

@@ -10,6 +10,8 @@ import torch
 
 from common.core.device import resolve
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
 
 def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[torch.device, dict]:
     """The torch device for `device` (auto | cpu | cuda), with TF32 and cuDNN autotuning set, and
@@ -30,9 +32,9 @@ def configure(device: str, *, tf32: bool, cudnn_benchmark: bool) -> tuple[torch.
 
 
 def autocast(device: torch.device, precision: str):
-    """bf16 mixed precision (float32 weights, bfloat16 compute) or nothing, as the recipe says."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    """Mixed precision (float32 weights, bfloat16 or float16 compute) or nothing, as the mode says."""
+    if precision in AUTOCAST_DTYPES:
+        return torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[precision])
     return contextlib.nullcontext()
 
 
@@ -40,6 +42,28 @@ def synchronize(device: torch.device) -> None:
     """Wait for the device, so a timer stopped next measures finished work."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+@contextlib.contextmanager
+def limited_threads(threads: int):
+    """At most `threads` intra-op threads inside (torch changes them at any time); restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(min(previous, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Restart the allocator's peak counter (CUDA); nothing on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory_method(device: torch.device) -> str | None:
+    """What peak_memory_mib reads on `device` (None on the CPU)."""
+    return "torch.cuda.max_memory_allocated (reset)" if device.type == "cuda" else None
 
 
 def peak_memory_mib(device: torch.device) -> float | None:

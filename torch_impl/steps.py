@@ -81,6 +81,8 @@ class Trainer:
         self.forward = torch.compile(model) if jit_compile else model
         self.memory_format = model_memory_format(model)  # inputs follow the model's layout
         self.precision = precision  # "bf16": autocast compute, float32 weights, loss and logits
+        # fp16 (GPU): float16 gradients underflow without loss scaling
+        self.scaler = torch.amp.GradScaler(self.device.type) if precision == "fp16" else None
 
     @property
     def device(self) -> torch.device:
@@ -113,8 +115,13 @@ class Trainer:
         with autocast(x_t.device, self.precision):
             logits = self.forward(x_t)
         loss = self.loss_fn(y_t, logits.to(self.dtype))  # bf16 logits -> the weights' dtype
-        loss.backward()
-        self.optimizer.step()
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         return float(loss.detach())
 
     @torch.no_grad()

@@ -16,38 +16,30 @@ class TwinTrainer:
 
     framework = FRAMEWORK
 
-    def __init__(
-        self,
-        spec,
-        *,
-        seed: int,
-        threads: int,
-        channels_last: bool = False,
-        device: str = "cpu",
-        precision: str = "fp32",
-        tf32: bool = False,
-        cudnn_benchmark: bool = False,
-        exact_twins: bool = False,
-        jit_compile: bool = False,
-    ) -> None:
-        _pin_backend_threads(threads)
+    def __init__(self, spec, mode, *, seed: int, exact_twins: bool = False) -> None:
+        """`mode`: the common.models.execution.ExecutionMode (device, precision, compile, layout,
+        threads); `exact_twins`: both twins update with one Adam rule and one dropout mask."""
+        _pin_backend_threads(mode.threads)
         from common.core.device import resolve_precision
         from torch_impl.device import configure
 
-        self.device, self.numerics = configure(device, tf32=tf32, cudnn_benchmark=cudnn_benchmark)
-        precision, why = resolve_precision(precision, getattr(self.device, "type", self.device))
+        self.mode = mode
+        self.device, self.numerics = configure(
+            mode.device, tf32=mode.tf32, cudnn_benchmark=mode.cudnn_benchmark
+        )
+        precision, why = resolve_precision(mode.precision, self.device.type)
         self.numerics["precision"] = self.precision = precision
         self.numerics["precision_choice"] = why
         # exact-twin mode: torch's Adam rule in both twins (the spec carries the shared masks)
         self.optimizer = "adam_matched" if exact_twins else "adam"
         self.numerics["exact_twins"] = bool(exact_twins)
-        self.jit_compile = self.numerics["jit_compile"] = bool(jit_compile)
+        self.jit_compile = self.numerics["jit_compile"] = bool(mode.jit_compile)
         torch.manual_seed(seed)
         from torch_impl.model import build_model
 
         self.spec = spec
         self.model = build_model(spec).to(self.device)
-        if channels_last:  # NHWC memory, as Keras computes; same weights, round-off apart
+        if mode.channels_last:  # NHWC memory, as Keras computes; same weights, round-off apart
             self.model = self.model.to(memory_format=torch.channels_last)
         self.trainer = None
 
@@ -116,6 +108,24 @@ class TwinTrainer:
             synchronize(self.device)  # the epoch's clock stops on finished device work
             if session.end_epoch(epoch, float(np.mean(losses)), stream.images_per_epoch):
                 break
+
+    def synchronize(self) -> None:
+        """Wait for this trainer's device, so a clock stopped next measures finished work."""
+        from torch_impl.device import synchronize
+
+        synchronize(self.device)
+
+    def reset_device_peak(self) -> None:
+        """Restart the device allocator's peak counter (a bench memory window opens)."""
+        from torch_impl.device import reset_peak_memory
+
+        reset_peak_memory(self.device)
+
+    @property
+    def device_memory_method(self) -> str | None:
+        from torch_impl.device import peak_memory_method
+
+        return peak_memory_method(self.device)
 
     def device_peak_mib(self) -> float | None:
         """Allocator-level peak device memory of this unit (None on the CPU)."""

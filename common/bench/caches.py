@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common.bench.harness_epoch import HarnessEpoch
 from common.bench.settings import BenchSettings, SideReport
-from common.bench.steps import ModelRunner, _device_for, build_runner, make_batch, skip_reason
+from common.bench.steps import ModelRunner, build_runner, make_batch, skip_reason
 from common.subjects.table import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
 
 
@@ -65,7 +65,7 @@ class RunnerCache:
 
         key = (variant.name, operation)
         if key not in self.first_call_s:
-            window = MemoryWindow(variant.backend, _device_for(variant)).start()
+            window = MemoryWindow(self.get(variant).memory_counter).start()
             start = time.perf_counter()
             fn()
             self.first_call_s[key] = time.perf_counter() - start
@@ -128,38 +128,22 @@ class RooflineCache:
         atomic_write_json(path, {"rooflines": self.report.rooflines, "process": process})
 
 
-@contextlib.contextmanager
-def _one_torch_thread(active: bool):
-    """Warm-up runs beside the other processes' start-up: torch's OpenMP threads spin-wait badly
-    on an oversubscribed core (a step 10x slower here), so its untimed first calls use one thread;
-    the thread count the timed rounds use is restored afterwards."""
-    if not active:
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def warm_up(cache: RunnerCache, settings: BenchSettings, contended: bool = True) -> None:
     """Every untimed piece of start-up work, up front: build (and export) each variant, its first
     train and inference call (tracing, compiling), the first harness epoch. `contended`: other
-    processes start up at the same time (torch then warms up on one thread)."""
+    processes start up at the same time: a framework that can change its thread count (torch)
+    then warms up on one, as its OpenMP threads spin-wait badly on an oversubscribed core (a step
+    10x slower here); the timed rounds get their thread count back."""
     for variant in settings.variants:
-        torch_backed = contended and variant.backend == "torch" and variant.runtime == "native"
         for operation in ("train", "infer"):
             if skip_reason(variant, operation, settings):
                 continue
             runner = cache.get(variant)
             x, y = make_batch(settings.batch(operation))
             step = partial(runner.train, x, y) if operation == "train" else partial(runner.infer, x)
-            with _one_torch_thread(torch_backed):
+            with runner.limited_threads(1) if contended else contextlib.nullcontext():
                 cache.first_call(variant, operation, step)
         if variant.name in HARNESS_VARIANTS and not skip_reason(variant, "epoch", settings):
-            with _one_torch_thread(torch_backed):
+            runner = cache.get(variant)
+            with runner.limited_threads(1) if contended else contextlib.nullcontext():
                 cache.harness_epoch(variant)

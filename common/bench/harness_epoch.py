@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from common.bench.steps import ModelRunner
+from common.bench.steps import BENCH_LEARNING_RATE, ModelRunner
 
 
 def _blob_masks(n: int, seed: int) -> np.ndarray:
@@ -52,32 +52,12 @@ class BenchSession:
         return False
 
 
-def real_twin_trainer(runner: ModelRunner):
-    """The harness's TwinTrainer (keras_impl/torch_impl train.py) wrapped around the runner's model,
-    or None when the harness is not installed."""
-    from common.models.twin import load_twin
-
-    try:
-        TwinTrainer = load_twin(runner.variant.framework).trainer_class  # noqa: N806
-    except ImportError:
-        return None
-    twin = object.__new__(TwinTrainer)  # share the already built and traced model
-    twin.spec, twin.model, twin.trainer = None, runner.trainer.model, runner.trainer
-    if runner.variant.framework == "torch":  # the device the runner built its model on
-        import torch
-
-        twin.device, twin.precision = torch.device(runner.device), runner.variant.precision
-    else:
-        twin.device, twin.precision = runner.device, runner.variant.precision
-    return twin
-
-
 class HarnessEpoch:
     """Training epochs the way the harness runs them, on a stream of `n_batches` batches.
 
-    With the harness installed: its real loop (TwinTrainer.fit_epochs: the torch loop, or Keras
-    `fit` over a PyDataset with callbacks) on common.core.stream.BatchStream (gather + hflip), and the
-    competition metric at epoch end. Otherwise the same stream and metric around the bare step.
+    The runner's own TwinTrainer (the one constructor compare uses) runs its real loop
+    (`fit_epochs`: the torch loop, or Keras `fit` over a PyDataset with callbacks) on
+    common.core.stream.BatchStream (gather + hflip), with the competition metric at epoch end.
     Like the harness (one fit_epochs call per recipe stage), each `run` is ONE call over
     `epochs_per_call` epochs; `loop_seconds()` are its epochs after the first, timed as the
     harness times train images/s (the first epoch of a stage is the harness's warm-up).
@@ -97,46 +77,27 @@ class HarnessEpoch:
         n_val = max(1, n // 4)
         self.val_masks = _blob_masks(n_val, seed + 1)
         self.val_logits = rng.normal(size=(n_val, 101, 101, 1)).astype(np.float32)
-        self.twin = real_twin_trainer(runner)
-        if self.twin is not None:
-            lr = runner.trainer.learning_rate
-            self.session = BenchSession(self.twin, self.val_masks, self.val_logits, lr)
+        self.twin = runner.trainer
+        self.session = BenchSession(self.twin, self.val_masks, self.val_logits, BENCH_LEARNING_RATE)
         self._epoch = 0
         self._seconds: list[float] = []
 
     @property
     def description(self) -> str:
-        if self.twin is not None:
-            loop = f"{self.runner.variant.framework}_impl.train.TwinTrainer.fit_epochs"
-        else:
-            loop = "bare-step loop (harness train.py not installed)"
         return (
-            f"{loop} over common.core.stream.BatchStream (gather + hflip) + competition metric on "
+            f"{self.runner.variant.framework}_impl.train.TwinTrainer.fit_epochs over "
+            "common.core.stream.BatchStream (gather + hflip) + competition metric on "
             "epoch/4 validation tiles (precomputed logits; no validation inference, no checkpoints), "
             f"{self.epochs_per_call} epochs per call as the harness calls it once per stage; epochs "
             "after the first of each call timed as the run's train images/s"
         )
 
-    def _metric(self) -> float:
-        from common.core.metric import score_at_threshold
-
-        return float(score_at_threshold(self.val_masks, self.val_logits, 0.0))
-
     def run(self) -> None:
-        """One call of the real loop over `epochs_per_call` epochs (or the fallback loop)."""
+        """One call of the real loop over `epochs_per_call` epochs."""
         first, self._epoch = self._epoch, self._epoch + self.epochs_per_call
-        if self.twin is not None:
-            self.session.epoch_seconds.clear()
-            self.twin.fit_epochs(self.stream, first, self._epoch, self.session)
-            self._seconds.extend(self.session.epoch_seconds[1:])
-            return
-        for epoch in range(first, self._epoch):
-            start = time.perf_counter()
-            for x, y in self.stream.epoch(epoch):
-                self.runner.train(x, y)
-            self._metric()
-            if epoch > first:
-                self._seconds.append(time.perf_counter() - start)
+        self.session.epoch_seconds.clear()
+        self.twin.fit_epochs(self.stream, first, self._epoch, self.session)
+        self._seconds.extend(self.session.epoch_seconds[1:])
 
     def loop_seconds(self) -> list[float]:
         """Seconds of each timed epoch (not the first of a call) since the last `reset`."""
@@ -147,11 +108,13 @@ class HarnessEpoch:
 
     def harness_only_seconds(self, repeats: int = 5) -> float:
         """Median time of the epoch's non-step work alone (batches + flips + metric)."""
+        from common.core.metric import score_at_threshold
+
         times = []
         for rep in range(repeats):
             start = time.perf_counter()
             for _batch in self.stream.epoch(1000 + rep):
                 pass
-            self._metric()
+            score_at_threshold(self.val_masks, self.val_logits, 0.0)
             times.append(time.perf_counter() - start)
         return float(np.median(times))

@@ -38,7 +38,8 @@ def check_bench_device(config) -> None:
 
     backends = dict.fromkeys(backend_of(name) for name, _ in ordered_processes(config))
     subjects = [
-        ("torch" if name == "torch" else "keras", process_env(name, config)) for name in backends
+        (name.partition("-")[0], process_env(name, config))
+        for name in backends  # twin-backend
     ]
     check_device(subjects, config.device)
 

@@ -1,14 +1,14 @@
-"""Backend-specific step helpers for the model benchmarks: build a variant, run one synced step."""
+"""The model benchmarks' steps: a variant's twin built through its one constructor, one synced step."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 
 import numpy as np
 
 from common.bench.settings import BenchSettings
+from common.models.execution import ExecutionMode
 from common.models.spec import ResUNetSpec
 from common.models.twin import load_twin
 from common.subjects.table import EPOCH_NOT_IN_QUICK, Variant
@@ -22,172 +22,83 @@ def make_batch(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-class ModelRunner:
-    """One variant's Trainer plus the context (autocast, memory format) its steps run under."""
+# The step every benchmark times: the stage a compare unit starts with (BCE, Adam at this LR).
+BENCH_LOSS = "bce"
+BENCH_LEARNING_RATE = 1e-3
 
-    def __init__(
-        self, variant: Variant, trainer, device: str, context: Callable = contextlib.nullcontext
-    ):
+
+class ModelRunner:
+    """One variant's trainer (the twin's TwinTrainer, or an exported graph in ONNX Runtime) and
+    the device its steps wait for."""
+
+    def __init__(self, variant: Variant, trainer, device: str):
         self.variant = variant
         self.trainer = trainer
         self.device = device
-        self._context = context
-        self._sync = _synchronizer(variant, device)
-        self.numerics: dict = {}  # TF32 / cuDNN / matmul precision as the framework reads them
+        self._sync = getattr(trainer, "synchronize", lambda: None)
+        self.numerics: dict = dict(getattr(trainer, "numerics", {}))  # as the framework reads them
+
+    @property
+    def memory_counter(self):
+        """The trainer's device-memory peak counter (a twin's TwinTrainer), None for ONNX Runtime."""
+        return self.trainer if hasattr(self.trainer, "reset_device_peak") else None
+
+    def limited_threads(self, threads: int):
+        """A context with at most `threads` intra-op threads where the framework can change them."""
+        if self.variant.runtime != "native":
+            return contextlib.nullcontext()
+        return load_twin(self.variant.framework).module("device").limited_threads(threads)
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
         """One optimiser step; the loss comes back to the host, which waits for the device."""
-        with self._context():
-            loss = float(self.trainer.train_step(x, y))
+        loss = float(self.trainer.train_step(x, y))
         self._sync()
         return loss
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         """Inference-mode logits as NumPy (host copy = synchronised)."""
-        with self._context():
-            logits = self.trainer.predict_logits(x, batch_size=len(x))
+        logits = self.trainer.predict_logits(x, batch_size=len(x))
         self._sync()
         return logits
 
 
-def _synchronizer(variant: Variant, device: str) -> Callable[[], None]:
-    """Explicit device sync for torch on CUDA (results already come back to host as NumPy/float)."""
-    if variant.backend == "torch" and device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.synchronize
-    return lambda: None
-
-
-# --- torch twin -------------------------------------------------------------------------------
 def _asked_device() -> str:
     """`saltbench bench --device` (the runner passes it on): auto | cpu | cuda."""
     return os.environ.get("SALTBENCH_DEVICE", "auto")
 
 
-def _torch_device() -> str:
-    import torch
-
-    from common.core.device import resolve
-
-    return resolve(_asked_device(), torch.cuda.is_available(), "torch")
-
-
-def _torch_autocast(variant: Variant, device: str) -> Callable:
-    import torch
-
-    if variant.precision == "fp32":
-        return contextlib.nullcontext
-    dtype = torch.bfloat16 if variant.precision == "bf16" else torch.float16
-    device_type = "cuda" if device.startswith("cuda") else "cpu"
-    return lambda: torch.autocast(device_type=device_type, dtype=dtype)
+def variant_mode(variant: Variant, threads: int) -> ExecutionMode:
+    """The execution mode of a variant: the bench's device, the variant's numerics and compile
+    mode, TF32 off and cuDNN's autotuner off as in compare's default recipe."""
+    return ExecutionMode(
+        device=_asked_device(),
+        precision=variant.precision,
+        jit_compile=variant.jit_compile,
+        channels_last=variant.channels_last,
+        threads=threads,
+    )
 
 
-def build_torch_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
-    import torch
+def _twin_of(variant: Variant):
+    """The variant's twin, imported after this process's Keras backend is set to the variant's."""
+    if variant.keras_backend:
+        from common.core.runtime import select_keras_backend
 
-    twin = load_twin("torch")
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    device = _torch_device()
-    _, numerics = twin.configure_device(device, tf32=False, cudnn_benchmark=False)  # as compare
-    model = twin.build_model(spec).to(device)
-    if variant.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    trainer = twin.step_trainer(model, jit_compile=variant.jit_compile)
-    if variant.precision != "fp32":
-        forward = trainer.forward
-        trainer.forward = lambda inputs: forward(inputs).float()  # NumPy has no bf16: fp32 logits
-    if variant.precision == "fp16":
-        trainer = ScaledTrainer(trainer)
-    runner = ModelRunner(variant, trainer, device, _torch_autocast(variant, device))
-    runner.numerics = numerics
-    return runner
-
-
-class ScaledTrainer:
-    """fp16 training step with torch.amp.GradScaler around the twin Trainer's model and optimiser."""
-
-    def __init__(self, trainer):
-        import torch
-
-        self.trainer = trainer
-        self.scaler = torch.amp.GradScaler("cuda")
-
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
-        from torch_impl.steps import to_nchw
-
-        t = self.trainer
-        t.model.train()
-        t.optimizer.zero_grad(set_to_none=True)
-        loss = t.loss_fn(to_nchw(y, t.device), t.forward(to_nchw(x, t.device)))
-        self.scaler.scale(loss).backward()
-        self.scaler.step(t.optimizer)
-        self.scaler.update()
-        return float(loss.detach())
-
-    def predict_logits(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-        return self.trainer.predict_logits(x, batch_size)
-
-
-# --- Keras twin -------------------------------------------------------------------------------
-def _keras_device(backend: str) -> str:
-    from common.core.device import resolve
-
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        visible = bool(tf.config.list_physical_devices("GPU"))
-        return resolve(_asked_device(), visible, "Keras on tensorflow")
-    if backend == "jax":
-        import jax
-
-        return resolve(_asked_device(), jax.default_backend() == "gpu", "Keras on jax")
-    return _torch_device()
-
-
-def _pin_keras_threads(backend: str, threads: int) -> None:
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with contextlib.suppress(RuntimeError):  # already initialised: env vars did it
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-    elif backend == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def build_keras_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
-    from common.core.runtime import select_keras_backend
-
-    select_keras_backend(variant.backend)
-    _pin_keras_threads(variant.backend, threads)
-    import keras
-
-    twin = load_twin("keras")
-    policy = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}[
-        variant.precision
-    ]
-    device = _keras_device(variant.backend)
-    _, numerics = twin.configure_device(device, tf32=False, cudnn_benchmark=False)  # as compare
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        keras.utils.set_random_seed(0)
-        model = twin.build_model(spec)
-        trainer = twin.step_trainer(model, jit_compile=variant.jit_compile)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    runner = ModelRunner(variant, trainer, device)
-    runner.numerics = numerics
-    return runner
+        select_keras_backend(variant.keras_backend)
+    return load_twin(variant.framework)
 
 
 def build_runner(variant: Variant, spec: ResUNetSpec, threads: int) -> ModelRunner:
-    if variant.framework == "torch":
-        return build_torch_runner(variant, spec, threads)
-    return build_keras_runner(variant, spec, threads)
+    """The variant's twin built as compare builds a unit's (one TwinTrainer constructor), seed 0,
+    at the first stage's loss and learning rate."""
+    trainer = _twin_of(variant).trainer_class(spec, variant_mode(variant, threads), seed=0)
+    trainer.start_stage(BENCH_LOSS, BENCH_LEARNING_RATE)
+    return ModelRunner(variant, trainer, _device_name(trainer.device))
+
+
+def _device_name(device) -> str:
+    """'cpu' | 'cuda' from a twin's device (a torch.device or Keras's string)."""
+    return str(getattr(device, "type", device))
 
 
 def skip_reason(variant: Variant, operation: str, settings: BenchSettings) -> str | None:
@@ -216,4 +127,8 @@ def skip_reason(variant: Variant, operation: str, settings: BenchSettings) -> st
 
 
 def _device_for(variant: Variant) -> str:
-    return _torch_device() if variant.framework == "torch" else _keras_device(variant.backend)
+    """Where the variant's twin computes in this process ('cpu' | 'cuda'), before it is built."""
+    device, _ = _twin_of(variant).configure_device(
+        _asked_device(), tf32=False, cudnn_benchmark=False
+    )
+    return _device_name(device)

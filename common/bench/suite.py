@@ -125,7 +125,7 @@ def bench_step(
     fn = (lambda: runner.train(x, y)) if operation == "train" else (lambda: runner.infer(x))
     first_call_s = saltbench_models.first_call(variant, operation, fn)  # tracing/compiling, untimed
     benchmark.group = group_name(settings.model, settings.width, operation, batch)
-    window = MemoryWindow(variant.backend, runner.device)
+    window = MemoryWindow(runner.memory_counter)
     times = timed_rounds(
         benchmark, fn, settings.rounds, settings.warmup, saltbench_turns, operation, window
     )
@@ -227,7 +227,7 @@ def test_epoch_overhead(
     epoch.reset()
     harness_only_s = epoch.harness_only_seconds()
     benchmark.group = group_name(settings.model, settings.width, "epoch", batch)
-    window = MemoryWindow(variant.backend, runner.device)
+    window = MemoryWindow(runner.memory_counter)
     times = timed_rounds(
         benchmark, epoch.run, max(1, settings.rounds // 2), 0, saltbench_turns, "epoch", window
     )

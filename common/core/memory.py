@@ -22,6 +22,7 @@ import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 MIB = 1024 * 1024
 CLEAR_REFS = Path("/proc/self/clear_refs")
@@ -132,10 +133,9 @@ class MemoryWindow:
     """`start()` ... `stop()` -> MemoryPeak of what ran in between (also a context manager).
     Windows follow one another, never nest: the kernel keeps one high-water mark per process."""
 
-    def __init__(
-        self, backend: str | None = None, device: str = "cpu", force_sampling: bool = False
-    ):
-        self.backend, self.device, self.force_sampling = backend, device, force_sampling
+    def __init__(self, counter: DeviceCounter | None = None, force_sampling: bool = False):
+        """`counter`: the device allocator's peak (a twin's TwinTrainer), None for RSS alone."""
+        self.counter, self.force_sampling = counter, force_sampling
         self._sampler: _Sampler | None = None
         self._before = 0
         self.started = False
@@ -143,8 +143,9 @@ class MemoryWindow:
 
     def start(self) -> MemoryWindow:
         self.started = True
-        if str(self.device).startswith("cuda") and self.backend:
-            reset_device_peak(self.backend)
+        if self.counter is not None:
+            with contextlib.suppress(Exception):  # a counter that cannot reset says so at stop
+                self.counter.reset_device_peak()
         release_free_memory()
         self._before = resident_bytes()
         if self.force_sampling or not reset_high_water_mark():
@@ -157,15 +158,9 @@ class MemoryWindow:
             peak, method = self._sampler.stop(), "sampled"
         else:
             peak, method = _status_kib("VmHWM") * 1024, "hwm-reset"
-        device_peak = device_method = None
-        if str(self.device).startswith("cuda") and self.backend:
-            device_peak, device_method = device_peak_bytes(self.backend)
+        device_peak, device_method = _device_peak(self.counter)
         self.result = MemoryPeak(
-            self._before / MIB,
-            max(peak, self._before) / MIB,
-            method,
-            None if device_peak is None else device_peak / MIB,
-            device_method,
+            self._before / MIB, max(peak, self._before) / MIB, method, device_peak, device_method
         )
         return self.result
 
@@ -176,38 +171,20 @@ class MemoryWindow:
         self.stop()
 
 
-def reset_device_peak(backend: str) -> None:
-    """Reset the CUDA allocator's peak counter where the framework can (torch, TensorFlow)."""
+class DeviceCounter(Protocol):
+    """A device allocator's peak counter: what a twin's TwinTrainer offers."""
+
+    device_memory_method: str | None
+
+    def reset_device_peak(self) -> None: ...
+    def device_peak_mib(self) -> float | None: ...
+
+
+def _device_peak(counter: DeviceCounter | None) -> tuple[float | None, str | None]:
+    """(peak MiB, what the figure is) of the counter's device, (None, None) on the CPU."""
+    if counter is None:
+        return None, None
     try:
-        if backend == "torch":
-            import torch
-
-            torch.cuda.reset_peak_memory_stats()
-        elif backend == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.experimental.reset_memory_stats("GPU:0")
-    except Exception:  # noqa: BLE001 (a counter that cannot be reset is reported as such below)
-        pass
-
-
-def device_peak_bytes(backend: str) -> tuple[int | None, str | None]:
-    """(allocator peak bytes, what the figure is) of the first CUDA device, or (None, why not)."""
-    try:
-        if backend == "torch":
-            import torch
-
-            return torch.cuda.max_memory_allocated(), "torch.cuda.max_memory_allocated (reset)"
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            peak = tf.config.experimental.get_memory_info("GPU:0")["peak"]
-            return peak, "tf get_memory_info('GPU:0')['peak'] (reset)"
-        if backend == "jax":
-            import jax
-
-            stats = jax.devices()[0].memory_stats() or {}
-            return stats.get("peak_bytes_in_use"), "jax peak_bytes_in_use (process peak, no reset)"
+        return counter.device_peak_mib(), counter.device_memory_method
     except Exception as error:  # noqa: BLE001 (reported, not fatal: CPU figures still stand)
         return None, f"unavailable ({type(error).__name__})"
-    return None, None

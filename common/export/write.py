@@ -42,33 +42,7 @@ def twin_of(trainer) -> str:
 def float64_logits(trainer, images: np.ndarray) -> np.ndarray:
     """The same weights evaluated in float64 (inference mode): the exact function both saltbench's
     float32 prediction and an exported file approximate, to tell round-off from a wrong file."""
-    weights = trainer.get_weights()
-    if twin_of(trainer) == "torch":
-        import copy
-
-        import torch
-
-        model = copy.deepcopy(trainer.model).double().eval()
-        with torch.no_grad():
-            nchw = torch.from_numpy(np.asarray(images, np.float64)).permute(0, 3, 1, 2)
-            out = torch.cat([model(nchw[i : i + 32]) for i in range(0, len(nchw), 32)])
-        return out.permute(0, 2, 3, 1).numpy()
-    import keras
-
-    twin = load_twin("keras")
-    policy, floatx = keras.config.dtype_policy(), keras.config.floatx()
-    keras.config.set_dtype_policy("float64")
-    keras.config.set_floatx("float64")
-    try:
-        model = twin.build_model(trainer.spec)
-        twin.import_weights(model, weights)
-        x = np.asarray(images, np.float64)
-        out = [keras.ops.convert_to_numpy(model(x[i : i + 32], training=False))
-               for i in range(0, len(x), 32)]  # fmt: skip
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
-    return np.concatenate(out).astype(np.float64)
+    return load_twin(twin_of(trainer)).float64_logits(trainer.model, trainer.spec, images)
 
 
 def write_native(trainer, path: Path) -> None:
@@ -77,14 +51,9 @@ def write_native(trainer, path: Path) -> None:
 
 
 def write_onnx(trainer, path: Path) -> None:
-    """Each twin through its own framework's exporter (see common.models.onnx_export)."""
-    from common.models import onnx_export
-
+    """Each twin through its own framework's exporter (`<twin>_impl/export.py`), atomically."""
     tmp = path.with_name(f".{path.name}.tmp")
-    if twin_of(trainer) == "torch":
-        onnx_export.export_torch(trainer.model, tmp)
-    else:
-        onnx_export.export_keras(trainer.model, tmp)
+    load_twin(twin_of(trainer)).export_onnx(trainer.model, tmp)
     tmp.replace(path)
 
 

@@ -1,8 +1,8 @@
 """Either twin exported to ONNX and run by ONNX Runtime: NHWC float32 tiles in, NHWC logits out.
 
-The torch twin goes through `torch.onnx.export` (the torch.export-based exporter, the default since
-torch 2.9), the Keras twin through Keras's own `model.export(format="onnx")` on the TensorFlow
-backend (which drives tf2onnx). Both graphs take the same input (`image`, batch x 101 x 101 x 1, any
+Each twin writes its own file (`<twin>_impl/export.py`): the torch twin through `torch.onnx.export`
+(the torch.export-based exporter, the default since torch 2.9), the Keras twin through Keras's own
+`model.export(format="onnx")` on the TensorFlow backend (which drives tf2onnx). Both graphs take the same input (`image`, batch x 101 x 101 x 1, any
 batch) so one session class runs either, and the two files can be compared with each other.
 """
 
@@ -23,23 +23,8 @@ OPSET = 18  # both exporters support it; one opset for both files
 PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")  # never a remote (Azure) provider
 
 
-def _nhwc_wrapper(model):
-    """The torch twin behind an NHWC boundary, so its graph has the Keras twin's signature."""
-    import torch
-
-    class NHWC(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, image: torch.Tensor) -> torch.Tensor:
-            return self.inner(image.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-
-    return NHWC(model).eval()
-
-
 @contextlib.contextmanager
-def _quiet(*loggers: str):
+def quiet(*loggers: str):
     """Exporters log every pass at INFO/WARNING (missing torchvision ops, tf2onnx steps): keep errors."""
     previous = {name: logging.getLogger(name).level for name in loggers}
     for name in loggers:
@@ -49,53 +34,6 @@ def _quiet(*loggers: str):
     finally:
         for name, level in previous.items():
             logging.getLogger(name).setLevel(level)
-
-
-def export_torch(model, path: str | Path, tile: int = 101) -> Path:
-    """Write the torch twin (inference mode) as ONNX with a dynamic batch dimension."""
-    import torch
-
-    path = Path(path)
-    was_training = model.training
-    model.eval()
-    sample = torch.zeros(2, tile, tile, 1, device=next(model.parameters()).device)
-    try:
-        with _quiet("torch.onnx", "torch.export", "onnxscript"), torch.no_grad():
-            torch.onnx.export(
-                _nhwc_wrapper(model),
-                (sample,),
-                str(path),
-                input_names=[INPUT_NAME],
-                output_names=["logits"],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
-                opset_version=OPSET,
-                dynamo=True,
-                external_data=False,
-                verbose=False,
-            )
-    finally:
-        model.train(was_training)
-    return path
-
-
-def export_keras(model, path: str | Path) -> Path:
-    """Write the Keras twin as ONNX through Keras's own export (TensorFlow backend: tf2onnx)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        raise SaltbenchError(
-            f"ONNX export of the Keras twin runs on the tensorflow backend (this process has "
-            f"{keras.backend.backend()}); use KERAS_BACKEND=tensorflow"
-        )
-    import tensorflow as tf
-
-    path = Path(path)
-    signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)]
-    with _quiet("tf2onnx", "absl"):
-        model.export(
-            str(path), format="onnx", input_signature=signature, opset_version=OPSET, verbose=False
-        )
-    return path
 
 
 def session_options(threads: int):
@@ -168,17 +106,13 @@ class OnnxModel:
 
 
 def export_twin(framework: str, model, folder: str | Path, threads: int) -> OnnxModel:
-    """Export the `framework` twin ("torch" | "keras") into `folder` and open it in ONNX Runtime."""
+    """Export the `framework` twin ("torch" | "keras") into `folder` through its own exporter
+    (`<twin>_impl/export.py`) and open it in ONNX Runtime."""
+    from common.models.twin import load_twin
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    twin = load_twin(framework)
     start = time.perf_counter()
-    if framework == "torch":
-        path, exporter = (
-            export_torch(model, folder / "from_torch.onnx"),
-            "torch.onnx.export (dynamo)",
-        )
-    elif framework == "keras":
-        path, exporter = export_keras(model, folder / "from_keras.onnx"), "keras export (tf2onnx)"
-    else:
-        raise SaltbenchError(f"unknown framework {framework!r}; choose torch or keras")
-    return OnnxModel.load(path, threads, time.perf_counter() - start, exporter)
+    path = twin.export_onnx(model, folder / f"from_{framework}.onnx")
+    return OnnxModel.load(path, threads, time.perf_counter() - start, twin.onnx_exporter)

@@ -1,11 +1,13 @@
 """The one declared twin interface: what keras_impl/ and torch_impl/ each provide, name for name.
 
-Every runner reaches a twin through `load_twin(name)`: the harness worker and bench's epoch
-(`trainer_class`), bench's steps (`build_model`, `step_trainer`, `configure_device`), export
-(`build_model`, `import_weights`, `save_model`), the device probe (`configure_device`) and parity
-(`build_model`, weights, `loss_and_gradients`). A twin's modules are imported on first use, so a
-process sets its threads and the Keras backend before it asks. `tests/models/test_twin.py` checks
-both twins against TWIN_API, including that their signatures agree name for name.
+Every runner reaches a twin through `load_twin(name)`, and gets a trainer one way only:
+`trainer_class(spec, mode, seed=...)` with a common.models.execution.ExecutionMode (compare's
+workers, bench's steps and epochs, export). Besides it: export (`save_model`, `export_onnx`,
+`float64_logits`), the device probe (`configure_device`), bench's thread limits and profilers
+(`module("device")`) and parity (`build_model`, weights, `loss_and_gradients`). A twin's modules
+are imported on first use, so a process sets its threads and the Keras backend before it asks.
+`tests/models/test_twin.py` checks both twins against TWIN_API, including that their signatures
+agree name for name.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from typing import Any, Protocol
 import numpy as np
 
 TWINS = ("keras", "torch")
+# What each twin's code executes on: the Keras twin on one backend per process (KERAS_BACKEND),
+# the PyTorch twin on torch alone.
+TWIN_BACKENDS: dict[str, tuple[str, ...]] = {
+    "keras": ("tensorflow", "jax", "torch"),
+    "torch": ("torch",),
+}
 
 # Per module of a twin (`<twin>_impl/<module>.py`), the names every runner may use.
 TWIN_API: dict[str, tuple[str, ...]] = {
@@ -34,8 +42,16 @@ TWIN_API: dict[str, tuple[str, ...]] = {
         "save_model",
         "load_model",
     ),
-    "device": ("configure", "synchronize", "peak_memory_mib"),
+    "device": (
+        "configure",
+        "synchronize",
+        "reset_peak_memory",
+        "peak_memory_method",
+        "peak_memory_mib",
+        "limited_threads",
+    ),  # fmt: skip
     "losses": ("get_loss", "bce", "lovasz_hinge", "lovasz_elu", "symmetric_lovasz", "bce_lovasz"),
+    "export": ("EXPORTER", "export_onnx", "float64_logits"),
 }
 
 
@@ -53,20 +69,16 @@ class TwinTrainer(Protocol):
     def reseed(self, seed: int) -> None: ...
     def set_learning_rate(self, learning_rate: float) -> None: ...
     def fit_epochs(self, stream: Any, first: int, stop: int, session: Any) -> None: ...
+    def synchronize(self) -> None: ...
+    def reset_device_peak(self) -> None: ...
+
+    device_memory_method: str | None
+
     def device_peak_mib(self) -> float | None: ...
     def predict_logits(self, images: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float: ...
     def save_checkpoint(self, path: Path) -> None: ...
     def load_checkpoint(self, path: Path) -> None: ...
-
-
-class StepTrainer(Protocol):
-    """`<twin>_impl.steps.Trainer`: one model, one loss and Adam; bare steps and prediction."""
-
-    learning_rate: float
-
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> float: ...
-    def predict_logits(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -85,10 +97,6 @@ class Twin:
     @property
     def trainer_class(self) -> type[TwinTrainer]:
         return self.module("train").TwinTrainer
-
-    @property
-    def step_trainer(self) -> type[StepTrainer]:
-        return self.module("steps").Trainer
 
     def build_model(self, spec: Any) -> Any:
         return self.module("model").build_model(spec)
@@ -113,6 +121,17 @@ class Twin:
 
     def get_loss(self, name: str) -> Any:
         return self.module("losses").get_loss(name)
+
+    def export_onnx(self, model: Any, path: str | Path) -> Path:
+        return self.module("export").export_onnx(model, path)
+
+    @property
+    def onnx_exporter(self) -> str:
+        return self.module("export").EXPORTER
+
+    def float64_logits(self, model: Any, spec: Any, images: np.ndarray) -> np.ndarray:
+        """The model's weights evaluated in float64, inference mode (export's exact reference)."""
+        return self.module("export").float64_logits(model, spec, images)
 
 
 def load_twin(name: str) -> Twin:

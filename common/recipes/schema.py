@@ -137,7 +137,7 @@ SCHEMA: dict[str, Rule] = {
     "train.seed": _rule(_int(0), "common.runs.rundir"),
     "train.batch_size": _rule(_int(1), "common.harness.unit.fold"),
     "train.hflip": _rule(_bool(), "common.harness.unit.fold"),
-    "train.channels_last": _rule(_bool(), "common.runs.twin_process"),
+    "train.channels_last": _rule(_bool(), "common.models.execution"),
     "train.precision": _rule(_choice(*PRECISIONS), "common.core.device"),
     "train.exact_twins": _rule(_bool(), "common.runs.twin_process"),
     f"{STAGE}.name": Rule(

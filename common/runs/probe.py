@@ -19,12 +19,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", required=True, choices=TWINS, help="the twin to probe")
     parser.add_argument("--device", required=True)
     args = parser.parse_args(argv)
-    if args.framework == "keras":
-        import os
-
-        from common.core.runtime import select_keras_backend
-
-        select_keras_backend(os.environ.get("KERAS_BACKEND", "tensorflow"))
     try:
         load_twin(args.framework).configure_device(args.device, tf32=False, cudnn_benchmark=False)
     except SaltbenchError as err:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from common.core.errors import SaltbenchError, exit_code_of
 from common.core.runtime import pin_threads
 from common.core.stream import derive_seed
+from common.models.execution import mode_of_run
 from common.models.twin import load_twin
 from common.recipes.resolve import build_spec
 from common.runs.rundir import load_config
@@ -23,11 +25,11 @@ TrainerFactory = Callable[..., Any]
 
 def twin_trainer_class(subject: Subject) -> TrainerFactory:
     """A factory of the subject's twin (`<twin>_impl.train.TwinTrainer`, imported only now, after
-    threads and backend are set) in the subject's compile mode, named as the subject."""
+    threads and backend are set): `make(spec, mode, seed=, exact_twins=)`, named as the subject."""
     twin = load_twin(subject.twin).trainer_class
 
-    def make(*args, **kwargs):
-        trainer = twin(*args, jit_compile=subject.jit_compile, **kwargs)
+    def make(spec, mode, **kwargs):
+        trainer = twin(spec, replace(mode, jit_compile=subject.jit_compile), **kwargs)
         trainer.framework = subject.name  # its unit folders, logs and drift files
         return trainer
 
@@ -62,15 +64,11 @@ def parse_ints(text: str | None, default: list[int], what: str) -> list[int]:
 
 def make_twin(make_trainer: TrainerFactory, config: dict[str, Any], threads: int, seed: int):
     """A fresh twin whose framework RNG (and so its initial weights) derives from the unit's seed."""
-    from common.core.device import numerics
-
-    settings = numerics(config["recipe"])
-    settings["device"] = os.environ.get("SALTBENCH_DEVICE") or settings["device"]
+    recipe = config["recipe"]
+    mode = mode_of_run(recipe, threads=threads, jit_compile=False)
     return make_trainer(
-        build_spec(config["recipe"]),
+        build_spec(recipe),
+        mode.with_device(os.environ.get("SALTBENCH_DEVICE")),
         seed=derive_seed(int(seed), 1234),
-        threads=threads,
-        channels_last=bool(config["recipe"]["train"].get("channels_last", False)),
-        exact_twins=bool(config["recipe"]["train"].get("exact_twins", False)),
-        **settings,
+        exact_twins=bool(recipe["train"].get("exact_twins", False)),
     )

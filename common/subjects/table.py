@@ -8,6 +8,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from common.core.errors import SaltbenchError
+from common.models.twin import TWIN_BACKENDS
 
 TRAIN_BATCH = 32
 INFER_BATCH = 64
@@ -45,11 +46,12 @@ class Variant:
     @property
     def process(self) -> str:
         """Variants sharing a process: one process per executing backend (KERAS_BACKEND is per process)."""
-        return "torch" if self.framework == "torch" else f"keras-{self.backend}"
+        return f"{self.framework}-{self.backend}" if self.keras_backend else self.framework
 
     @property
     def keras_backend(self) -> str | None:
-        return self.backend if self.framework == "keras" else None
+        """The backend this process picks, for a twin that runs on several (Keras); else None."""
+        return self.backend if len(TWIN_BACKENDS[self.framework]) > 1 else None
 
     @property
     def operations(self) -> tuple[str, ...]:

@@ -76,16 +76,14 @@ def test_auto_precision_is_bf16_only_where_it_is_native(monkeypatch, flags, devi
 @pytest.mark.parametrize("flags", [["avx512_bf16"], ["avx2"]])
 def test_both_twins_choose_the_same_auto_precision(monkeypatch, flags):
     import common.core.cpu
+    from common.models.execution import ExecutionMode
     from common.models.spec import ResUNetSpec
     from keras_impl.train import TwinTrainer as KerasTwin
     from torch_impl.train import TwinTrainer as TorchTwin
 
     monkeypatch.setattr(common.core.cpu, "cpu_info", lambda: _cpu(flags))
     spec = ResUNetSpec(start_neurons=2)
-    twins = [
-        make(spec, seed=0, threads=1, device="cpu", precision="auto")
-        for make in (KerasTwin, TorchTwin)
-    ]
+    twins = [make(spec, ExecutionMode(precision="auto"), seed=0) for make in (KerasTwin, TorchTwin)]
     chosen = {(t.precision, t.numerics["precision"], t.numerics["precision_choice"]) for t in twins}
     expected = "bf16" if flags == ["avx512_bf16"] else "fp32"
     assert len(chosen) == 1 and next(iter(chosen))[0] == expected

@@ -5,13 +5,14 @@ effect at the next step: after the LR drops to 0 no trainable weight moves. Prin
 import numpy as np
 
 from common.core.stream import BatchStream
+from common.models.execution import ExecutionMode
 from common.models.spec import ResUNetSpec
 from common.models.weights import is_trainable
 from keras_impl.train import TwinTrainer
 
 twin = TwinTrainer(
     ResUNetSpec(start_neurons=2, attention="scse", activation="swish"),
-    seed=0, threads=1, jit_compile=True,
+    ExecutionMode(jit_compile=True), seed=0,
 )  # fmt: skip
 twin.start_stage("lovasz_hinge", 1e-2)
 images = np.random.default_rng(0).random((12, 101, 101, 1), dtype=np.float32)

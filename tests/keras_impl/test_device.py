@@ -22,9 +22,10 @@ def test_cpu_settings_read_back_from_the_backend():
 def test_bf16_trains_in_bfloat16_with_float32_weights_and_loss():
     import keras
 
+    from common.models.execution import ExecutionMode
     from keras_impl.train import TwinTrainer
 
-    twin = TwinTrainer(ResUNetSpec(start_neurons=2), seed=0, threads=1, precision="bf16")
+    twin = TwinTrainer(ResUNetSpec(start_neurons=2), ExecutionMode(precision="bf16"), seed=0)
     assert keras.config.dtype_policy().name == "float32"  # the policy does not leak
     convs = [layer for layer in twin.model._flatten_layers() if layer.weights]
     assert {layer.dtype_policy.compute_dtype for layer in convs} == {"bfloat16"}

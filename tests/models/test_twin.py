@@ -39,10 +39,13 @@ def test_every_declared_name_is_defined(twin):
 @pytest.mark.parametrize(("part", "name"), [(p, n) for p, ns in TWIN_API.items() for n in ns])
 def test_both_twins_agree_on_each_signature(part, name):
     """Same parameter names in the same order; one twin may add trailing keyword options of its
-    own framework (torch's step Trainer takes `precision`, Keras sets it by dtype policy)."""
-    keras_params, torch_params = (
-        parameters(getattr(load_twin(t).module(part), name)) for t in TWINS
-    )
+    own framework (torch's step Trainer takes `precision`, Keras sets it by dtype policy).
+    A constant (an exporter's name) is of the same type in both."""
+    keras_obj, torch_obj = (getattr(load_twin(t).module(part), name) for t in TWINS)
+    if not callable(keras_obj) or not callable(torch_obj):
+        assert type(keras_obj) is type(torch_obj), f"{part}.{name}"
+        return
+    keras_params, torch_params = parameters(keras_obj), parameters(torch_obj)
     shared = min(len(keras_params), len(torch_params))
     assert shared and keras_params[:shared] == torch_params[:shared], f"{part}.{name}"
 

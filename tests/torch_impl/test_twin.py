@@ -79,11 +79,12 @@ def test_trainer_steps_and_learning_rate(model):
 
 
 def test_channels_last_twin_keeps_weights_and_logits_and_feeds_nhwc_without_a_copy():
+    from common.models.execution import ExecutionMode
     from torch_impl.steps import Trainer, model_memory_format, to_nchw
     from torch_impl.train import TwinTrainer
 
-    plain = TwinTrainer(SPEC, seed=3, threads=1)
-    nhwc = TwinTrainer(SPEC, seed=3, threads=1, channels_last=True)
+    plain = TwinTrainer(SPEC, ExecutionMode(), seed=3)
+    nhwc = TwinTrainer(SPEC, ExecutionMode(channels_last=True), seed=3)
     assert model_memory_format(plain.model) == torch.contiguous_format
     assert model_memory_format(nhwc.model) == torch.channels_last
     weights = plain.get_weights()

@@ -34,7 +34,7 @@ def missing_reader(variant: Variant) -> str | None:
     """Why a TF or JAX profile cannot be read here (xprof not installed), else None."""
     import importlib.util
 
-    needs_xprof = variant.backend != "torch" and variant.runtime != "onnxruntime"
+    needs_xprof = variant.runtime != "onnxruntime" and "xprof" in PROFILERS[variant.backend]
     if needs_xprof and importlib.util.find_spec("xprof") is None:
         return "xprof is not installed: pip install 'saltbench[profile]'"
     return None
@@ -60,13 +60,14 @@ def profile_steps(
 
         return profile_onnx(fn, steps, trainer)
     layer_kinds = {layer.name: layer.kind for layer in spec.layers()}
-    if variant.backend == "torch":
-        keras = variant.framework == "keras"
-        with keras_layer_scopes(trainer.model) if keras else nullcontext():
+    profiler = profiler_for(variant)
+    if profiler == PROFILERS["torch"]:  # the PyTorch twin, or Keras on torch (layer scopes)
+        scopes = keras_layer_scopes(trainer.model) if variant.keras_backend else nullcontext()
+        with scopes:
             return _profile_torch(fn, steps, layer_kinds)
-    if variant.backend == "jax" or variant.jit_compile:
-        return _profile_xla(fn, steps, layer_kinds, spec, variant.backend)
-    return _profile_tensorflow(fn, steps, layer_kinds)
+    if profiler == PROFILERS["tensorflow"]:
+        return _profile_tensorflow(fn, steps, layer_kinds)
+    return _profile_xla(fn, steps, layer_kinds, spec, variant.backend)  # JAX, or TF with XLA
 
 
 def _profile_torch(fn, steps: int, layer_kinds) -> tuple[dict[str, float], float]:

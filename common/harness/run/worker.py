@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a worker process; TwinTrainer(spec, seed=, threads=) builds the subject's twin."""
+    """Entry point of a worker process; TwinTrainer(spec, mode, seed=) builds the subject's twin."""
     args = _parser().parse_args(argv)
     if args.action == "train" and _several_units(args):
         return exit_code_of(lambda: _each_unit_alone(args))
