@@ -1,10 +1,12 @@
-"""Options that several verbs share, spelled one way: the run folder and the threads."""
+"""Options that several verbs share, spelled and parsed one way: the run folder, the threads, the
+device and the subjects."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from common.core.device import DEVICES
 from common.core.errors import SaltbenchError
 
 RUN_METAVAR = "RUN_DIR"
@@ -35,3 +37,30 @@ def add_threads_option(parser: argparse.ArgumentParser, default_text: str) -> No
 def check_threads(threads: int | None) -> None:
     if threads is not None and threads < 1:
         raise SaltbenchError(f"--threads must be >= 1, got {threads}")
+
+
+def add_device_option(
+    parser: argparse.ArgumentParser, help: str, default: str | None = None
+) -> None:
+    """`--device auto|cpu|cuda`: where the verb's frameworks compute."""
+    parser.add_argument("--device", choices=DEVICES, default=default, help=help)
+
+
+def add_subjects_option(parser: argparse.ArgumentParser, help: str, old: str | None = None) -> None:
+    """`--frameworks S1,S2`: comma-separated subjects (`old`: a spelling still accepted)."""
+    names = ["--frameworks"] + ([old] if old else [])
+    alias = f"; {old} is the older spelling" if old else ""
+    parser.add_argument(*names, dest="frameworks", metavar="SUBJECTS", help=help + alias)
+
+
+def names_of(text: str | None) -> list[str] | None:
+    """The comma-separated names of an option, stripped; None when not given (the verb checks
+    them against what it has: export against the run's subjects)."""
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+def subject_list(text: str | None) -> list[str] | None:
+    """The subjects of `--frameworks`, checked and with aliases resolved; None when not given."""
+    from common.subjects.selection import parse_subjects
+
+    return parse_subjects(text) if text else None

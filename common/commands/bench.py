@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from common.bench.settings import DEFAULT_WIDTHS
-from common.cli_args import add_run_option, add_threads_option, check_threads
+from common.cli_args import add_device_option, add_run_option, add_threads_option, check_threads
 from common.core.errors import SaltbenchError
 from common.subjects.table import VARIANT_NAMES, parse_variants
 
@@ -112,12 +112,11 @@ def register(subparsers) -> None:
     )
     add_run_option(p, "finish the interrupted bench run in RUN_DIR (reuses its config)",
                    old="--resume")  # fmt: skip
-    p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="where every variant runs (default auto: CUDA when its framework sees one); "
+    add_device_option(
+        p,
+        "where every variant runs (default auto: CUDA when its framework sees one); "
         "cuda without a visible device is an error",
+        default="auto",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="show each pytest process's output")
     p.set_defaults(func=run)

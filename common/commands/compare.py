@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.cli_args import add_run_option, add_threads_option, check_threads
+from common.cli_args import (
+    add_device_option,
+    add_run_option,
+    add_subjects_option,
+    add_threads_option,
+    check_threads,
+    subject_list,
+)
 from common.core.errors import SaltbenchError
 from common.models.spec import MODEL_SPECS
 from common.recipes.resolve import DEFAULT_PROFILE, DEFAULT_RECIPE, parse_override, recipe_names
@@ -31,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeds",
         help="comma-separated seeds, each a repeat of every fold (default: train.seed, one repeat)",
     )
-    parser.add_argument(
-        "--frameworks",
-        help="comma-separated subjects (recipe key run.frameworks; default keras,torch): torch, "
+    add_subjects_option(
+        parser,
+        "comma-separated subjects (recipe key run.frameworks; default keras,torch): torch, "
         "torch-compile, keras-tf, keras-tf-xla, keras-jax, keras-torch, or keras (Keras on "
         "--keras-backend); each means what the `saltbench bench` variant of that name means",
     )
@@ -89,10 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("tensorflow", "torch", "jax"),
         help="Keras backend (default: the recipe's, tensorflow)",
     )
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        help="where every subject trains (recipe key run.device; default auto: CUDA when the "
+    add_device_option(
+        parser,
+        "where every subject trains (recipe key run.device; default auto: CUDA when the "
         "subject's framework sees one, else the CPU); cuda without a visible device is an error",
     )
     parser.add_argument(
@@ -143,9 +149,7 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
     if args.keras_backend:
         overrides["run.keras_backend"] = args.keras_backend
     if args.frameworks:
-        from common.harness.run.setup import parse_frameworks
-
-        overrides["run.frameworks"] = parse_frameworks(args.frameworks)
+        overrides["run.frameworks"] = subject_list(args.frameworks)
     if args.reference:
         overrides["run.reference"] = args.reference
     if args.executor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.cli_args import add_run_option
+from common.cli_args import add_run_option, add_subjects_option, names_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,12 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the unit's validation tiles match saltbench's own prediction within 1e-4.",
     )
     add_run_option(parser, "the finished compare run whose models to export", required=True)
-    parser.add_argument(
-        "--frameworks",
-        "--subject",
-        dest="subject",
-        help="comma-separated subjects of the run (default: all of them; --subject is the older "
-        "spelling)",
+    add_subjects_option(
+        parser, "comma-separated subjects of the run (default: all of them)", old="--subject"
     )
     parser.add_argument(
         "--format",
@@ -43,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from common.export.run import ExportCheckError, export_run, export_table
 
-    subjects = [s.strip() for s in args.subject.split(",") if s.strip()] if args.subject else None
+    subjects = names_of(args.frameworks)
     out, manifest = export_run(args.run, subjects, args.format, args.out, args.tiles, args.force)
     print(export_table(out, manifest))
     failed = [e for e in manifest["files"] if not e["ok"]]

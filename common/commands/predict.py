@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common.cli_args import add_run_option
+from common.cli_args import add_device_option, add_run_option, add_subjects_option, subject_list
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,15 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data", type=Path, required=True, metavar="DIR", help="Kaggle-layout folder to predict"
     )
-    parser.add_argument("--frameworks", help="comma-separated subset of the run's frameworks")
+    add_subjects_option(parser, "comma-separated subset of the run's subjects (default: all)")
     parser.add_argument(
         "--out", type=Path, help="CSV to write (default: RUN_DIR/predict/submission_<data>.csv)"
     )
     parser.add_argument("--force", action="store_true", help="replace an existing --out file")
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        help="where the models predict (default: the run's run.device); cuda needs a visible one",
+    add_device_option(
+        parser, "where the models predict (default: the run's run.device); cuda needs a visible one"
     )
     parser.add_argument(
         "--check",
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.run / "predict" / f"submission_{args.data.resolve().name}.csv"
     if out.exists() and not args.force:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
-    frameworks = args.frameworks.split(",") if args.frameworks else list(config["frameworks"])
+    frameworks = subject_list(args.frameworks) or list(config["frameworks"])
     if args.device:  # predicting elsewhere than the run trained changes nothing but the device
         from common.runs.probe import check_device
         from common.runs.processes import device_probes
