@@ -35,31 +35,56 @@ def make_activation(name: str, layer_name: str | None = None) -> layers.Layer:
     raise ValueError(f"unknown activation {name!r}")
 
 
-def conv3x3(filters: int, name: str) -> layers.Conv2D:
+def data_format_of(data_format: str | None = None) -> str:
+    """`data_format`, or Keras's image_data_format where None (as Keras's own layers read it)."""
+    return data_format or keras.config.image_data_format()
+
+
+def channel_axis(data_format: str | None = None) -> int:
+    """The channel axis of NHWC (channels_last) or NCHW (channels_first) activations."""
+    return 1 if data_format_of(data_format) == "channels_first" else -1
+
+
+def with_channels(shape, channels: int, data_format: str) -> tuple:
+    """`shape` with its channel dimension set to `channels`."""
+    if data_format == "channels_first":
+        return (shape[0], channels, *shape[2:])
+    return (*shape[:-1], channels)
+
+
+def conv3x3(filters: int, name: str, data_format: str | None = None) -> layers.Conv2D:
     """3x3 'same' convolution with bias."""
-    return layers.Conv2D(filters, 3, padding="same", name=name)
+    return layers.Conv2D(filters, 3, padding="same", data_format=data_format, name=name)
 
 
-def batch_norm(momentum: float, epsilon: float, name: str) -> layers.BatchNormalization:
-    return layers.BatchNormalization(momentum=momentum, epsilon=epsilon, name=name)
+def batch_norm(
+    momentum: float, epsilon: float, name: str, data_format: str | None = None
+) -> layers.BatchNormalization:
+    return layers.BatchNormalization(
+        axis=channel_axis(data_format), momentum=momentum, epsilon=epsilon, name=name
+    )
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ResidualBlock(layers.Layer):
     """Pre-activation residual block: BN → act → conv3x3 → BN → act → conv3x3, plus identity."""
 
-    def __init__(self, filters, activation="relu", bn_momentum=0.99, bn_epsilon=1e-3, **kwargs):
+    def __init__(
+        self, filters, activation="relu", bn_momentum=0.99, bn_epsilon=1e-3, data_format=None,
+        **kwargs,
+    ):  # fmt: skip
         super().__init__(**kwargs)
         self.filters = filters
         self.activation = activation
         self.bn_momentum = bn_momentum
         self.bn_epsilon = bn_epsilon
-        self.bn1 = batch_norm(bn_momentum, bn_epsilon, "bn1")
+        self.data_format = fmt = data_format_of(data_format)
+        self.bn1 = batch_norm(bn_momentum, bn_epsilon, "bn1", fmt)
         self.act1 = make_activation(activation, "act1")
-        self.conv1 = conv3x3(filters, "conv1")
-        self.bn2 = batch_norm(bn_momentum, bn_epsilon, "bn2")
+        self.conv1 = conv3x3(filters, "conv1", fmt)
+        self.bn2 = batch_norm(bn_momentum, bn_epsilon, "bn2", fmt)
         self.act2 = make_activation(activation, "act2")
-        self.conv2 = conv3x3(filters, "conv2")
+        self.conv2 = conv3x3(filters, "conv2", fmt)
 
     def sublayers(self) -> dict[str, layers.Layer]:
         """Weight-bearing sub-layers by attribute name (the tail of their canonical names)."""
@@ -68,7 +93,7 @@ class ResidualBlock(layers.Layer):
     def build(self, input_shape):
         self.bn1.build(input_shape)
         self.conv1.build(input_shape)
-        out_shape = (*input_shape[:-1], self.filters)
+        out_shape = with_channels(input_shape, self.filters, self.data_format)
         self.bn2.build(out_shape)
         self.conv2.build(out_shape)
 
@@ -87,6 +112,7 @@ class ResidualBlock(layers.Layer):
             "activation": self.activation,
             "bn_momentum": self.bn_momentum,
             "bn_epsilon": self.bn_epsilon,
+            "data_format": self.data_format,
         }
 
 
@@ -94,22 +120,24 @@ class ResidualBlock(layers.Layer):
 class SqueezeExcite(layers.Layer):
     """Channel squeeze-and-excitation: x * sigmoid(excite(relu(squeeze(mean_hw(x)))))."""
 
-    def __init__(self, channels, hidden, **kwargs):
+    def __init__(self, channels, hidden, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.channels = channels
         self.hidden = hidden
-        self.squeeze = layers.Conv2D(hidden, 1, name="squeeze")
-        self.excite = layers.Conv2D(channels, 1, name="excite")
+        self.data_format = fmt = data_format_of(data_format)
+        self.squeeze = layers.Conv2D(hidden, 1, data_format=fmt, name="squeeze")
+        self.excite = layers.Conv2D(channels, 1, data_format=fmt, name="excite")
 
     def sublayers(self) -> dict[str, layers.Layer]:
         return {"squeeze": self.squeeze, "excite": self.excite}
 
     def build(self, input_shape):
-        self.squeeze.build((None, 1, 1, self.channels))
-        self.excite.build((None, 1, 1, self.hidden))
+        self.squeeze.build(with_channels((None, 1, 1, 1), self.channels, self.data_format))
+        self.excite.build(with_channels((None, 1, 1, 1), self.hidden, self.data_format))
 
     def channel_gate(self, x):
-        pooled = ops.mean(x, axis=(1, 2), keepdims=True)
+        spatial = (2, 3) if self.data_format == "channels_first" else (1, 2)
+        pooled = ops.mean(x, axis=spatial, keepdims=True)
         return ops.sigmoid(self.excite(ops.relu(self.squeeze(pooled))))
 
     def call(self, x):
@@ -119,16 +147,21 @@ class SqueezeExcite(layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "channels": self.channels, "hidden": self.hidden}
+        return {
+            **super().get_config(),
+            "channels": self.channels,
+            "hidden": self.hidden,
+            "data_format": self.data_format,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SCSE(SqueezeExcite):
     """Concurrent spatial and channel SE: x * channel_gate + x * sigmoid(spatial(x))."""
 
-    def __init__(self, channels, hidden, **kwargs):
-        super().__init__(channels, hidden, **kwargs)
-        self.spatial = layers.Conv2D(1, 1, name="spatial")
+    def __init__(self, channels, hidden, data_format=None, **kwargs):
+        super().__init__(channels, hidden, data_format, **kwargs)
+        self.spatial = layers.Conv2D(1, 1, data_format=self.data_format, name="spatial")
 
     def sublayers(self) -> dict[str, layers.Layer]:
         return {**super().sublayers(), "spatial": self.spatial}

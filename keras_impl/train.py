@@ -25,8 +25,7 @@ class TwinTrainer:
     def __init__(self, spec, mode, *, seed: int, exact_twins: bool = False) -> None:
         """`mode`: the common.models.execution.ExecutionMode (device, precision, compile, layout,
         threads); `exact_twins`: both twins update with one Adam rule and one dropout mask."""
-        # mode.channels_last: the twins' NHWC memory layout. Keras builds these models NHWC
-        # whatever the flag (image_data_format "channels_last"); torch's twin switches to match.
+        # mode.layout: Keras computes NHWC ("native", "nhwc") or NCHW ("nchw": channels_first)
         _pin_backend_threads(mode.threads)
         from common.core.device import resolve_precision
         from keras_impl.device import configure, precision_policy
@@ -46,8 +45,11 @@ class TwinTrainer:
         from keras_impl.model import build_model
 
         self.spec = spec
+        if mode.layout == "nchw" and spec.dropout_masks == "shared":
+            raise ValueError("layout nchw: the exact twins' shared dropout masks index NHWC")
+        data_format = "channels_first" if mode.layout == "nchw" else "channels_last"
         with precision_policy(precision):  # mixed_bfloat16: float32 variables, bf16 compute
-            self.model = build_model(spec)
+            self.model = build_model(spec, data_format)
         self.trainer = None
 
     def backend(self) -> str:

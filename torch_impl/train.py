@@ -39,7 +39,7 @@ class TwinTrainer:
 
         self.spec = spec
         self.model = build_model(spec).to(self.device)
-        if mode.channels_last:  # NHWC memory, as Keras computes; same weights, round-off apart
+        if mode.layout == "nhwc":  # NHWC memory, as Keras computes; same weights, round-off apart
             self.model = self.model.to(memory_format=torch.channels_last)
         self.trainer = None
 

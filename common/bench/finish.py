@@ -40,7 +40,7 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
         atomic_write_text(folder / "summary.md", md)
         atomic_write_bytes(folder / "throughput.png", png)
     if reports.get("breakdowns"):
-        write_breakdown(reports["breakdowns"], meta, (run_dir, out))
+        write_breakdown(reports["breakdowns"], meta, (run_dir, out), summary)
     shutil.rmtree(run_dir / "xla", ignore_errors=True)  # XLA's module dumps served the profiles
     _print_side_by_side(stored)
     print(md)
@@ -50,8 +50,10 @@ def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: 
     return _exit_code(results, config)
 
 
-def write_breakdown(breakdowns: list[dict], meta: dict, folders) -> None:
-    """breakdown.csv/.md/.png (common/bench/breakdown/output.py) in the run and output folders."""
+def write_breakdown(breakdowns: list[dict], meta: dict, folders, summary=None) -> None:
+    """breakdown.csv/.md/.png (common/bench/breakdown/output.py) in the run and output folders,
+    the .md closing with the tuned variants' measured advice (summary: the run's summary.csv)."""
+    from common.bench.breakdown.advice import advice_section
     from common.bench.breakdown.output import breakdown_markdown, breakdown_png, breakdown_rows
     from common.core.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 
@@ -59,7 +61,8 @@ def write_breakdown(breakdowns: list[dict], meta: dict, folders) -> None:
         f"{meta['cpu']} ({meta['device']}), {meta['threads']} thread(s), {meta['model_label']}, "
         f"batch {meta['train_batch']} (train) / {meta['infer_batch']} (infer); run {meta['run_id']}"
     )
-    rows, md = breakdown_rows(breakdowns), breakdown_markdown(breakdowns, context)
+    advice = advice_section(breakdowns, summary, meta["cpu"])
+    rows, md = breakdown_rows(breakdowns), breakdown_markdown(breakdowns, context, advice)
     png = breakdown_png(breakdowns, f"Where the time goes: {context}")
     for folder in folders:
         atomic_write_csv(folder / "breakdown.csv", rows)

@@ -74,7 +74,7 @@ def variant_mode(variant: Variant, threads: int) -> ExecutionMode:
         device=_asked_device(),
         precision=variant.precision,
         jit_compile=variant.jit_compile,
-        channels_last=variant.channels_last,
+        layout=variant.layout,
         threads=threads,
     )
 
@@ -109,6 +109,8 @@ def skip_reason(variant: Variant, operation: str, settings: BenchSettings) -> st
     missing = variant.missing_dependency()
     if missing:
         return f"{variant.name}: {missing}"
+    if variant.models and settings.model not in variant.models:
+        return f"{variant.name}: builds {', '.join(variant.models)} only, not {settings.model}"
     active = os.environ.get("KERAS_BACKEND", "tensorflow")
     if variant.keras_backend and variant.keras_backend != active:
         return (

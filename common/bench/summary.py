@@ -32,6 +32,8 @@ SUMMARY_COLUMNS = [
     "compile_s", "break_even_steps", "break_even_baseline",
     "train_first_call_working_set_mib", "infer_first_call_working_set_mib",
     "train_ratio_rounds", "infer_ratio_rounds", "processes",
+    "tunes", "tuning", "train_gain", "train_gain_lo", "train_gain_hi", "train_gain_n",
+    "infer_gain", "infer_gain_lo", "infer_gain_hi", "infer_gain_n",
 ]  # fmt: skip
 MEMORY_FIELDS = ("peak_rss_mib", "working_set_mib", "device_peak_mib", "first_call_working_set_mib")
 
@@ -98,19 +100,29 @@ def pooled(hit: pd.DataFrame) -> dict:
     return row
 
 
+def _process_pairs(r: dict, ref: dict) -> list:
+    """(reference's, this row's) (round seconds, turns) of each process both recorded rounds in."""
+    return [(ref["by_process"][k], mine) for k, mine in r["by_process"].items()
+            if k in ref["by_process"] and mine[0] and ref["by_process"][k][0]]  # fmt: skip
+
+
+def speed_ratio(r: dict, ref: dict, pairs: list) -> dict:
+    """Speed of `r` over `ref` from their paired rounds: process_ratio, the same images per round
+    on both sides (the time ratio is then the speed ratio)."""
+    scale = r["batch"] / ref["batch"]
+    theirs = [[t * scale for t in their[0]] for their, _ in pairs]
+    return process_ratio(theirs, [mine[0] for _, mine in pairs])
+
+
 def _ratio_columns(op: str, r: dict, ref: dict | None, cycle: int) -> dict:
     """Speed over torch-eager from the paired rounds of each process pair, with a t interval over
     processes (none from one process); where rounds were not recorded, the ratio of medians."""
     if ref is None:
         return {f"{op}_ratio_to_torch_eager": math.nan, f"{op}_ratio_n": 0}
-    pairs = [(ref["by_process"][k], mine) for k, mine in r["by_process"].items()
-             if k in ref["by_process"] and mine[0] and ref["by_process"][k][0]]  # fmt: skip
+    pairs = _process_pairs(r, ref)
     if not pairs:
         return {f"{op}_ratio_to_torch_eager": r["img_s"] / ref["img_s"], f"{op}_ratio_n": 0}
-    # the same images per round on both sides: the time ratio is the speed ratio
-    scale = r["batch"] / ref["batch"]
-    theirs = [[t * scale for t in their[0]] for their, _ in pairs]
-    ratio = process_ratio(theirs, [mine[0] for _, mine in pairs])
+    ratio = speed_ratio(r, ref, pairs)
     near = all(adjacent(their[1], mine[1], len(mine[0]), cycle) for their, mine in pairs)
     return {
         f"{op}_ratio_to_torch_eager": ratio["ratio"],
@@ -120,6 +132,15 @@ def _ratio_columns(op: str, r: dict, ref: dict | None, cycle: int) -> dict:
         f"{op}_ratio_rounds": ratio["rounds"],
         f"{op}_ratio_adjacent": near and r["variant"] != REFERENCE_VARIANT,
     }
+
+
+def _gain_columns(op: str, r: dict, base: dict | None) -> dict:
+    """A tuned variant's speed over the variant it tunes (Variant.tunes), paired like the ratios."""
+    if base is None or not (pairs := _process_pairs(r, base)):
+        return {}
+    gain = speed_ratio(r, base, pairs)
+    return {f"{op}_gain": gain["ratio"], f"{op}_gain_lo": gain["lo"],
+            f"{op}_gain_hi": gain["hi"], f"{op}_gain_n": gain["n"]}  # fmt: skip
 
 
 def _memory_columns(op: str, r: dict, ref: dict | None) -> dict:
@@ -161,6 +182,8 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
     for name in [n for n in VARIANT_NAMES if n in seen]:
         variant = get_variant(name)
         row = {"variant": name, "description": variant.description}
+        if variant.tunes:
+            row.update(tunes=variant.tunes, tuning=variant.tuning)
         notes, not_applicable = [], []
         for op in OPS:
             hit = steps[(steps.variant == name) & (steps.operation == op)]
@@ -187,6 +210,8 @@ def summarize(merged: dict, skips: list[dict], native_bf16: bool | None = None) 
             row[f"{op}_first_call_s"] = r["first_call_s"]
             row[f"{op}_rounds"] = r["rounds"]
             row.update(_memory_columns(op, r, reference[op]))
+            if variant.tunes:
+                row.update(_gain_columns(op, r, _pooled_or_none(steps, variant.tunes, op)))
         row["status"] = "; ".join(notes) if notes else "ok"
         row["not_applicable"] = "; ".join(not_applicable)
         row["precision"] = precision_label(variant.precision, row.get("device"), native_bf16)

@@ -9,6 +9,7 @@ from common.bench.roofline import describe, shrunk
 from common.bench.summary_tables import (
     NOT_ADJACENT,
     breakeven_table,
+    gains_table,
     markdown_table,
     memory_table,
     overhead_table,
@@ -126,6 +127,17 @@ def render_markdown(summary: pd.DataFrame, overhead: pd.DataFrame, meta: dict) -
         "compilation, torch.compile, ONNX export — reported separately, never in the timed rounds."
         + meta.get("startup_note", "")
         + "\n",
+    ]
+    gains = gains_table(summary)
+    if gains:
+        parts += [
+            "\n## What each framework gains from its tuning\n",
+            gains,
+            "\nEach tuned variant changes one setting of the variant it tunes (same twin, same "
+            "backend, same process); the gain is its speed over that variant's from the same "
+            "paired rounds as the ratios above (>1: the tuning is faster on this machine).\n",
+        ]
+    parts += [
         "\n## Peak memory\n",
         memory_table(summary),
         "\n" + memory_text(summary),

@@ -72,6 +72,38 @@ def markdown_table(summary: pd.DataFrame) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def gain_cell(row, op: str) -> str:
+    """A tuned variant's speed over its base: '1.31 [1.22, 1.40] 3 processes' (no interval from
+    one process)."""
+    gain, n = row.get(f"{op}_gain"), row.get(f"{op}_gain_n")
+    if _missing(gain) or _missing(n) or not n:
+        return "–"
+    n = int(n)
+    if _missing(row.get(f"{op}_gain_lo")):
+        return f"{gain:.2f} ({n} process{'es' * (n > 1)}: no interval)"
+    return (f"{gain:.2f} [{_fmt(row[f'{op}_gain_lo'], 2)}, {_fmt(row[f'{op}_gain_hi'], 2)}] "
+            f"{n} processes")  # fmt: skip
+
+
+def gains_table(summary: pd.DataFrame) -> str:
+    """Each tuned variant against the variant it tunes (one setting changed), from this run."""
+    tunes = summary["tunes"] if "tunes" in summary else pd.Series(index=summary.index)
+    tuned = summary[tunes.notna() & (tunes.astype(str) != "")]
+    tuned = tuned[tuned["tunes"].isin(set(summary["variant"]))]
+    if tuned.empty:
+        return ""
+    head = (
+        "| tuned variant | tunes | what changes | train speed × base [95 % CI] "
+        "| infer speed × base [95 % CI] |\n|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['variant']} | {r['tunes']} | {r['tuning']} | {gain_cell(r, 'train')} "
+        f"| {gain_cell(r, 'infer')} |"
+        for _, r in tuned.iterrows()
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
 def _mib(row, op: str) -> tuple[str, str, str, str]:
     ratio = row.get(f"{op}_working_set_ratio_to_torch_eager")
     return (

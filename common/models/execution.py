@@ -14,6 +14,10 @@ from common.core.device import DEVICES, PRECISIONS
 
 # fp16 (autocast with loss scaling) is a bench-only, GPU-only precision; recipes take PRECISIONS.
 MODE_PRECISIONS = (*PRECISIONS, "fp16")
+# Memory layout of the activations: "native" is each twin as its users run it (PyTorch NCHW,
+# Keras NHWC); "nhwc" puts both in NHWC (torch.channels_last); "nchw" puts both in NCHW (Keras
+# image_data_format "channels_first"). Same weights and math; only speed and round-off change.
+LAYOUTS = ("native", "nhwc", "nchw")
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class ExecutionMode:
     device: str = "cpu"  # auto | cpu | cuda (the twin resolves auto against what it sees)
     precision: str = "fp32"  # fp32 | bf16 | fp16 | auto (mixed: float32 weights and loss)
     jit_compile: bool = False  # torch.compile for the PyTorch twin; XLA / jax.jit for Keras
-    channels_last: bool = False  # NHWC memory (Keras always computes NHWC)
+    layout: str = "native"  # one of LAYOUTS
     threads: int = 1  # intra-op threads of the framework
     tf32: bool = False
     cudnn_benchmark: bool = False
@@ -35,6 +39,8 @@ class ExecutionMode:
             raise ValueError(
                 f"precision must be one of {', '.join(MODE_PRECISIONS)}, got {self.precision!r}"
             )
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if int(self.threads) < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads!r}")
 
@@ -52,7 +58,7 @@ def mode_of_run(recipe: dict[str, Any], *, threads: int, jit_compile: bool) -> E
         device=settings["device"],
         precision=settings["precision"],
         jit_compile=bool(jit_compile),
-        channels_last=bool(recipe["train"].get("channels_last", False)),
+        layout="nhwc" if recipe["train"].get("channels_last", False) else "native",
         threads=int(threads),
         tf32=settings["tf32"],
         cudnn_benchmark=settings["cudnn_benchmark"],

@@ -36,12 +36,15 @@ class Variant:
     framework: str  # "torch" (the PyTorch twin) | "keras" (the Keras twin)
     backend: str  # the framework that executes: "torch" | "tensorflow" | "jax"
     description: str
-    channels_last: bool = False
+    layout: str = "native"  # common.models.execution.LAYOUTS: native | nhwc | nchw
     jit_compile: bool = False  # torch.compile for the torch twin, XLA / jax.jit for Keras
     precision: str = "fp32"  # "fp32" | "bf16" | "fp16" (mixed precision: fp32 weights)
     gpu_only: bool = False
     runtime: str = "native"  # "native" | "onnxruntime" (the twin exported to ONNX, inference only)
     quick_skip: tuple[tuple[str, str], ...] = ()  # (operation, reason) left out of --quick
+    tunes: str | None = None  # the variant this one tunes (same twin and backend, one setting)
+    tuning: str = ""  # what the tuning changes, for the gains table and the breakdown's advice
+    models: tuple[str, ...] = ()  # the architectures it builds (empty: every registered one)
 
     @property
     def process(self) -> str:
@@ -91,7 +94,9 @@ VARIANTS: tuple[Variant, ...] = (
         "torch",
         "torch",
         "PyTorch twin, eager, channels_last memory format",
-        channels_last=True,
+        layout="nhwc",
+        tunes="torch-eager",
+        tuning="channels_last memory format",
     ),
     Variant(
         "torch-compile",
@@ -99,6 +104,8 @@ VARIANTS: tuple[Variant, ...] = (
         "torch",
         "PyTorch twin under torch.compile (compile time reported separately)",
         jit_compile=True,
+        tunes="torch-eager",
+        tuning="torch.compile",
         quick_skip=(
             ("train", NOT_IN_QUICK.format(what=_COMPILE)),
             ("infer", NOT_IN_QUICK.format(what=_COMPILE)),
@@ -110,6 +117,8 @@ VARIANTS: tuple[Variant, ...] = (
         "torch",
         "PyTorch twin, eager, bf16 autocast (mixed)",
         precision="bf16",
+        tunes="torch-eager",
+        tuning="bf16 autocast (changes the numerics)",
     ),
     Variant(
         "torch-fp16",
@@ -131,6 +140,8 @@ VARIANTS: tuple[Variant, ...] = (
         "tensorflow",
         "Keras twin on TensorFlow with XLA (jit_compile=True)",
         jit_compile=True,
+        tunes="keras-tf",
+        tuning="XLA (jit_compile=True)",
         quick_skip=(
             (
                 "train",
@@ -149,6 +160,8 @@ VARIANTS: tuple[Variant, ...] = (
         "tensorflow",
         "Keras twin on TensorFlow, mixed_bfloat16 policy",
         precision="bf16",
+        tunes="keras-tf",
+        tuning="mixed_bfloat16 policy (changes the numerics)",
         quick_skip=(
             ("train", "not in --quick: an extra TF trace (~20 s) does not fit the 3-minute budget"),
             ("infer", "not in --quick: an extra TF trace (~20 s) does not fit the 3-minute budget"),
@@ -163,6 +176,16 @@ VARIANTS: tuple[Variant, ...] = (
         gpu_only=True,
     ),
     Variant("keras-torch", "keras", "torch", "Keras twin on the torch backend (eager)"),
+    Variant(
+        "keras-torch-nchw",
+        "keras",
+        "torch",
+        "Keras twin on the torch backend, image_data_format channels_first (no NHWC transposes)",
+        layout="nchw",
+        tunes="keras-torch",
+        tuning="channels_first data format",
+        models=("resunet",),  # keras_impl.model.NCHW_MODELS
+    ),
     Variant(
         "keras-jax",
         "keras",
@@ -189,10 +212,11 @@ VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 # --quick's default leaves these out, to stay under 3 minutes on the slowest CPU it was timed on
 # (measured on a 2-core AMD EPYC: --quick took 153 s with it and the harness epochs, 130 s
 # without it, 97 s without both; an AMD EPYC Zen 4 had taken 236 s with both)
-QUICK_LEFT_OUT = {
-    "keras-torch": "not in --quick: a fourth backend process (Keras on torch) does not fit the "
-    "3-minute budget on slower CPUs; run without --quick or name it in --variants",
-}
+_FOURTH_PROCESS = (
+    "not in --quick: a fourth backend process (Keras on torch) does not fit the 3-minute budget "
+    "on slower CPUs; run without --quick or name it in --variants"
+)
+QUICK_LEFT_OUT = {"keras-torch": _FOURTH_PROCESS, "keras-torch-nchw": _FOURTH_PROCESS}
 EPOCH_NOT_IN_QUICK = (
     "not in --quick: the harness-overhead epochs (the real training loop against bare steps) "
     "come last and add about a third to the wall time; run without --quick"
@@ -205,6 +229,13 @@ ONNX_SOURCES = {
     "onnx-from-torch": "torch-eager",
     "onnx-from-keras": "keras-tf",
 }  # whose model is exported
+
+
+def tuned_pairs(names) -> list[tuple[Variant, Variant]]:
+    """(base, tuned) for every tuned variant among `names` whose base is there too."""
+    present = set(names)
+    return [(get_variant(v.tunes), v) for v in VARIANTS
+            if v.tunes and v.name in present and v.tunes in present]  # fmt: skip
 
 
 def get_variant(name: str) -> Variant:

@@ -180,3 +180,37 @@ def test_one_process_gives_a_ratio_and_no_interval():
     keras = row.loc["keras-tf"]
     assert keras["train_ratio_n"] == 1 and pd.isna(keras["train_ratio_lo"])
     assert "(1 process: no interval)" in markdown_table(row.reset_index())
+
+
+def tuned_run(tuned_s=(1.0, 1.2), base_s=(2.0, 2.2)) -> dict:
+    """keras-torch and keras-torch-nchw in two processes each (plus the reference)."""
+    benches = []
+    for repeat in (1, 2):
+        for turn, (variant, seconds) in enumerate(
+            (("torch-eager", 1.0), ("keras-torch", base_s[repeat - 1]),
+             ("keras-torch-nchw", tuned_s[repeat - 1]))
+        ):  # fmt: skip
+            bench = _bench(variant, "train", 32, seconds,
+                           **_rounds([seconds] * 3, 3 * (repeat - 1) + turn, 6))  # fmt: skip
+            bench["extra_info"].update(process=f"p.{repeat}", repeat=repeat)
+            benches.append(bench)
+    return {**merged_run(), "benchmarks": benches}
+
+
+def test_a_tuned_variant_gets_its_gain_over_the_variant_it_tunes_from_the_same_run():
+    from common.bench.summary_tables import gains_table
+
+    summary = S.summarize(tuned_run(), [])
+    row = summary.set_index("variant").loc["keras-torch-nchw"]
+    assert row["tunes"] == "keras-torch" and row["train_gain_n"] == 2
+    expected = ((2.0 / 1.0) * (2.2 / 1.2)) ** 0.5  # geometric mean of the per-process gains
+    assert abs(row["train_gain"] - expected) < 1e-12
+    assert row["train_gain_lo"] < expected < row["train_gain_hi"]
+    assert pd.isna(summary.set_index("variant").loc["keras-torch", "train_gain"])  # untuned
+    table = gains_table(summary)
+    assert "| keras-torch-nchw | keras-torch | channels_first data format |" in table
+    assert "2 processes" in table
+    # without its base in the run, a tuned variant has no gain row
+    alone = {**tuned_run(), "benchmarks": [b for b in tuned_run()["benchmarks"]
+                                           if b["extra_info"]["variant"] != "keras-torch"]}  # fmt: skip
+    assert gains_table(S.summarize(alone, [])) == ""

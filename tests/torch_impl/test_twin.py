@@ -84,7 +84,7 @@ def test_channels_last_twin_keeps_weights_and_logits_and_feeds_nhwc_without_a_co
     from torch_impl.train import TwinTrainer
 
     plain = TwinTrainer(SPEC, ExecutionMode(), seed=3)
-    nhwc = TwinTrainer(SPEC, ExecutionMode(channels_last=True), seed=3)
+    nhwc = TwinTrainer(SPEC, ExecutionMode(layout="nhwc"), seed=3)
     assert model_memory_format(plain.model) == torch.contiguous_format
     assert model_memory_format(nhwc.model) == torch.channels_last
     weights = plain.get_weights()

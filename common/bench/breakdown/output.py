@@ -32,8 +32,9 @@ def breakdown_rows(breakdowns: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def breakdown_markdown(breakdowns: list[dict], context: str) -> str:
-    """The tables (subjects as columns) with a reading line per pair against the first subject."""
+def breakdown_markdown(breakdowns: list[dict], context: str, advice: list[str] = ()) -> str:
+    """The tables (subjects as columns) with a reading line per pair against the first subject;
+    `advice` (common.bench.breakdown.advice) closes the findings."""
     lines = ["# Where the time goes", "", context, ""]
     for phase in ("train", "infer"):
         done = [b for b in breakdowns if b["phase"] == phase and "class_ms" in b]
@@ -43,7 +44,7 @@ def breakdown_markdown(breakdowns: list[dict], context: str) -> str:
     if missing:
         lines += ["## Not profiled", ""]
         lines += [f"- **{b['variant']}** ({b['phase']}): {b['reason']}" for b in missing] + [""]
-    lines += [_how_to_read()]
+    lines += [*advice, _how_to_read()]
     return "\n".join(lines) + "\n"
 
 
