@@ -4,6 +4,7 @@ every module importable on its own, no framework imported by common/ at load tim
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -95,3 +96,29 @@ print("FAIL " + " | ".join(failures) if failures else "OK", "FRAMEWORKS", framew
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "OK FRAMEWORKS []", out
+
+
+FRAMEWORK_BRANCH = re.compile(r"""(==|!=)\s*["'](torch|keras)["']|object\.__new__""")
+BRANCH_EXCEPTION = "common/export/native_check.py"  # loads an export the way a user would
+
+
+def framework_branches(root: Path) -> list[str]:
+    """'path:line' of each `== "torch"`-style branch or `object.__new__` under root/common."""
+    return [
+        f"{path.relative_to(root).as_posix()}:{number}"
+        for path in sorted((root / "common").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if FRAMEWORK_BRANCH.search(line)
+    ]
+
+
+def test_common_branches_on_a_twin_only_in_the_native_check():
+    """A twin's differences live in the twin; common/ asks it (the native check excepted)."""
+    found = [hit for hit in framework_branches(REPO_ROOT) if not hit.startswith(BRANCH_EXCEPTION)]
+    assert not found, f"framework branches in common/: {found}"
+
+
+def test_a_planted_framework_branch_is_found(tmp_path):
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "planted.py").write_text('def f(t):\n    return t == "torch"\n')
+    assert framework_branches(tmp_path) == ["common/planted.py:2"]

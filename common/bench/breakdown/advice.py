@@ -11,14 +11,14 @@ from common.bench.breakdown.classes import CLASS_IDS, label
 from common.subjects.table import Variant, tuned_pairs
 
 BACKEND_WORDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "torch"}
+TWIN_WORDS = {"torch": "PyTorch", "keras": "Keras on {backend}"}  # the framework a user names
 PHASE_WORDS = {"train": "training step", "infer": "inference batch"}
 
 
 def who(variant: Variant) -> str:
     """'PyTorch' or 'Keras on JAX': the framework a user would name."""
-    if variant.framework == "torch":
-        return "PyTorch"
-    return f"Keras on {BACKEND_WORDS.get(variant.backend, variant.backend)}"
+    backend = BACKEND_WORDS.get(variant.backend, variant.backend)
+    return TWIN_WORDS[variant.framework].format(backend=backend)
 
 
 def _step_ms(b: dict) -> float:

@@ -87,8 +87,10 @@ def parse_frameworks(value: str | list[str]) -> list[str]:
 
 
 def check_reference(recipe: dict, frameworks: list[str]) -> None:
-    reference = recipe["run"].get("reference", "torch")
-    if len(frameworks) > 1 and reference not in frameworks and reference != "torch":
+    from common.subjects.selection import DEFAULT_REFERENCE
+
+    reference = recipe["run"].get("reference", DEFAULT_REFERENCE)
+    if len(frameworks) > 1 and reference not in (*frameworks, DEFAULT_REFERENCE):
         raise SaltbenchError(
             f"--reference {reference}: not among the subjects {', '.join(frameworks)}"
         )
