@@ -30,14 +30,14 @@ def load(run: str) -> tuple[dict, dict]:
 
 
 def answer(run: str) -> str:
-    from common.harness.report.answer import answer_block
+    from common.compare.report.answer import answer_block
 
     lines = answer_block(*load(run))
     return "\n".join(line for line in lines[1:] if line) + "\n"
 
 
 def units(run: str) -> str:
-    from common.harness.analysis.uncertainty import pairs_of
+    from common.compare.analysis.uncertainty import pairs_of
     from common.runs import rundir
     from common.subjects.selection import label
 

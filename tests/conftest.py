@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.conftest import SMOKE_ARGS, saltbench
+from tests.compare.conftest import SMOKE_ARGS, saltbench
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,14 +23,14 @@ def real_data_dir() -> Path:
 
 
 # The one smoke compare run (keras + torch) that harness and export tests share; its helpers live
-# in tests/harness/conftest.py.
+# in tests/compare/conftest.py.
 @pytest.fixture(scope="session")
 def smoke_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
 NWAY_SUBJECTS = ["torch", "keras-tf", "keras-jax"]
-# Three subjects (Keras on JAX is what the GPU machine runs: tests/harness/test_device.py predicts
+# Three subjects (Keras on JAX is what the GPU machine runs: tests/compare/test_device.py predicts
 # and exports from this run) and the reference's one-ulp copy (the noise floor), one stage of two epochs and
 # dropout (so the copy's dropout seeds are exercised): --threads 1 on a 2-core machine means two
 # workers at a time, so the later ones wait for a slot.

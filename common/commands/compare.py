@@ -164,10 +164,10 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Parse, run the comparison (common.harness.run.setup), print its summary."""
+    """Parse, run the comparison (common.compare.run.setup), print its summary."""
+    from common.compare.report.build import failure_line, summary_text
+    from common.compare.run.setup import CompareRequest, compare_run
     from common.core.errors import DivergedError
-    from common.harness.report.build import failure_line, summary_text
-    from common.harness.run.setup import CompareRequest, compare_run
 
     check_threads(args.threads)
     request = CompareRequest(

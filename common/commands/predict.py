@@ -40,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from common.compare.run.predict import expected_test_ids, predict_submission
     from common.core.errors import SaltbenchError
     from common.core.submission import validate_submission
-    from common.harness.run.predict import expected_test_ids, predict_submission
     from common.runs import rundir
 
     if args.check:

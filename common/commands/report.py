@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from common.compare.report.build import summary_text, write_report
     from common.core.errors import SaltbenchError
-    from common.harness.report.build import summary_text, write_report
 
     if args.run and args.run_dir and args.run != args.run_dir:
         raise SaltbenchError(f"two run folders given: --run {args.run} and {args.run_dir}")
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise SaltbenchError("report needs --run RUN_DIR")
 
     if args.recompute:
-        from common.harness.run.recompute import recompute_statistics
+        from common.compare.run.recompute import recompute_statistics
 
         recompute_statistics(args.run_dir)
         print(f"{args.run_dir}/metrics.json: statistics recomputed from the per-tile outputs")
@@ -63,8 +63,8 @@ def append_rows(run_dir: Path) -> str:
     """Append a finished run's leaderboard rows; says how many (none when already there)."""
     import json
 
+    from common.compare.report.leaderboard import leaderboard_path, reappend_run_rows
     from common.core.errors import SaltbenchError
-    from common.harness.report.leaderboard import leaderboard_path, reappend_run_rows
     from common.runs import rundir
 
     if not rundir.is_finished(run_dir):

@@ -6,7 +6,7 @@ stray pixel scores such a tile 0 where an empty mask scores 1, so a small area f
 
 Recipe key `eval.min_area`: 0 (off, the default), a fixed number of pixels, or "search": the area
 is then searched jointly with the threshold over MIN_AREA_GRID, on the same tiles and, for the
-honest score, cross-fitted the same way (common/harness/unit/step_timing.py).
+honest score, cross-fitted the same way (common/compare/unit/step_timing.py).
 """
 
 from __future__ import annotations

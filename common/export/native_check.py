@@ -14,7 +14,7 @@ import json
 import sys
 
 OTHER_TWIN = {"keras": "torch_impl", "torch": "keras_impl"}
-RUNNERS = ("common.harness", "common.bench", "common.commands", "common.export", "benchmarks")
+RUNNERS = ("common.compare", "common.bench", "common.commands", "common.export", "benchmarks")
 
 
 class RefuseRunners(importlib.abc.MetaPathFinder):

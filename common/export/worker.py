@@ -1,7 +1,7 @@
 """The export worker process: `python -m common.export.worker --subject S RUN_DIR --out DIR`.
 
 `saltbench export` starts one per subject (common.export.run). It builds the subject's twin the
-way the training worker does (common.harness.run.worker: threads pinned, the twin imported by module
+way the training worker does (common.compare.run.worker: threads pinned, the twin imported by module
 name after the backend is set) and writes every unit's best model with its reference logits.
 """
 

@@ -97,10 +97,10 @@ def _real(v: Any) -> bool:
 
 SCHEMA: dict[str, Rule] = {
     "recipe": Rule(
-        lambda v: isinstance(v, str), "a recipe name", "common.harness.report.leaderboard"
+        lambda v: isinstance(v, str), "a recipe name", "common.compare.report.leaderboard"
     ),
     "profile": Rule(
-        lambda v: isinstance(v, str), "a profile name", "common.harness.report.leaderboard"
+        lambda v: isinstance(v, str), "a profile name", "common.compare.report.leaderboard"
     ),
     # model: the spec's own checks run on the whole section (check_model), these are its fields
     "model.name": Rule(
@@ -119,57 +119,57 @@ SCHEMA: dict[str, Rule] = {
         "common.runs.rundir",
     ),  # fmt: skip
     "run.seeds": Rule(_seeds, "a list of distinct integers >= 0", "common.runs.rundir"),
-    "run.keras_backend": _rule(_choice(*BACKENDS), "common.harness.run.orchestrate"),
+    "run.keras_backend": _rule(_choice(*BACKENDS), "common.compare.run.orchestrate"),
     "run.frameworks": Rule(_subjects, "a list of subject names", "common.subjects.selection"),
     "run.reference": Rule(
         lambda v: isinstance(v, str), "a subject name", "common.subjects.selection"
     ),  # fmt: skip
-    "run.init_from": _rule(_choice("torch", "keras"), "common.harness.run.orchestrate"),
-    "run.executor": _rule(_choice(*EXECUTORS), "common.harness.run.orchestrate"),
+    "run.init_from": _rule(_choice("torch", "keras"), "common.compare.run.orchestrate"),
+    "run.executor": _rule(_choice(*EXECUTORS), "common.compare.run.orchestrate"),
     "run.device": _rule(_choice(*DEVICES), "common.core.device"),
     "run.tf32": _rule(_bool(), "common.core.device"),
     "run.cudnn_benchmark": _rule(_bool(), "common.core.device"),
     "run.encoder_weights": Rule(
         lambda v: v is None or isinstance(v, str),
         "a file path or null",
-        "common.harness.run.worker",
+        "common.compare.run.worker",
     ),  # fmt: skip
     "train.seed": _rule(_int(0), "common.runs.rundir"),
-    "train.batch_size": _rule(_int(1), "common.harness.unit.fold"),
-    "train.hflip": _rule(_bool(), "common.harness.unit.fold"),
+    "train.batch_size": _rule(_int(1), "common.compare.unit.fold"),
+    "train.hflip": _rule(_bool(), "common.compare.unit.fold"),
     "train.channels_last": _rule(_bool(), "common.models.execution"),
     "train.precision": _rule(_choice(*PRECISIONS), "common.core.device"),
     "train.exact_twins": _rule(_bool(), "common.runs.twin_process"),
     f"{STAGE}.name": Rule(
-        lambda v: isinstance(v, str) and bool(v), "a name", "common.harness.unit.fold"
+        lambda v: isinstance(v, str) and bool(v), "a name", "common.compare.unit.fold"
     ),
-    f"{STAGE}.loss": _rule(_choice(*LOSS_NAMES), "common.harness.unit.fold"),
-    f"{STAGE}.epochs": _rule(_int(0), "common.harness.unit.fold"),
-    f"{STAGE}.learning_rate": _rule(_number(0, float("inf")), "common.harness.unit.epoch_loop"),
+    f"{STAGE}.loss": _rule(_choice(*LOSS_NAMES), "common.compare.unit.fold"),
+    f"{STAGE}.epochs": _rule(_int(0), "common.compare.unit.fold"),
+    f"{STAGE}.learning_rate": _rule(_number(0, float("inf")), "common.compare.unit.epoch_loop"),
     f"{STAGE}.exclude_coverage_below": _rule(
-        _number(0, 1, low_open=False, none=True), "common.harness.unit.fold"
+        _number(0, 1, low_open=False, none=True), "common.compare.unit.fold"
     ),  # fmt: skip
     f"{STAGE}.plateau": Rule(
         _plateau,
         "null or {factor in (0, 1), patience >= 1, min_lr in [0, 1)}",
-        "common.harness.unit.epoch_control",
+        "common.compare.unit.epoch_control",
     ),  # fmt: skip
     f"{STAGE}.early_stopping_patience": _rule(
-        _int(1, none=True), "common.harness.unit.epoch_control"
+        _int(1, none=True), "common.compare.unit.epoch_control"
     ),
     f"{STAGE}.schedule": Rule(
         lambda v: True, "see common/models/schedules.py", "common.models.schedules"
     ),
-    "eval.tta": _rule(_choice(*TTA), "common.harness.unit.evaluate"),
+    "eval.tta": _rule(_choice(*TTA), "common.compare.unit.evaluate"),
     "eval.thresholds.start": Rule(_real, "a number", "common.recipes.resolve"),
     "eval.thresholds.stop": Rule(_real, "a number", "common.recipes.resolve"),
     "eval.thresholds.num": _rule(_int(1), "common.recipes.resolve"),
     "eval.min_area": Rule(lambda v: True, 'pixels >= 0 or "search"', "common.core.postprocess"),
-    "eval.batch_size": _rule(_int(1), "common.harness.unit.evaluate"),
-    "eval.targets": Rule(_targets, "a list of scores in (0, 1]", "common.harness.unit.evaluate"),
-    "eval.equivalence_margin": _rule(_number(0, 1), "common.harness.analysis.uncertainty"),
-    "eval.speed_margin": _rule(_number(0, 1), "common.harness.analysis.uncertainty"),
-    "eval.noise_floor": _rule(_bool(), "common.harness.unit.drift"),
+    "eval.batch_size": _rule(_int(1), "common.compare.unit.evaluate"),
+    "eval.targets": Rule(_targets, "a list of scores in (0, 1]", "common.compare.unit.evaluate"),
+    "eval.equivalence_margin": _rule(_number(0, 1), "common.compare.analysis.uncertainty"),
+    "eval.speed_margin": _rule(_number(0, 1), "common.compare.analysis.uncertainty"),
+    "eval.noise_floor": _rule(_bool(), "common.compare.unit.drift"),
 }
 
 

@@ -1,6 +1,6 @@
 """Worker processes: their command and environment, their log, and how a crashed one is reported.
 
-Shared by the local scheduler (common.harness.run.orchestrate), the Ray executor, `predict` and
+Shared by the local scheduler (common.compare.run.orchestrate), the Ray executor, `predict` and
 `export`; it imports neither of them.
 """
 
@@ -54,7 +54,7 @@ def device_probes(config: dict[str, Any], subjects: list[str]) -> list[tuple[str
     return [(get_subject(s, backend).twin, worker_env(config, s)) for s in subjects]
 
 
-WORKER = "common.harness.run.worker"
+WORKER = "common.compare.run.worker"
 
 
 def worker_command(subject: str, *args: str, module: str = WORKER) -> list[str]:

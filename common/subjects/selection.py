@@ -26,7 +26,7 @@ KERAS_ALIAS = "keras"
 KERAS_BY_BACKEND = {"tensorflow": "keras-tf", "jax": "keras-jax", "torch": "keras-torch"}
 SUBJECT_NAMES = (KERAS_ALIAS, *SUBJECT_VARIANTS)
 DEFAULT_REFERENCE = "torch"
-NOISE_FLOOR_SUFFIX = "_ulp"  # the reference's one-ulp copy (common.harness.unit.drift.FLOOR_SUFFIX)
+NOISE_FLOOR_SUFFIX = "_ulp"  # the reference's one-ulp copy (common.compare.unit.drift.FLOOR_SUFFIX)
 LABELS = {
     "keras": "Keras",
     "torch": "PyTorch",

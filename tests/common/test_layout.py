@@ -67,8 +67,8 @@ def test_an_edge_from_a_runner_to_the_commands_breaks_the_layers(tmp_path):
         ("common.export.write", "common.bench.steps", "no runner imports another runner"),
         ("torch_impl.model", "common.recipes.resolve", "the twins import only"),
         ("common.bench.steps", "torch_impl.steps", "common reaches a twin only through"),
-        ("common.harness.unit.evaluate", "keras_impl.train", "common reaches a twin only through"),
-        ("common.harness.unit.fold", "common.harness.run.worker", "No cycles are allowed"),
+        ("common.compare.unit.evaluate", "keras_impl.train", "common reaches a twin only through"),
+        ("common.compare.unit.fold", "common.compare.run.worker", "No cycles are allowed"),
     ],
 )
 def test_a_planted_function_level_import_breaks_its_contract(tmp_path, module, imported, contract):

@@ -61,7 +61,7 @@ def test_every_entry_of_the_table_exists():
 
 
 def test_every_file_a_row_names_is_in_its_package():
-    """`setup.py` in the harness/run row is common/harness/run/setup.py (or below it)."""
+    """`setup.py` in the compare/run row is common/compare/run/setup.py (or below it)."""
     wrong = []
     for entry, text in package_rows().items():
         root = COMMON / entry

@@ -9,7 +9,7 @@ import pytest
 
 from common.core.io import load_neutral
 from common.export.run import TOLERANCE, run_check
-from tests.harness.conftest import saltbench
+from tests.compare.conftest import saltbench
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 FILES = {
@@ -44,8 +44,8 @@ def test_every_subject_gets_native_and_onnx_files_that_pass_fresh_process_checks
     # a native file loads with its twin alone: no harness, no other twin
     keras_modules = found["keras", "native"]["saltbench_modules"]
     torch_modules = found["torch", "native"]["saltbench_modules"]
-    assert not any(m.startswith(("torch_impl", "common.harness")) for m in keras_modules)
-    assert not any(m.startswith(("keras_impl", "common.harness")) for m in torch_modules)
+    assert not any(m.startswith(("torch_impl", "common.compare")) for m in keras_modules)
+    assert not any(m.startswith(("keras_impl", "common.compare")) for m in torch_modules)
     assert "torch_impl.weights" in torch_modules
 
 

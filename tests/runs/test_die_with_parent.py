@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from tests.harness.conftest import REPO_ROOT, alive, gone_within
+from tests.compare.conftest import REPO_ROOT, alive, gone_within
 
 # The parent starts a worker-like child (which arms the lifeline), prints its pid, then sleeps.
 PARENT = textwrap.dedent(

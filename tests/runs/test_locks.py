@@ -13,7 +13,7 @@ import pytest
 
 from common.core.errors import BusyError
 from common.runs.locks import FolderLock, ensure_free
-from tests.harness.conftest import REPO_ROOT
+from tests.compare.conftest import REPO_ROOT
 
 HOLD = textwrap.dedent(
     """

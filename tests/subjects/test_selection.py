@@ -3,8 +3,8 @@ environment and schedule per subject that never oversubscribe the cores."""
 
 import pytest
 
+from common.compare.run import orchestrate
 from common.core.errors import SaltbenchError
-from common.harness.run import orchestrate
 from common.runs import processes, schedule
 from common.subjects import selection as subjects
 from common.subjects.table import get_variant
@@ -91,7 +91,7 @@ def test_the_schedule_line_names_who_ran_at_the_same_time(tmp_path):
 def test_speed_lines_say_who_shared_the_machine_and_flag_different_company(tmp_path):
     import json
 
-    from common.harness.analysis.verdicts import sharing_note
+    from common.compare.analysis.verdicts import sharing_note
 
     records = [
         {"subject": "torch", "start": 0.0, "end": 10.0, "slots": 2, "threads": 1},

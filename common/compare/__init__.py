@@ -1,0 +1,1 @@
+"""The same-folds comparison behind `saltbench compare`, `predict` and `report` (the compare runner)."""

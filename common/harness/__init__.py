@@ -1,1 +1,0 @@
-"""The same-folds comparison harness behind `saltbench compare`, `predict` and `report`."""
