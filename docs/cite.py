@@ -92,7 +92,7 @@ def runs(*folders: str) -> str:
 def bench(folder: str) -> str:
     import pandas as pd
 
-    from common.bench.summary_tables import markdown_table
+    from common.bench.report.summary_tables import markdown_table
 
     path = ROOT / folder
     head = [line for line in (path / "summary.md").read_text().splitlines()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common.bench.settings import DEFAULT_WIDTHS
+from common.bench.timing.options import DEFAULT_MODEL, DEFAULT_WIDTHS, OPTIONS, ROUNDS
 from common.cli_args import add_device_option, add_run_option, add_threads_option, check_threads
 from common.core.errors import SaltbenchError
 from common.subjects.table import VARIANT_NAMES, parse_variants
@@ -92,24 +92,26 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--model",
-        default="resunet",
+        default=DEFAULT_MODEL,
         choices=sorted(DEFAULT_WIDTHS),
-        help="model to time (default resunet; resnet34_unet is the seed-002 ResNet34 U-Net)",
+        help=f"model to time (default {DEFAULT_MODEL}; resnet34_unet is the seed-002 ResNet34 U-Net)",
     )
     p.add_argument(
         "--width",
         type=int,
         default=None,
-        help="ResUNet start_neurons (default 16) or ResNet34 U-Net base_width (default 64)",
+        help="ResUNet start_neurons or ResNet34 U-Net base_width (default "
+        + ", ".join(f"{width} for {model}" for model, width in DEFAULT_WIDTHS.items())
+        + ")",
     )
-    p.add_argument("--train-batch", type=int, default=32, help="training batch (default 32)")
-    p.add_argument("--infer-batch", type=int, default=64, help="inference batch (default 64)")
-    p.add_argument(
-        "--rounds", type=int, default=None, help="timed rounds (default 3 quick, 10 full)"
-    )
-    p.add_argument(
-        "--warmup", type=int, default=None, help="warm-up rounds (default 0 quick, 2 full)"
-    )
+    for name in ("train_batch", "infer_batch"):
+        option = OPTIONS[name]
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, default=option.default,
+                       help=f"{option.help} (default {option.default})")  # fmt: skip
+    for index, (name, what) in enumerate((("rounds", "timed"), ("warmup", "warm-up"))):
+        quick, full = ROUNDS["quick"][index], ROUNDS["full"][index]
+        p.add_argument(f"--{name}", type=int, default=None,
+                       help=f"{what} rounds (default {quick} quick, {full} full)")  # fmt: skip
     add_run_option(p, "finish the interrupted bench run in RUN_DIR (reuses its config)",
                    old="--resume")  # fmt: skip
     add_device_option(
@@ -123,7 +125,7 @@ def register(subparsers) -> None:
 
 
 def config_from_args(args: argparse.Namespace):
-    from common.bench.runner import BenchConfig, check_previous, parse_percent
+    from common.bench.run.config import BenchConfig, check_previous, parse_percent
 
     if args.fail_regression and not args.compare:
         raise SaltbenchError("--fail-regression needs --compare PREVIOUS.json")
@@ -165,7 +167,7 @@ def default_variants(quick: bool) -> str:
 
 def new_config(args: argparse.Namespace):
     """The run's BenchConfig from the options, after its device was checked."""
-    from common.bench.session import check_bench_device
+    from common.bench.run.session import check_bench_device
 
     config = config_from_args(args)
     check_bench_device(config)
@@ -173,9 +175,9 @@ def new_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Parse, then one bench run (common.bench.session) or a sweep of them (common.bench.sweep_cli)."""
-    from common.bench import sweep_cli as bench_sweep
-    from common.bench.session import bench_run
+    """Parse, then one bench run (common.bench.run.session) or a sweep of them (common.bench.sweep.session)."""
+    from common.bench.sweep import session as bench_sweep
+    from common.bench.run.session import bench_run
 
     if getattr(args, "sweep", None) or (args.run and bench_sweep.is_sweep(args.run)):
         return bench_sweep.run(args, new_config)

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from common.bench.turns import Turns
+from common.bench.timing.turns import Turns
 
 
 def machine_step(gate: Path, base_s: float, total_steps: int) -> float:

@@ -5,13 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from common.bench.runner import (
-    BenchConfig,
-    ordered_processes,
-    parse_percent,
-    process_env,
-    pytest_command,
-)
+from common.bench.run.config import BenchConfig, parse_percent
+from common.bench.run.processes import ordered_processes, process_env, pytest_command
 from common.cli import main
 from common.core.errors import SaltbenchError
 
@@ -64,7 +59,7 @@ def test_each_backend_runs_in_its_own_pytest_process_with_its_keras_backend(tmp_
 def test_a_gated_process_asks_for_its_turn_then_waits(tmp_path):
     import threading
 
-    from common.bench.turns import Turns
+    from common.bench.timing.turns import Turns
 
     turns = Turns(tmp_path, "keras-jax", poll_s=0.01)
     waited = threading.Thread(target=turns.take, args=("train",))
@@ -80,8 +75,8 @@ def test_a_gated_process_asks_for_its_turn_then_waits(tmp_path):
 
 
 def test_later_processes_read_the_first_process_roofline(tmp_path):
-    from common.bench.caches import RooflineCache
-    from common.bench.settings import BenchSettings, SideReport
+    from common.bench.timing.caches import RooflineCache
+    from common.bench.timing.settings import BenchSettings, SideReport
 
     settings = BenchSettings(variants=[], threads=2, quick=True)
     first = tmp_path / "torch.report.json"

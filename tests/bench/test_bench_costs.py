@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.bench import summary as S
-from common.bench.breakeven import NEVER, break_even
-from common.bench.roofline import Roofline, ceiling_for
-from common.bench.rounds import timed_rounds
-from common.bench.suite import throughput_info
-from common.bench.turns import NoTurns
+from common.bench.report import summary as S
+from common.bench.report.breakeven import NEVER, break_even
+from common.bench.timing.roofline import Roofline, ceiling_for
+from common.bench.timing.rounds import timed_rounds
+from common.bench.timing.suite import throughput_info
+from common.bench.timing.turns import NoTurns
 from common.core.memory import MIB, MemoryWindow
 from tests.bench.test_bench_summary import SKIPS, _bench, merged_run
 

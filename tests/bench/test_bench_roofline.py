@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.bench.roofline import measure_roofline, percent_of_peak
+from common.bench.timing.roofline import measure_roofline, percent_of_peak
 
 pytestmark = pytest.mark.torch
 
@@ -40,7 +40,7 @@ def test_training_step_costs_about_three_forwards_by_flop_counter():
 def test_a_reference_too_slow_for_the_call_budget_is_shrunk_and_named():
     """bf16 without native support runs a 2048² matmul at ~0.3 GFLOP/s (a minute a call): the
     reference shrinks until a call fits the budget, and its description says so."""
-    from common.bench.roofline import CALL_BUDGET_S, describe, fitted, shrunk
+    from common.bench.timing.roofline import CALL_BUDGET_S, describe, fitted, shrunk
 
     cube = lambda n: 2.0 * n**3  # noqa: E731
     # a fast precision keeps the full size; 256² in 0.1 s (0.34 GFLOP/s) must shrink

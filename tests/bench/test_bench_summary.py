@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.bench import summary as S
-from common.bench.charts import bar_chart_png
-from common.bench.summary_md import render_markdown
-from common.bench.summary_tables import markdown_table
+from common.bench.report import summary as S
+from common.bench.report.charts import bar_chart_png
+from common.bench.report.summary_md import render_markdown
+from common.bench.report.summary_tables import markdown_table
 
 
 def _stats(median: float, spread: float = 0.1) -> dict:
@@ -198,7 +198,7 @@ def tuned_run(tuned_s=(1.0, 1.2), base_s=(2.0, 2.2)) -> dict:
 
 
 def test_a_tuned_variant_gets_its_gain_over_the_variant_it_tunes_from_the_same_run():
-    from common.bench.summary_tables import gains_table
+    from common.bench.report.summary_tables import gains_table
 
     summary = S.summarize(tuned_run(), [])
     row = summary.set_index("variant").loc["keras-torch-nchw"]

@@ -1,4 +1,4 @@
-"""The packaged model benchmarks (common/bench/suite.py, as `saltbench bench` runs them) work under
+"""The packaged model benchmarks (common/bench/timing/suite.py, as `saltbench bench` runs them) work under
 --benchmark-disable (tiny width, batch 2) and report the right fields; benchmarks/ collects the same suite."""
 
 import importlib.util
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from common.bench.breakdown.classes import UNATTRIBUTED
-from common.bench.launch import breakdown_env
-from common.bench.runner import PLUGIN, SUITE_FILE
+from common.bench.run.launch import breakdown_env
+from common.bench.run.processes import PLUGIN, SUITE_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = {

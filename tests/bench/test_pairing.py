@@ -1,4 +1,4 @@
-"""Speed-ratio intervals over processes (common/bench/pairing.py), checked by simulation against a
+"""Speed-ratio intervals over processes (common/bench/report/pairing.py), checked by simulation against a
 known ratio: processes differ by a start-up level shift, rounds within one are autocorrelated and
 share the machine's drift with the other side's rounds."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from common.bench.pairing import process_ratio
+from common.bench.report.pairing import process_ratio
 
 TRUE_RATIO = 1.3  # the variant is 1.3x as fast
 EXPERIMENTS = 400

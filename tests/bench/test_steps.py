@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from common.bench.steps import BENCH_LEARNING_RATE, BENCH_LOSS, build_runner, make_batch
+from common.bench.timing.steps import BENCH_LEARNING_RATE, BENCH_LOSS, build_runner, make_batch
 from common.models.execution import ExecutionMode, mode_of_run
 from common.recipes.resolve import build_spec, resolve_recipe
 from common.runs.twin_process import make_twin, twin_trainer_class

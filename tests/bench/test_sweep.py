@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from common.bench.runner import BenchConfig
-from common.bench.scaling import parse_sweep, slope_per_doubling, slopes
-from common.bench.sweep import point_config
+from common.bench.run.config import BenchConfig
+from common.bench.sweep.points import point_config
+from common.bench.sweep.scaling import parse_sweep, slope_per_doubling, slopes
 from common.core.errors import SaltbenchError
 
 

@@ -1,5 +1,5 @@
 """Interleaved rounds: a drift of the machine half-way through a run lands on every process alike
-when turns alternate, and on one process when they come in blocks (common/bench/turns.py)."""
+when turns alternate, and on one process when they come in blocks (common/bench/timing/turns.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from common.bench.pairing import adjacent, mean_log_ratio
-from common.bench.turns import Conductor, Turns, wait_for_first_request
+from common.bench.report.pairing import adjacent, mean_log_ratio
+from common.bench.timing.turns import Conductor, Turns, wait_for_first_request
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("fake_turn_worker.py")

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from common.bench.runner import (
-    BenchConfig,
-    merge_reports,
-    merge_runs,
-    ordered_processes,
-    save_merged,
-)
+from common.bench.run.config import BenchConfig
+from common.bench.run.merge import merge_reports, merge_runs, save_merged
+from common.bench.run.processes import ordered_processes
 from common.core.errors import SaltbenchError
 from common.core.io import (
     atomic_write_bytes,
@@ -62,7 +58,7 @@ def load_sweep(run_dir: Path) -> tuple[str, list[int], BenchConfig]:
 
 def _run_point(config: BenchConfig, point_dir: Path, echo) -> tuple[dict, dict, list]:
     """A point's merged benchmarks and reports: from an earlier attempt, else run now."""
-    from common.bench.launch import run_processes
+    from common.bench.run.launch import run_processes
 
     done = point_dir / "benchmarks.json"
     if done.is_file() and (point_dir / "reports.json").is_file():
@@ -84,8 +80,8 @@ def run_sweep(config: BenchConfig, axis: str, points: list[int], run_dir: Path, 
     """Every point in order; returns (scaling table, failed process results)."""
     from tqdm import tqdm
 
-    from common.bench.scaling import point_rows
-    from common.bench.summary import summarize
+    from common.bench.report.summary import summarize
+    from common.bench.sweep.scaling import point_rows
 
     echo = (lambda line: tqdm.write(line, file=sys.stderr)) if verbose else (lambda line: None)
     tables, failures = [], []
@@ -104,8 +100,8 @@ def run_sweep(config: BenchConfig, axis: str, points: list[int], run_dir: Path, 
 def write_scaling(
     axis: str, table: pd.DataFrame, run_dir: Path, out: Path, meta: dict
 ) -> list[Path]:
-    from common.bench.charts import scaling_png
-    from common.bench.scaling import scaling_markdown
+    from common.bench.report.charts import scaling_png
+    from common.bench.sweep.scaling import scaling_markdown
 
     md = scaling_markdown(axis, table, meta)
     png = scaling_png(axis, table, meta["title"])

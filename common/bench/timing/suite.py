@@ -1,7 +1,7 @@
 """ResUNet throughput per variant: training step, inference, harness epoch (README: Throughput benchmarks).
 
 Packaged so `saltbench bench` works from an installed wheel: the runner gives pytest this file's path
-and `-p common.bench.plugin` (one process per backend). benchmarks/test_model_bench.py re-exports it,
+and `-p common.bench.timing.plugin` (one process per backend). benchmarks/test_model_bench.py re-exports it,
 so `KERAS_BACKEND=tensorflow pytest benchmarks/test_model_bench.py --saltbench-variants torch-eager,keras-tf`
 runs the same suite from a source checkout.
 One pytest-benchmark group per (model, operation, batch) puts the variants side by side.
@@ -15,9 +15,9 @@ from functools import partial
 import numpy as np
 import pytest
 
-from common.bench.roofline import ceiling_for, percent_of_peak
-from common.bench.rounds import timed_rounds
-from common.bench.settings import cpu_name, library_versions
+from common.bench.timing.roofline import ceiling_for, percent_of_peak
+from common.bench.timing.rounds import timed_rounds
+from common.bench.timing.settings import cpu_name, library_versions
 from common.core.memory import MemoryWindow
 from common.subjects.table import (
     HARNESS_VARIANTS,
@@ -47,7 +47,7 @@ def throughput_info(
     times: dict, batch: int, flops_per_image: float, peak: dict, precision: str = "fp32"
 ) -> dict:
     """images/s (median, IQR, min-max), GFLOP/s and % of the ceiling of the row's precision
-    (common/bench/roofline.py); the rounds' own times and turns, and the memory they used."""
+    (common/bench/timing/roofline.py); the rounds' own times and turns, and the memory they used."""
     ips = batch / times["median"]
     gflops = ips * flops_per_image / 1e9
     ceiling, ceiling_source = ceiling_for(peak, precision)
@@ -97,7 +97,7 @@ def common_info(variant, operation: str, batch: int, settings, runner) -> dict:
 
 def prepare(variant_name, operation, saltbench_models, saltbench_settings, saltbench_report):
     """The variant and its runner, or a recorded pytest.skip with the reason."""
-    from common.bench.steps import skip_reason
+    from common.bench.timing.steps import skip_reason
 
     variant = get_variant(variant_name)
     reason = skip_reason(variant, operation, saltbench_settings)
@@ -116,7 +116,7 @@ def bench_step(
     saltbench_rooflines,
     saltbench_turns,
 ):
-    from common.bench.steps import make_batch
+    from common.bench.timing.steps import make_batch
 
     settings = saltbench_settings
     variant, runner = prepare(variant_name, operation, saltbench_models, settings, saltbench_report)
@@ -210,7 +210,7 @@ def test_epoch_overhead(
     saltbench_turns,
 ):
     """A harness epoch (stream + flips + train steps + metric) against the same number of bare steps."""
-    from common.bench.steps import make_batch
+    from common.bench.timing.steps import make_batch
 
     settings = saltbench_settings
     variant, runner = prepare(variant_name, "epoch", saltbench_models, settings, saltbench_report)

@@ -1,5 +1,5 @@
-"""pytest plugin of the model-throughput suite (common/bench/suite.py): `saltbench`-prefixed options
-and session fixtures. `saltbench bench` loads it with `-p common.bench.plugin`; benchmarks/conftest.py
+"""pytest plugin of the model-throughput suite (common/bench/timing/suite.py): `saltbench`-prefixed options
+and session fixtures. `saltbench bench` loads it with `-p common.bench.timing.plugin`; benchmarks/conftest.py
 re-exports it for `pytest benchmarks/`."""
 
 from __future__ import annotations
@@ -9,29 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from common.bench.timing.options import PROCESS_OPTIONS
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("saltbench-model", "saltbench model throughput")
-    group.addoption(
-        "--saltbench-variants", default=None, help="comma-separated variants (default: all)"
-    )
-    group.addoption("--saltbench-width", type=int, default=16, help="ResUNet start_neurons")
-    group.addoption(
-        "--saltbench-model", default="resunet", help="resunet | resnet34_unet (width = base_width)"
-    )
-    group.addoption("--saltbench-train-batch", type=int, default=32)
-    group.addoption("--saltbench-infer-batch", type=int, default=64)
-    group.addoption("--saltbench-rounds", type=int, default=10, help="timed rounds per benchmark")
-    group.addoption("--saltbench-warmup", type=int, default=2, help="untimed warm-up rounds")
-    group.addoption(
-        "--saltbench-epoch-batches", type=int, default=4, help="batches per harness epoch"
-    )
-    group.addoption("--saltbench-threads", type=int, default=None, help="intra-op threads (pinned)")
-    group.addoption("--saltbench-quick", action="store_true", help="leave out the --quick skips")
-    group.addoption(
-        "--saltbench-breakdown", type=int, default=0,
-        help="profile this many steps per variant and phase after its timed rounds (0: none)",
-    )  # fmt: skip
+    for option in PROCESS_OPTIONS:  # what the process measures (timing/options.py)
+        option.add_to(group)
     group.addoption("--saltbench-report", type=Path, default=None, help="write a side report JSON")
     group.addoption(
         "--saltbench-gate",
@@ -76,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def saltbench_settings(request: pytest.FixtureRequest):
     """The parsed model-benchmark options."""
-    from common.bench.settings import BenchSettings
+    from common.bench.timing.settings import BenchSettings
 
     return BenchSettings.from_pytest(request.config)
 
@@ -84,7 +68,7 @@ def saltbench_settings(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
     """Collects extra_info of every benchmark and every skip; written to --saltbench-report."""
-    from common.bench.settings import SideReport
+    from common.bench.timing.settings import SideReport
 
     report = SideReport(saltbench_settings)
     yield report
@@ -98,7 +82,7 @@ def saltbench_report(request: pytest.FixtureRequest, saltbench_settings):
 @pytest.fixture(scope="session")
 def saltbench_models(saltbench_settings, saltbench_report):
     """Model runners built once per variant and shared by the train and inference benchmarks."""
-    from common.bench.caches import RunnerCache
+    from common.bench.timing.caches import RunnerCache
 
     cache = RunnerCache(saltbench_settings, saltbench_report)
     yield cache
@@ -108,7 +92,7 @@ def saltbench_models(saltbench_settings, saltbench_report):
 @pytest.fixture(scope="session")
 def saltbench_rooflines(request: pytest.FixtureRequest, saltbench_settings, saltbench_report):
     """Roofline references (fp32 matmul, conv) per device: an earlier process's, else measured here."""
-    from common.bench.caches import RooflineCache
+    from common.bench.timing.caches import RooflineCache
 
     shared = request.config.getoption("saltbench_roofline_from")
     return RooflineCache(saltbench_settings, saltbench_report, shared)
@@ -116,8 +100,8 @@ def saltbench_rooflines(request: pytest.FixtureRequest, saltbench_settings, salt
 
 @pytest.fixture(scope="session")
 def saltbench_turns(request: pytest.FixtureRequest):
-    """With --saltbench-gate, every round waits for its turn (common/bench/turns.py)."""
-    from common.bench.turns import NoTurns, Turns
+    """With --saltbench-gate, every round waits for its turn (common/bench/timing/turns.py)."""
+    from common.bench.timing.turns import NoTurns, Turns
 
     gate = request.config.getoption("saltbench_gate", None)
     if gate is None:
@@ -130,7 +114,7 @@ def saltbench_gate(request: pytest.FixtureRequest, saltbench_turns):
     """With --saltbench-gate: all untimed start-up work first; the roofline in the first turn."""
     if request.config.getoption("saltbench_gate", None) is None:
         return
-    from common.bench.caches import warm_up
+    from common.bench.timing.caches import warm_up
 
     models = request.getfixturevalue("saltbench_models")
     contended = request.config.getoption("saltbench_contended_startup")

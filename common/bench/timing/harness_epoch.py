@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from common.bench.steps import BENCH_LEARNING_RATE, ModelRunner
+from common.bench.timing.steps import BENCH_LEARNING_RATE, ModelRunner
 
 
 def _blob_masks(n: int, seed: int) -> np.ndarray:

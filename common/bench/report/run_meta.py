@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.bench.settings import DEFAULT_WIDTHS, bench_spec
+from common.bench.timing.options import DEFAULT_WIDTHS
+from common.bench.timing.settings import bench_spec
 from common.subjects.table import VARIANT_NAMES, quick_variant_names
 
 STARTUP_NOTE = (

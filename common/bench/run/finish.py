@@ -13,11 +13,11 @@ from common.core.errors import SaltbenchError
 
 def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: float) -> int:
     """Merge the processes' files, write the summaries, print them; the run's exit code."""
-    from common.bench import summary as S
-    from common.bench.charts import bar_chart_png
-    from common.bench.run_meta import model_label, run_meta
-    from common.bench.runner import merge_reports, merge_runs, save_merged
-    from common.bench.summary_md import render_markdown
+    from common.bench.report import summary as S
+    from common.bench.report.charts import bar_chart_png
+    from common.bench.report.run_meta import model_label, run_meta
+    from common.bench.report.summary_md import render_markdown
+    from common.bench.run.merge import merge_reports, merge_runs, save_merged
     from common.core.io import atomic_write_bytes, atomic_write_csv, atomic_write_text
     from common.subjects.table import quick_left_out_skips, quick_variant_names
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from common.bench.harness_epoch import HarnessEpoch
-from common.bench.settings import BenchSettings, SideReport
-from common.bench.steps import ModelRunner, build_runner, make_batch, skip_reason
+from common.bench.timing.harness_epoch import HarnessEpoch
+from common.bench.timing.settings import BenchSettings, SideReport
+from common.bench.timing.steps import ModelRunner, build_runner, make_batch, skip_reason
 from common.subjects.table import HARNESS_VARIANTS, ONNX_SOURCES, Variant, get_variant
 
 
@@ -109,7 +109,7 @@ class RooflineCache:
         return {**roofline, "measured_in": data.get("process", self.shared.name.split(".")[0])}
 
     def get(self, device: str) -> dict:
-        from common.bench.roofline import measure_roofline
+        from common.bench.timing.roofline import measure_roofline
 
         key = "cuda" if device.startswith("cuda") else "cpu"
         if key not in self.report.rooflines and (shared := self._shared(key)) is not None:

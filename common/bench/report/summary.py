@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from common.bench.breakeven import break_even_rows
-from common.bench.pairing import adjacent, process_ratio
+from common.bench.report.breakeven import break_even_rows
+from common.bench.report.pairing import adjacent, process_ratio
 from common.core.cpu import cpu_info
 from common.subjects.table import NOT_APPLICABLE, REFERENCE_VARIANT, VARIANT_NAMES, get_variant
 

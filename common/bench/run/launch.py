@@ -15,15 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.bench.runner import (
-    BREAKDOWN_STEPS,
-    BenchConfig,
-    ProcessResult,
-    process_env,
-    pytest_command,
-    repeat_of,
-)
-from common.bench.turns import Conductor, wait_for_first_request
+from common.bench.run.config import BREAKDOWN_STEPS, BenchConfig
+from common.bench.run.processes import ProcessResult, process_env, pytest_command, repeat_of
+from common.bench.timing.options import process_argv
+from common.bench.timing.turns import Conductor, wait_for_first_request
 from common.core.io import atomic_write_json
 from common.subjects.table import Variant
 
@@ -79,7 +74,7 @@ def launch(
     cmd = pytest_command(variants, config, json_path, report_path) + extra
     env = process_env(name, config)
     if config.breakdown and repeat_of(name) == 1:  # one profile per backend: its first process
-        cmd.append(f"--saltbench-breakdown={BREAKDOWN_STEPS}")
+        cmd += process_argv({"breakdown": BREAKDOWN_STEPS})
         env.update(breakdown_env(run_dir / "xla" / name, env))
     log = open(log_path, "w")  # noqa: SIM115 (closed by Launched.finish)
     log.write("$ " + " ".join(cmd) + "\n")

@@ -7,6 +7,7 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 
+from common.bench.timing.options import PROCESS_OPTIONS, default
 from common.core.cpu import cpu_info
 from common.subjects.table import Variant, batch_size, parse_variants
 
@@ -48,33 +49,23 @@ class BenchSettings:
     """What one benchmark process measures and how many rounds it spends."""
 
     variants: list[Variant]
-    width: int = 16
-    train_batch: int = 32
-    infer_batch: int = 64
-    rounds: int = 10
-    warmup: int = 2
-    epoch_batches: int = 4
+    width: int = default("width")
+    train_batch: int = default("train_batch")
+    infer_batch: int = default("infer_batch")
+    rounds: int = default("rounds")
+    warmup: int = default("warmup")
+    epoch_batches: int = default("epoch_batches")
     threads: int = 1
-    quick: bool = False
-    model: str = "resunet"
-    breakdown: int = 0  # profiled steps per variant and phase after the timed rounds (0: none)
+    quick: bool = default("quick")
+    model: str = default("model")
+    breakdown: int = default("breakdown")  # profiled steps per variant and phase (0: none)
 
     @classmethod
     def from_pytest(cls, config) -> BenchSettings:
-        opt = config.getoption
-        return cls(
-            variants=parse_variants(opt("saltbench_variants")),
-            width=opt("saltbench_width"),
-            train_batch=opt("saltbench_train_batch"),
-            infer_batch=opt("saltbench_infer_batch"),
-            rounds=max(1, opt("saltbench_rounds")),
-            warmup=max(0, opt("saltbench_warmup")),
-            epoch_batches=max(1, opt("saltbench_epoch_batches")),
-            threads=opt("saltbench_threads") or threads_in_force(),
-            quick=bool(opt("saltbench_quick")),
-            model=opt("saltbench_model"),
-            breakdown=max(0, opt("saltbench_breakdown")),
-        )
+        values = {option.name: option.read(config) for option in PROCESS_OPTIONS}
+        values["variants"] = parse_variants(values["variants"])
+        values["threads"] = values["threads"] or threads_in_force()
+        return cls(**values)
 
     def spec(self):
         """The benchmarked model's spec: `width` is start_neurons (resunet) or base_width."""
@@ -88,19 +79,8 @@ class BenchSettings:
         }.get(operation, batch_size(operation))
 
     def to_dict(self) -> dict:
-        return {
-            "variants": [v.name for v in self.variants],
-            "width": self.width,
-            "train_batch": self.train_batch,
-            "infer_batch": self.infer_batch,
-            "rounds": self.rounds,
-            "warmup": self.warmup,
-            "epoch_batches": self.epoch_batches,
-            "threads": self.threads,
-            "quick": self.quick,
-            "model": self.model,
-            "breakdown": self.breakdown,
-        }
+        values = {option.name: getattr(self, option.name) for option in PROCESS_OPTIONS}
+        return {**values, "variants": [v.name for v in self.variants]}
 
 
 @dataclass
@@ -148,6 +128,3 @@ def bench_spec(model: str, width: int):
     fields = {f.name for f in dataclasses.fields(cls)}
     field = "start_neurons" if "start_neurons" in fields else "base_width"
     return cls(**{field: width})
-
-
-DEFAULT_WIDTHS = {"resunet": 16, "resnet34_unet": 64}  # the seeds' sizes

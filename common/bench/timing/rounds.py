@@ -1,4 +1,4 @@
-"""The timed rounds of one benchmark: each round takes a turn first (common/bench/turns.py), the
+"""The timed rounds of one benchmark: each round takes a turn first (common/bench/timing/turns.py), the
 rounds' own times and turn numbers are kept for paired ratios, and the memory the rounds used is
 measured over them (common/core/memory.py)."""
 

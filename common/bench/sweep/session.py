@@ -7,20 +7,20 @@ import sys
 import time
 from pathlib import Path
 
-from common.bench.scaling import AXES, DEFAULT_SWEEP_VARIANTS, parse_sweep
-from common.bench.settings import usable_cpus
-from common.bench.sweep import (
+from common.bench.sweep.points import (
     load_sweep,
     new_sweep_dir,
     point_config,
     run_sweep,
     write_scaling,
 )
+from common.bench.sweep.scaling import AXES, DEFAULT_SWEEP_VARIANTS, parse_sweep
+from common.bench.timing.settings import usable_cpus
 from common.core.errors import SaltbenchError
 
 
 def is_sweep(run_dir: Path) -> bool:
-    from common.bench.sweep import SWEEP_FILE
+    from common.bench.sweep.points import SWEEP_FILE
 
     return (run_dir / SWEEP_FILE).is_file()
 
@@ -28,7 +28,7 @@ def is_sweep(run_dir: Path) -> bool:
 def run(args: argparse.Namespace, new_config) -> int:
     """A sweep from the options (`new_config(args)`: the command's checked BenchConfig), or the
     rest of an interrupted one (`--run`)."""
-    from common.bench.run_meta import model_label
+    from common.bench.report.run_meta import model_label
 
     if args.run:
         if not is_sweep(args.run):

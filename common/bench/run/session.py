@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from common.bench.runner import BenchConfig
+from common.bench.run.config import BenchConfig
 from common.core.errors import SaltbenchError
 
 
 def bench_run(config: BenchConfig | None, out: Path, resume: Path | None, verbose: bool) -> int:
     """Run (or resume: `resume` is a run folder and `config` None) every process, then finish."""
-    from common.bench.finish import finish_run
-    from common.bench.runner import ordered_processes
+    from common.bench.run.finish import finish_run
+    from common.bench.run.processes import ordered_processes
     from common.core.io import atomic_write_json
 
     if resume:
@@ -33,7 +33,7 @@ def bench_run(config: BenchConfig | None, out: Path, resume: Path | None, verbos
 
 def check_bench_device(config) -> None:
     """--device cuda: each backend process's framework must see a device (one line, before any run)."""
-    from common.bench.runner import backend_of, ordered_processes, process_env
+    from common.bench.run.processes import backend_of, ordered_processes, process_env
     from common.runs.probe import check_device
 
     backends = dict.fromkeys(backend_of(name) for name, _ in ordered_processes(config))
@@ -65,7 +65,7 @@ def new_run_dir(out: Path) -> tuple[str, Path]:
 def _run_all(processes, config, run_dir: Path, verbose: bool):
     from tqdm import tqdm
 
-    from common.bench.launch import run_processes
+    from common.bench.run.launch import run_processes
 
     startup = (
         "all start at once, then take turns"

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from common.bench.breakeven import break_even, steps_text
+from common.bench.report.breakeven import break_even, steps_text
 from common.subjects.table import NOT_APPLICABLE, REFERENCE_VARIANT
 
 NOT_ADJACENT = "†"

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from common.bench.settings import BenchSettings
+from common.bench.timing.settings import BenchSettings
 from common.models.execution import ExecutionMode
 from common.models.spec import ResUNetSpec
 from common.models.twin import load_twin

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from common.bench.roofline import describe, shrunk
-from common.bench.summary_tables import (
+from common.bench.report.summary_tables import (
     NOT_ADJACENT,
     breakeven_table,
     gains_table,
@@ -14,6 +13,7 @@ from common.bench.summary_tables import (
     memory_table,
     overhead_table,
 )
+from common.bench.timing.roofline import describe, shrunk
 from common.core.memory import METHOD_TEXT
 
 ORDER_NOTE = {
