@@ -176,8 +176,8 @@ def new_config(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Parse, then one bench run (common.bench.run.session) or a sweep of them (common.bench.sweep.session)."""
-    from common.bench.sweep import session as bench_sweep
     from common.bench.run.session import bench_run
+    from common.bench.sweep import session as bench_sweep
 
     if getattr(args, "sweep", None) or (args.run and bench_sweep.is_sweep(args.run)):
         return bench_sweep.run(args, new_config)
