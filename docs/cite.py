@@ -101,6 +101,18 @@ def bench(folder: str) -> str:
     return "\n".join(head) + "\n\n" + table
 
 
+def gains(folder: str) -> str:
+    """The machine line and the tuned-variant gains table of a committed bench run."""
+    import pandas as pd
+
+    from common.bench.report.summary_tables import gains_table
+
+    path = ROOT / folder
+    head = [line for line in (path / "summary.md").read_text().splitlines()
+            if line.startswith(("Mode:", "Machine:"))]  # fmt: skip
+    return "\n".join(head) + "\n\n" + gains_table(pd.read_csv(path / "summary.csv"))
+
+
 def breakdown(folder: str, phase: str = "train") -> str:
     """The context line and one phase's section of a committed `bench --breakdown` run."""
     lines = (ROOT / folder / "breakdown.md").read_text().splitlines()
@@ -111,7 +123,14 @@ def breakdown(folder: str, phase: str = "train") -> str:
     return lines[2] + "\n\n" + "\n".join(section).strip() + "\n"
 
 
-KINDS = {"answer": answer, "units": units, "runs": runs, "bench": bench, "breakdown": breakdown}
+KINDS = {
+    "answer": answer,
+    "units": units,
+    "runs": runs,
+    "bench": bench,
+    "gains": gains,
+    "breakdown": breakdown,
+}
 
 
 def render(text: str) -> str:
