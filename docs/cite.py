@@ -89,16 +89,19 @@ def runs(*folders: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+def mode_lines(path: Path) -> str:
+    """The Mode: and Machine: lines of a committed bench run's summary.md."""
+    lines = (path / "summary.md").read_text().splitlines()
+    return "\n".join(line for line in lines if line.startswith(("Mode:", "Machine:")))
+
+
 def bench(folder: str) -> str:
     import pandas as pd
 
     from common.bench.report.summary_tables import markdown_table
 
     path = ROOT / folder
-    head = [line for line in (path / "summary.md").read_text().splitlines()
-            if line.startswith(("Mode:", "Machine:"))]  # fmt: skip
-    table = markdown_table(pd.read_csv(path / "summary.csv"))
-    return "\n".join(head) + "\n\n" + table
+    return mode_lines(path) + "\n\n" + markdown_table(pd.read_csv(path / "summary.csv"))
 
 
 def gains(folder: str) -> str:
@@ -108,9 +111,7 @@ def gains(folder: str) -> str:
     from common.bench.report.summary_tables import gains_table
 
     path = ROOT / folder
-    head = [line for line in (path / "summary.md").read_text().splitlines()
-            if line.startswith(("Mode:", "Machine:"))]  # fmt: skip
-    return "\n".join(head) + "\n\n" + gains_table(pd.read_csv(path / "summary.csv"))
+    return mode_lines(path) + "\n\n" + gains_table(pd.read_csv(path / "summary.csv"))
 
 
 def breakdown(folder: str, phase: str = "train") -> str:

@@ -48,7 +48,7 @@ class ProcessOption:
         return value if self.minimum is None or value is None else max(self.minimum, value)
 
     def argv(self, value: Any) -> list[str]:
-        """The command-line words that set `value` (none where it is the default or unset)."""
+        """The command-line words that set `value` (none where it is unset, or a flag is off)."""
         if value is None or (self.type is None and not value):
             return []
         return [self.flag] if self.type is None else [f"{self.flag}={value}"]
