@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,16 @@ def available() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+def event_file_writer(folder: Path, suffix: str):
+    """TensorBoard's event-file writer on its own stub of TF's file API: its `compat.notf` switch,
+    set before first use, keeps it from importing TensorFlow (seconds and ~1 GB in a torch worker,
+    which its memory figure would carry)."""
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    return EventFileWriter(str(folder), flush_secs=5, filename_suffix=suffix)
+
+
 def unit_events_dir(run_dir: Path, subject: str, fold: int, seed: int) -> Path:
     return Path(run_dir) / EVENTS_DIR / subject / f"seed{seed}-fold{fold}"
 
@@ -46,11 +58,9 @@ class UnitCurves:
     def start(self, history: list[dict[str, Any]]) -> None:
         if not available():
             return
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
-
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.writer = EventFileWriter(str(self.folder), flush_secs=5, filename_suffix=".unit")
+        self.writer = event_file_writer(self.folder, ".unit")
         self._write_hparams()
         for row in history:
             self.epoch(row, flush=False)
@@ -112,7 +122,6 @@ def write_drift_curves(run_dir: Path, pairs: list[tuple[str, str, str]]) -> None
     if not available():
         return
     import pandas as pd
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
     for folder, subject, _reference in pairs:
         path = Path(run_dir) / f"{folder}.csv"
@@ -124,7 +133,7 @@ def write_drift_curves(run_dir: Path, pairs: list[tuple[str, str, str]]) -> None
             target.mkdir(parents=True, exist_ok=True)
             for old in target.glob("*.drift"):
                 old.unlink()
-            writer = EventFileWriter(str(target), filename_suffix=".drift")
+            writer = event_file_writer(target, ".drift")
             for _, row in rows.sort_values("epoch").iterrows():
                 values = {f"drift/{key}": float(row[key]) for key in DRIFT_COLUMNS if key in row}
                 writer.add_event(scalar_event(values, int(row["epoch"])))

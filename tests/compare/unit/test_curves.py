@@ -3,10 +3,14 @@ own event reader: the same per-epoch values as history.csv, each epoch once, hpa
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
 from common.compare.unit import curves
+from tests.compare.conftest import REPO_ROOT
 from tests.compare.curves_reader import assert_curves_match_history, read_scalars
 
 pytest.importorskip("tensorboard", reason="the curves need the tensorboard extra")
@@ -58,3 +62,23 @@ def test_without_the_extra_the_run_says_so_once(monkeypatch, tmp_path):
     unit = curves.UnitCurves(tmp_path / "u", {})
     unit.start([{"epoch": 0}])  # writes nothing and needs nothing
     assert not (tmp_path / "u").exists()
+
+
+def test_writing_events_imports_no_tensorflow(tmp_path):
+    """A torch worker writes its curves without TensorFlow in the process (its memory and start-up
+    would otherwise be the harness's, not PyTorch's); the control shows TensorBoard's default would
+    import it."""
+    write = (
+        "import sys; from common.compare.unit import curves; "
+        f"u = curves.UnitCurves({str(tmp_path / 'u')!r}, {{'subject': 'torch'}}); u.start([]); "
+        "u.epoch({'epoch': 0, 'train_loss': 1, 'val_score': 0, 'lr': 1, 'train_img_s': 1}); "
+        "u.close(); print('tensorflow' in sys.modules)"
+    )
+    default = "import sys; from tensorboard.compat import tf; tf.io; print('tensorflow' in sys.modules)"
+    seen = {
+        name: subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()[-1]
+        for name, code in (("curves", write), ("default", default))
+    }
+    assert seen == {"curves": "False", "default": "True"}
