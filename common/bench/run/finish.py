@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from common.core.errors import SaltbenchError
+from common.runs.processes import how_it_ended
 
 
 def finish_run(results, config, run_id: str, run_dir: Path, out: Path, seconds: float) -> int:
@@ -99,8 +100,10 @@ def _exit_code(results, config) -> int:
     regressed = [r.name for r in results if r.regressed]
     failed = [r for r in results if r.returncode not in (0, 5) and not r.regressed]
     for r in failed:
+        oom = " (the kernel's out-of-memory killer sends it)" if r.returncode == -9 else ""
         print(
-            f"saltbench: benchmark process {r.name} failed (exit {r.returncode}); see {r.log_path}",
+            f"saltbench: benchmark process {r.name} {how_it_ended(r.returncode)}{oom}; "
+            f"its variants are missing from the results; see {r.log_path}",
             file=sys.stderr,
         )
     if regressed:

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.bench.run.config import BREAKDOWN_STEPS, BenchConfig
+from common.bench.run.headroom import check_headroom, footprint
 from common.bench.run.processes import ProcessResult, process_env, pytest_command, repeat_of
 from common.bench.timing.options import process_argv
 from common.bench.timing.turns import Conductor, wait_for_first_request
+from common.core.errors import SaltbenchError
 from common.core.io import atomic_write_json
 from common.subjects.table import Variant
 
@@ -108,11 +110,33 @@ def _record_turns(path: Path, order: str, log: list[dict]) -> None:
     atomic_write_json(path, {"attempts": [*earlier, {"order": order, "turns": log}]})
 
 
+def start_wave(wave, config: BenchConfig, run_dir: Path, gate: Path, jobs: dict) -> None:
+    """Launch `wave` ((index, name, variants) each) into `jobs`, start-up as configured; return
+    when every one of them waits at the gate for its first turn (or has exited)."""
+    parallel = config.startup_in_parallel()
+    for index, name, variants in wave:
+        args = _gate_args(index, name, gate, run_dir, parallel)
+        jobs[name] = launch(name, variants, config, run_dir, args)
+        if not parallel:  # its start-up alone; it then waits at the gate while the next starts
+            wait_for_first_request(gate, name, jobs[name])
+    for _, name, _ in wave:
+        wait_for_first_request(gate, name, jobs[name])
+
+
+def stop_all(jobs: dict) -> None:
+    """End every started process (a refused run times nothing)."""
+    for job in jobs.values():
+        job.proc.kill()
+        job.proc.wait()
+        job.log.close()
+
+
 def run_processes(
     processes: list[tuple[str, list[Variant]]], config: BenchConfig, run_dir: Path, echo, on_result
 ) -> list[ProcessResult]:
     """Every backend's process, start-up as configured, then conducted turns; `on_result(result)`
-    as each process ends. Processes that finished in an interrupted attempt are reused."""
+    as each process ends. Processes that finished in an interrupted attempt are reused; the
+    copies past each backend's first start only when the memory holds them (headroom.py)."""
     results: dict[str, ProcessResult] = {}
     pending = []
     for index, (name, variants) in enumerate(processes):
@@ -124,16 +148,18 @@ def run_processes(
     gate = run_dir.resolve() / "gate"
     shutil.rmtree(gate, ignore_errors=True)
     gate.mkdir(parents=True)
-    parallel = config.startup_in_parallel()
     jobs: dict[str, Launched] = {}
-    for index, name, variants in pending:
-        args = _gate_args(index, name, gate, run_dir, parallel)
-        jobs[name] = launch(name, variants, config, run_dir, args)
-        if not parallel:  # its start-up alone; it then waits at the gate while the next starts
-            wait_for_first_request(gate, name, jobs[name])
-    if parallel:
-        for name, job in jobs.items():
-            wait_for_first_request(gate, name, job)
+    first = [p for p in pending if repeat_of(p[1]) == 1]
+    start_wave(first, config, run_dir, gate, jobs)
+    rest = [p for p in pending if repeat_of(p[1]) > 1]
+    if rest:  # the further copies start only if they fit beside the measured first ones
+        measured = {name: footprint(job.proc.pid) for name, job in jobs.items()}
+        try:
+            check_headroom(measured, [name for _, name, _ in rest], config.resolved_processes())
+        except SaltbenchError:
+            stop_all(jobs)
+            raise
+        start_wave(rest, config, run_dir, gate, jobs)
 
     def ended(name: str) -> None:
         results[name] = jobs[name].finish(run_dir, echo)
