@@ -46,11 +46,15 @@ def add_device_option(
     parser.add_argument("--device", choices=DEVICES, default=default, help=help)
 
 
-def add_subjects_option(parser: argparse.ArgumentParser, help: str, old: str | None = None) -> None:
-    """`--frameworks S1,S2`: comma-separated subjects (`old`: a spelling still accepted)."""
-    names = ["--frameworks"] + ([old] if old else [])
-    alias = f"; {old} is the older spelling" if old else ""
-    parser.add_argument(*names, dest="frameworks", metavar="SUBJECTS", help=help + alias)
+def add_subjects_option(
+    parser: argparse.ArgumentParser, help: str, old: tuple[str, ...] = ("--frameworks",), **kwargs
+) -> None:
+    """`--subjects S1,S2`: comma-separated subjects (twins under an execution mode); `old`: the
+    earlier spellings, still accepted."""
+    parser.add_argument(
+        "--subjects", *old, dest="subjects", metavar="SUBJECTS",
+        help=f"{help}; {' and '.join(old)}: the older spelling", **kwargs,
+    )  # fmt: skip
 
 
 def names_of(text: str | None) -> list[str] | None:
@@ -60,7 +64,7 @@ def names_of(text: str | None) -> list[str] | None:
 
 
 def subject_list(text: str | None) -> list[str] | None:
-    """The subjects of `--frameworks`, checked and with aliases resolved; None when not given."""
+    """The subjects of `--subjects`, checked and with aliases resolved; None when not given."""
     from common.subjects.selection import parse_subjects
 
     return parse_subjects(text) if text else None

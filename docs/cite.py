@@ -14,7 +14,6 @@ and the block, where a block differs from what its files give (tests/docs runs i
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -24,9 +23,9 @@ BLOCK = re.compile(r"(<!-- cite: (?P<args>[^>]*?) -->\n)(?P<body>.*?)(<!-- /cite
 
 
 def load(run: str) -> tuple[dict, dict]:
-    folder = ROOT / run
-    return (json.loads((folder / "config.json").read_text()),
-            json.loads((folder / "metrics.json").read_text()))  # fmt: skip
+    from common.runs import rundir
+
+    return rundir.load_config(ROOT / run), rundir.load_metrics(ROOT / run)
 
 
 def answer(run: str) -> str:
@@ -56,7 +55,7 @@ def units(run: str) -> str:
             f"Per-run differences {label(subject)} − {label(reference)} ({order}): {shown}; "
             f"between-run sd {sd:.4f}."
         )
-    for subject, summary in metrics["frameworks"].items():
+    for subject, summary in metrics["subjects"].items():
         scores = ", ".join(f"{u['score']:.3f}" for u in summary["folds"])
         parts.append(f"Out-of-fold score per run, {label(subject)}: {scores}.")
     wall = metrics["session_wall_s"]
@@ -78,7 +77,7 @@ def runs(*folders: str) -> str:
         record = metrics.get("machine") or config.get("machine")
         machine = machine_line(record) if record else "not recorded"
         command = " ".join(config["command"][1:])
-        for subject, s in metrics["frameworks"].items():
+        for subject, s in metrics["subjects"].items():
             cross = s.get("pooled_score_cross_fitted")
             rows.append(
                 f"| `{Path(run).name}` | `{command}` | {machine} | {label(subject)} "

@@ -34,7 +34,7 @@ NWAY_SUBJECTS = ["torch", "keras-tf", "keras-jax"]
 # and exports from this run) and the reference's one-ulp copy (the noise floor), one stage of two epochs and
 # dropout (so the copy's dropout seeds are exercised): --threads 1 on a 2-core machine means two
 # workers at a time, so the later ones wait for a slot.
-NWAY_ARGS = [*SMOKE_ARGS, "--frameworks", ",".join(NWAY_SUBJECTS), "--noise-floor",
+NWAY_ARGS = [*SMOKE_ARGS, "--subjects", ",".join(NWAY_SUBJECTS), "--noise-floor",
              "--set", "stages.lovasz.epochs=0", "--set", "model.dropout=0.25"]  # fmt: skip
 
 

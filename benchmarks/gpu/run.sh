@@ -33,7 +33,7 @@ if [ "$MODE" = "--rehearse" ]; then
   "$PY" -m common.cli data synth --out "$WORK/data" --n-train 40 --n-test 8 --seed 0 || exit 2
   DATA="$WORK/data"
   COMPARE=(--profile smoke --threads 1 --set stages.lovasz.epochs=0)  # one stage: one JAX compile
-  BENCH=(--processes 1 --variants torch-eager,torch-fp16,keras-jax --rounds 1 --warmup 0 --width 4
+  BENCH=(--processes 1 --subjects torch-eager,torch-fp16,keras-jax --rounds 1 --warmup 0 --width 4
          --train-batch 4 --infer-batch 4 --threads 1)
   LIMIT_COMPARE=600
   LIMIT_BENCH=300
@@ -60,7 +60,7 @@ PYEOF
   DATA="$CARRY/tgs-salt"
   COMPARE=(--profile full --folds 0 --set stages.bce.epochs=60 --set stages.lovasz.epochs=40)
   # one process per backend: the device budget has no room for a second (ratios without intervals)
-  BENCH=(--processes 1 --variants torch-eager,torch-compile,torch-bf16,torch-fp16,keras-jax,keras-torch --rounds 5)
+  BENCH=(--processes 1 --subjects torch-eager,torch-compile,torch-bf16,torch-fp16,keras-jax,keras-torch --rounds 5)
   LIMIT_COMPARE=450
   LIMIT_BENCH=150
 else

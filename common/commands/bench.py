@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from common.bench.timing.options import DEFAULT_MODEL, DEFAULT_WIDTHS, OPTIONS, ROUNDS
-from common.cli_args import add_device_option, add_run_option, add_threads_option, check_threads
+from common.cli_args import (
+    add_device_option,
+    add_run_option,
+    add_subjects_option,
+    add_threads_option,
+    check_threads,
+)
 from common.core.errors import SaltbenchError
 from common.subjects.table import VARIANT_NAMES, parse_variants
 
@@ -21,10 +27,11 @@ def register(subparsers) -> None:
         "variant, one process per backend, with the roofline measured in the same run. Variants: "
         + ", ".join(VARIANT_NAMES),
     )
-    p.add_argument(
-        "--variants",
-        default=None,
-        help="comma-separated variants (default: all; with --sweep: torch-eager,keras-tf)",
+    add_subjects_option(
+        p,
+        "comma-separated subjects and inference-only rows (default: all; with --sweep: "
+        "torch-eager,keras-tf)",
+        old=("--variants",),
     )
     p.add_argument(
         "--sweep",
@@ -140,7 +147,7 @@ def config_from_args(args: argparse.Namespace):
                 f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}"
             )
     return BenchConfig(
-        variants=[v.name for v in parse_variants(args.variants or default_variants(args.quick))],
+        variants=[v.name for v in parse_variants(args.subjects or default_variants(args.quick))],
         quick=args.quick,
         threads=args.threads,
         width=args.width,

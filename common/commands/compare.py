@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="train Keras and PyTorch twins on the same folds and compare score and speed",
-        description="Train the Keras and the PyTorch twin (or any subjects: --frameworks) on the "
+        description="Train the Keras and the PyTorch twin (or any subjects: --subjects) on the "
         "same folds with one recipe, then "
         "write results/<run-id>/ (report.md, metrics.json, submissions, plots) and append to "
         "results/runs/leaderboard.csv. Without --data, a synthetic dataset is generated once into the cache.",
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_subjects_option(
         parser,
-        "comma-separated subjects (recipe key run.frameworks; default keras,torch): torch, "
+        "comma-separated subjects (recipe key run.subjects; default keras,torch): torch, "
         "torch-compile, keras-tf, keras-tf-xla, keras-jax, keras-torch, or keras (Keras on "
         "--keras-backend); each means what the `saltbench bench` variant of that name means",
     )
@@ -148,8 +148,8 @@ def recipe_overrides(args: argparse.Namespace) -> dict:
         overrides["model.name"] = args.model
     if args.keras_backend:
         overrides["run.keras_backend"] = args.keras_backend
-    if args.frameworks:
-        overrides["run.frameworks"] = subject_list(args.frameworks)
+    if args.subjects:
+        overrides["run.subjects"] = subject_list(args.subjects)
     if args.reference:
         overrides["run.reference"] = args.reference
     if args.executor:
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     run_dir, config, metrics = compare_run(request)
     report = run_dir / "report.md"
-    if metrics["frameworks"]:
+    if metrics["subjects"]:
         ended = "ended" if metrics.get("failed") else "finished"
         print(f"\nrun {config['run_id']} {ended}: {report}\n")
         print(summary_text(run_dir, failures=False))

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_run_option(parser, "the finished compare run whose models to export", required=True)
     add_subjects_option(
-        parser, "comma-separated subjects of the run (default: all of them)", old="--subject"
+        parser,
+        "comma-separated subjects of the run (default: all of them)",
+        old=("--frameworks", "--subject"),
     )
     parser.add_argument(
         "--format",
@@ -39,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from common.export.run import ExportCheckError, export_run, export_table
 
-    subjects = names_of(args.frameworks)
+    subjects = names_of(args.subjects)
     out, manifest = export_run(args.run, subjects, args.format, args.out, args.tiles, args.force)
     print(export_table(out, manifest))
     failed = [e for e in manifest["files"] if not e["ok"]]

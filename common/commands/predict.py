@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a Kaggle submission for a dataset's test tiles from a finished compare run",
         description="Predict every test id of DIR (sample_submission.csv order) with the run's models "
         "(flip TTA, mean over folds, the run's thresholds; both frameworks' probabilities averaged "
-        "unless --frameworks names one) and validate the CSV before declaring success.",
+        "unless --subjects names one) and validate the CSV before declaring success.",
     )
     add_run_option(parser, "the finished compare run whose models predict")
     parser.add_argument(
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.run / "predict" / f"submission_{args.data.resolve().name}.csv"
     if out.exists() and not args.force:
         raise SaltbenchError(f"{out} already exists; pass --force to replace it or choose --out")
-    frameworks = subject_list(args.frameworks) or list(config["frameworks"])
+    frameworks = subject_list(args.subjects) or list(config["subjects"])
     if args.device:  # predicting elsewhere than the run trained changes nothing but the device
         from common.runs.probe import check_device
         from common.runs.processes import device_probes

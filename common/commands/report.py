@@ -61,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
 
 def append_rows(run_dir: Path) -> str:
     """Append a finished run's leaderboard rows; says how many (none when already there)."""
-    import json
 
     from common.compare.report.leaderboard import leaderboard_path, reappend_run_rows
     from common.core.errors import SaltbenchError
@@ -70,7 +69,7 @@ def append_rows(run_dir: Path) -> str:
     if not rundir.is_finished(run_dir):
         raise SaltbenchError(f"{run_dir}: the run has not finished; it has no leaderboard rows yet")
     config = rundir.load_config(run_dir)
-    metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())
+    metrics = rundir.load_metrics(run_dir)
     added = reappend_run_rows(run_dir, config, metrics)
     board = leaderboard_path(run_dir)
     if not added:

@@ -47,13 +47,13 @@ def check_arguments(
     """The run's config and subjects (default: all of them), after refusing an unfinished run, an
     unknown subject or an old export."""
     config = rundir.load_config(run_dir)
-    subjects = list(subjects or config["frameworks"])
+    subjects = list(subjects or config["subjects"])
     rundir.check_trained_run(run_dir, "export")
-    trained = json.loads((run_dir / rundir.METRICS).read_text())["frameworks"]
+    trained = rundir.load_metrics(run_dir)["subjects"]
     unknown = [s for s in subjects if s not in trained]
     if unknown:
         raise SaltbenchError(
-            f"--frameworks {','.join(unknown)}: not in run {config['run_id']} "
+            f"--subjects {','.join(unknown)}: not in run {config['run_id']} "
             f"(it has {', '.join(trained) or 'no trained subject'})"
         )
     existing = [out / s for s in subjects if (out / s).exists()]

@@ -10,6 +10,9 @@ from typing import Any
 from common.core.errors import SaltbenchError
 from common.recipes.catalog import DEFAULT_PROFILE, DEFAULT_RECIPE, RECIPES
 
+# An older spelling of a recipe key -> today's (a subject was once called a framework).
+OLD_KEYS = {"run.frameworks": "run.subjects"}
+
 
 def recipe_names() -> list[str]:
     return sorted(RECIPES)
@@ -32,7 +35,7 @@ def resolve_recipe(
         )
     resolved = copy.deepcopy(base)
     for key, value in {**profiles[profile], **(overrides or {})}.items():
-        set_by_path(resolved, key, copy.deepcopy(value))
+        set_by_path(resolved, OLD_KEYS.get(key, key), copy.deepcopy(value))
     resolved["recipe"] = recipe
     resolved["profile"] = profile
     if resolved["run"].get("seeds") is None:

@@ -120,7 +120,7 @@ SCHEMA: dict[str, Rule] = {
     ),  # fmt: skip
     "run.seeds": Rule(_seeds, "a list of distinct integers >= 0", "common.runs.rundir"),
     "run.keras_backend": _rule(_choice(*BACKENDS), "common.compare.run.orchestrate"),
-    "run.frameworks": Rule(_subjects, "a list of subject names", "common.subjects.selection"),
+    "run.subjects": Rule(_subjects, "a list of subject names", "common.subjects.selection"),
     "run.reference": Rule(
         lambda v: isinstance(v, str), "a subject name", "common.subjects.selection"
     ),  # fmt: skip

@@ -34,7 +34,7 @@ SEED000: dict[str, Any] = {
         "seeds": None,
         "keras_backend": "tensorflow",
         # the subjects compared (common/subjects/selection.py) and the one the others are paired with
-        "frameworks": ["keras", "torch"],
+        "subjects": ["keras", "torch"],
         "reference": "torch",
         "init_from": "torch",
         "executor": "local",

@@ -41,13 +41,38 @@ def create_run_dir(out: Path, config: dict[str, Any]) -> Path:
 
 
 def load_config(run_dir: Path) -> dict[str, Any]:
+    """config.json, a run made before the one vocabulary read with today's keys (upgrade_config)."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise SaltbenchError(f"{path}: not found; is {run_dir} a saltbench run directory?")
     try:
-        return json.loads(path.read_text())
+        return upgrade_config(json.loads(path.read_text()))
     except json.JSONDecodeError as err:
         raise SaltbenchError(f"{path}: not valid JSON ({err})") from err
+
+
+def load_metrics(run_dir: Path) -> dict[str, Any]:
+    """metrics.json with today's keys: an older run's `frameworks` (its subjects) is `subjects`."""
+    return _renamed(json.loads((Path(run_dir) / METRICS).read_text()), OLD_KEYS)
+
+
+# The older spelling of a key -> today's (a subject was once called a framework).
+OLD_KEYS = {"frameworks": "subjects"}
+
+
+def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config with today's keys: top-level `frameworks` and recipe `run.frameworks` renamed."""
+    config = _renamed(config, OLD_KEYS)
+    run = config.get("recipe", {}).get("run")
+    if isinstance(run, dict):
+        config["recipe"]["run"] = _renamed(run, OLD_KEYS)
+    return config
+
+
+def _renamed(mapping: dict[str, Any], renames: dict[str, str]) -> dict[str, Any]:
+    return {
+        renames.get(k, k) if renames.get(k) not in mapping else k: v for k, v in mapping.items()
+    }
 
 
 def is_finished(run_dir: Path) -> bool:

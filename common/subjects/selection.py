@@ -69,21 +69,21 @@ def get_subject(name: str, keras_backend: str = "tensorflow") -> Subject:
 
 
 def parse_subjects(text: str) -> list[str]:
-    """Distinct subject names from a comma-separated list (recipe key run.frameworks)."""
+    """Distinct subject names from a comma-separated list (recipe key run.subjects)."""
     aliases = {variant: subject for subject, variant in SUBJECT_ALIASES.items()}
     names = [aliases.get(f.strip(), f.strip()) for f in str(text).split(",") if f.strip()]
     unknown = [n for n in names if n not in SUBJECT_NAMES]
     choices = ", ".join(SUBJECT_NAMES)
     if unknown:
-        raise SaltbenchError(f"--frameworks: unknown subject {unknown[0]!r}; choose from {choices}")
+        raise SaltbenchError(f"--subjects: unknown subject {unknown[0]!r}; choose from {choices}")
     repeated = [n for n in names if names.count(n) > 1]
     if not names or repeated:
         what = f"{repeated[0]!r} is named twice" if repeated else "names no subject"
-        raise SaltbenchError(f"--frameworks {text!r}: {what}; choose distinct names from {choices}")
+        raise SaltbenchError(f"--subjects {text!r}: {what}; choose distinct names from {choices}")
     twins_of_keras = [n for n in names if n == KERAS_ALIAS or n.startswith("keras-")]
     if KERAS_ALIAS in names and len(twins_of_keras) > 1:
         raise SaltbenchError(
-            f"--frameworks {text!r}: `keras` is an alias for Keras on run.keras_backend; name "
+            f"--subjects {text!r}: `keras` is an alias for Keras on run.keras_backend; name "
             "the backends instead (keras-tf, keras-jax, keras-torch) when comparing more than one"
         )
     return names
@@ -98,7 +98,7 @@ def label(name: str) -> str:
 def reference_of(config: dict) -> str | None:
     """The subject the others are compared with: run.reference if compared, else torch, else
     the first subject (None without subjects)."""
-    subjects = list(config.get("frameworks", []))
+    subjects = list(config.get("subjects", []))
     wanted = config.get("reference") or config.get("recipe", {}).get("run", {}).get("reference")
     for name in (wanted, DEFAULT_REFERENCE):
         if name in subjects:
@@ -109,17 +109,17 @@ def reference_of(config: dict) -> str | None:
 def others(config: dict) -> list[str]:
     """Every compared subject but the reference, in the run's order."""
     reference = reference_of(config)
-    return [s for s in config.get("frameworks", []) if s != reference]
+    return [s for s in config.get("subjects", []) if s != reference]
 
 
 def in_run_order(config: dict, metrics: dict) -> dict:
     """metrics.json (written with sorted keys) with its subjects and pairs back in the run's order."""
 
     def ordered(mapping: dict) -> dict:
-        order = [s for s in config.get("frameworks", []) if s in mapping]
+        order = [s for s in config.get("subjects", []) if s in mapping]
         return {s: mapping[s] for s in [*order, *(s for s in mapping if s not in order)]}
 
-    metrics = {**metrics, "frameworks": ordered(metrics.get("frameworks", {}))}
+    metrics = {**metrics, "subjects": ordered(metrics.get("subjects", {}))}
     if "pairs" in metrics:
         metrics["pairs"] = ordered(metrics["pairs"])
     return metrics

@@ -214,7 +214,7 @@ VARIANT_NAMES = tuple(v.name for v in VARIANTS)
 # without it, 97 s without both; an AMD EPYC Zen 4 had taken 236 s with both)
 _FOURTH_PROCESS = (
     "not in --quick: a fourth backend process (Keras on torch) does not fit the 3-minute budget "
-    "on slower CPUs; run without --quick or name it in --variants"
+    "on slower CPUs; run without --quick or name it in --subjects"
 )
 QUICK_LEFT_OUT = {"keras-torch": _FOURTH_PROCESS, "keras-torch-nchw": _FOURTH_PROCESS}
 EPOCH_NOT_IN_QUICK = (
@@ -266,7 +266,7 @@ def parse_variants(text: str | None) -> list[Variant]:
     wanted = {get_variant(name).name for name in names}
     if not wanted:
         raise SaltbenchError(
-            "--variants is empty; name at least one of " + ", ".join(VARIANT_NAMES)
+            "--subjects is empty; name at least one of " + ", ".join(VARIANT_NAMES)
         )
     return [v for v in VARIANTS if v.name in wanted]
 

@@ -60,4 +60,4 @@ def test_the_advice_says_what_a_tuning_saves_per_step_with_the_runs_interval():
     assert "layout and copies (reorders, transposes, casts) -28.0 ms" in text
     # the advice closes breakdown.md; without a tuned pair it says which variants to name
     assert "## Measured advice" in breakdown_markdown([base.to_dict()], "CPU X", lines)
-    assert "name both in `--variants`" in "\n".join(advice_section(breakdowns(), None, "CPU X"))
+    assert "name both in `--subjects`" in "\n".join(advice_section(breakdowns(), None, "CPU X"))

@@ -132,7 +132,7 @@ def test_quick_bench_starts_up_side_by_side_and_interleaves_its_rounds(tmp_path)
     one at a time, and the second reads the roofline the first measured in its first turn."""
     from common.cli import main
 
-    argv = ["bench", "--quick", "--variants", "torch-eager,keras-torch", "--width", "2",
+    argv = ["bench", "--quick", "--subjects", "torch-eager,keras-torch", "--width", "2",
             "--train-batch", "2", "--infer-batch", "2", "--rounds", "1", "--threads", "1",
             "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0

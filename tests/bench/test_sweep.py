@@ -61,7 +61,7 @@ def test_slope_is_the_factor_per_doubling():
 def test_a_tiny_batch_sweep_writes_the_csv_plot_and_slopes(tmp_path, capsys):
     from common.cli import main
 
-    argv = ["bench", "--sweep", "batch=1,2", "--variants", "torch-eager", "--width", "2",
+    argv = ["bench", "--sweep", "batch=1,2", "--subjects", "torch-eager", "--width", "2",
             "--rounds", "2", "--warmup", "0", "--threads", "1", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
     table = pd.read_csv(tmp_path / "scaling_batch.csv")

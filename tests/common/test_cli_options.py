@@ -66,3 +66,31 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("saltbench ")
+
+
+OLD_SPELLINGS = {
+    "compare": ["--frameworks"],
+    "predict": ["--frameworks"],
+    "export": ["--frameworks", "--subject"],
+    "bench": ["--variants"],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(OLD_SPELLINGS))
+def test_subjects_are_named_subjects_and_the_older_spellings_still_parse(verb):
+    """A subject is a twin under an execution mode: every verb that takes some calls them
+    --subjects; --frameworks (and bench's --variants) land in the same place."""
+    parser = verbs()[verb]
+    (action,) = [a for a in options(parser) if a.dest == "subjects"]
+    assert action.option_strings == ["--subjects", *OLD_SPELLINGS[verb]]
+    assert not [a for a in options(parser) if a.dest in ("frameworks", "variants")]
+    for spelling in action.option_strings:
+        args, _ = parser.parse_known_args([spelling, "torch", "--run", "r", "--data", "d"])
+        assert args.subjects == "torch", spelling
+
+
+def test_no_other_verb_takes_subjects_under_another_name():
+    for verb, parser in verbs().items():
+        strings = {s for a in options(parser) for s in a.option_strings}
+        if verb not in OLD_SPELLINGS:
+            assert not strings & {"--subjects", "--frameworks", "--variants"}, verb

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 
 def test_run_directory_has_every_artefact(smoke_run):
     config = json.loads((smoke_run / "config.json").read_text())
-    assert config["recipe"]["profile"] == "smoke" and config["frameworks"] == ["keras", "torch"]
+    assert config["recipe"]["profile"] == "smoke" and config["subjects"] == ["keras", "torch"]
     assert config["seeds"] == [config["recipe"]["train"]["seed"]]  # one repeat unless --seeds
     assert config["threads"] == 1 and config["versions"]["numpy"]
     for name in [
@@ -53,7 +53,7 @@ def test_metrics_scores_and_submissions_agree(smoke_run):
         .astype(str)
         .tolist()
     )
-    for fw, summary in metrics["frameworks"].items():
+    for fw, summary in metrics["subjects"].items():
         assert 0 <= summary["score_mean"] <= 1 and summary["train_img_s"] > 0
         assert summary["infer_img_s"] > 0 and summary["folds"][0]["n_val"] > 0
         assert 0 < summary["empty_baseline"] < 1 and summary["pooled_score"] <= 1
@@ -70,7 +70,7 @@ def test_metrics_scores_and_submissions_agree(smoke_run):
 def test_each_run_reports_its_step_speed_time_to_target_and_threshold_honesty(smoke_run):
     metrics = json.loads((smoke_run / "metrics.json").read_text())
     targets = json.loads((smoke_run / "config.json").read_text())["recipe"]["eval"]["targets"]
-    for summary in metrics["frameworks"].values():
+    for summary in metrics["subjects"].values():
         fold = summary["folds"][0]
         assert [p["stage"] for p in fold["step_probes"]] == ["bce", "lovasz"]
         assert summary["step_img_s"] > 0 and np.isfinite(summary["loop_vs_step_pct"])
@@ -111,11 +111,11 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
     run_dir, stdout = smoke_run_two_seeds
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for fw in ("keras", "torch"):
-        assert sorted((m["seed"], m["fold"]) for m in metrics["frameworks"][fw]["folds"]) == [
+        assert sorted((m["seed"], m["fold"]) for m in metrics["subjects"][fw]["folds"]) == [
             (0, 0),
             (1, 0),
         ]
-        ci = metrics["frameworks"][fw]["score_ci"]
+        ci = metrics["subjects"][fw]["score_ci"]
         assert ci["n"] == 2 and ci["low"] <= ci["estimate"] <= ci["high"]
         assert (run_dir / fw / "seed1" / "fold0" / "fold_metrics.json").is_file()
     with (
@@ -124,7 +124,7 @@ def test_two_seeds_give_n2_intervals_a_paired_verdict_and_twin_drift(smoke_run_t
     ):
         assert any(not np.array_equal(a[k], b[k]) for k in a.files)  # each seed its own init
     diff = metrics["pairs"]["keras"]["difference"]
-    n_tiles = metrics["frameworks"]["keras"]["folds"][0]["n_val"]
+    n_tiles = metrics["subjects"]["keras"]["folds"][0]["n_val"]
     assert diff["n_seeds"] == 2 and diff["n"] == n_tiles and diff["low"] <= diff["high"]
     assert "Verdict, the frameworks on this dataset (Keras − PyTorch, 2 seed(s)" in stdout
     assert "n=2" in stdout and "one training set (2 seeds on one fold)" in stdout
@@ -244,7 +244,7 @@ def test_report_recompute_rederives_the_same_statistics_from_the_per_tile_output
         a, b = before["pairs"]["keras"][level], after["pairs"]["keras"][level]
         assert (b["estimate"], b["low"], b["high"]) == (a["estimate"], a["low"], a["high"])
     assert after["pairs"]["keras"]["drift"] == before["pairs"]["keras"]["drift"]
-    assert after["frameworks"]["torch"]["folds"] == before["frameworks"]["torch"]["folds"]
+    assert after["subjects"]["torch"]["folds"] == before["subjects"]["torch"]["folds"]
     assert "recomputed" in after and (copy / "report.md").read_text().startswith("# saltbench")
     (copy / "oof_torch.npz").unlink()
     missing = saltbench("report", str(copy), "--recompute", cache=smoke_cache, check=False)

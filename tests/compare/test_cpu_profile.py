@@ -53,7 +53,7 @@ def test_cpu_profile_trains_both_twins_with_its_settings(cpu_run):
     for key in ("train", "stages", "model", "eval"):
         assert recipe[key] == expected[key]
     metrics = json.loads((cpu_run / "metrics.json").read_text())
-    assert set(metrics["frameworks"]) == {"keras", "torch"}
+    assert set(metrics["subjects"]) == {"keras", "torch"}
     for framework in ("keras", "torch"):
         history = pd.read_csv(cpu_run / framework / "seed0" / "fold0" / "history.csv")
         assert list(history["stage"].unique()) == ["bce", "lovasz"]
@@ -75,7 +75,7 @@ def test_post_processing_is_searched_and_cross_fitted_alike_for_both_twins(cpu_r
     from common.core.postprocess import MIN_AREA_GRID
 
     metrics = json.loads((cpu_run / "metrics.json").read_text())
-    for framework, summary in metrics["frameworks"].items():
+    for framework, summary in metrics["subjects"].items():
         assert summary["min_area"] in MIN_AREA_GRID, framework
         (unit,) = summary["folds"]
         assert unit["min_area"] in MIN_AREA_GRID
@@ -92,7 +92,7 @@ def test_both_twins_ran_the_precision_auto_chose_here(cpu_run):
 
     expected, why = resolve_precision("auto", "cpu")
     metrics = json.loads((cpu_run / "metrics.json").read_text())
-    chosen = {fw: s["numerics"]["precision"] for fw, s in metrics["frameworks"].items()}
+    chosen = {fw: s["numerics"]["precision"] for fw, s in metrics["subjects"].items()}
     assert chosen == {"keras": expected, "torch": expected}
     assert f"cpu, {expected} ({why})" in (cpu_run / "report.md").read_text()
 

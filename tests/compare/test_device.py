@@ -83,7 +83,7 @@ def test_bf16_applies_to_every_subject_and_the_report_says_so(smoke_cache, tmp_p
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for framework in ("keras", "torch"):
-        numerics = metrics["frameworks"][framework]["numerics"]
+        numerics = metrics["subjects"][framework]["numerics"]
         assert numerics["precision"] == "bf16" and numerics["device"] == "cpu", framework
     row = [ln for ln in run.stdout.splitlines() if ln.startswith("| device, numerics")]
     assert row and row[0].count("cpu, bf16, TF32 off") == 2
@@ -124,8 +124,8 @@ def test_keras_on_torch_trains_resumes_and_predicts(smoke_cache, tmp_path):
         assert gone_within(json.loads(holder.read_text())["pid"], 10.0)
     saltbench("compare", "--resume", str(run_dir), cache=smoke_cache)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["frameworks"]["keras"]["backend"] == "torch"
-    assert metrics["frameworks"]["keras"]["epochs"] == 5
+    assert metrics["subjects"]["keras"]["backend"] == "torch"
+    assert metrics["subjects"]["keras"]["epochs"] == 5
     written = predict_submission(run_dir, smoke_cache, tmp_path / "sub.csv")
     assert len(written) == 8
 

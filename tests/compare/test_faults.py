@@ -80,7 +80,7 @@ def test_torch_diverging_under_a_huge_lr_is_one_line_and_no_result(smoke_cache, 
     )
     assert last_line(result.stderr) == failure_line(run_dir, "torch")
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["frameworks"] == {} and list(metrics["failed"]) == ["torch"]
+    assert metrics["subjects"] == {} and list(metrics["failed"]) == ["torch"]
     assert not list(run_dir.glob("submission_*.csv")) and not (out / "leaderboard.csv").exists()
     report = (run_dir / "report.md").read_text()
     assert "## Failed" in report and failed["message"] in report
@@ -115,7 +115,7 @@ def test_keras_nan_at_epoch_2_fails_keras_alone_and_torch_results_stand(
     history = pd.read_csv(run_dir / "keras" / "seed0" / "fold0" / "history.csv")
     assert history["epoch"].tolist() == [0]  # the epoch before the NaN is kept, nothing after it
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert list(metrics["frameworks"]) == ["torch"] and list(metrics["failed"]) == ["keras"]
+    assert list(metrics["subjects"]) == ["torch"] and list(metrics["failed"]) == ["keras"]
     assert "ensemble" not in metrics
     assert_same_fold(run_dir, smoke_run, "torch")
     assert (run_dir / "submission_torch.csv").read_text() == (
@@ -166,7 +166,7 @@ def test_a_killed_worker_is_one_line_naming_unit_last_message_and_resume(smoke_c
     long = ["--set", "stages.bce.epochs=40", "--set", "stages.bce.early_stopping_patience=100"]
     env = {**os.environ, "SALTBENCH_CACHE": str(smoke_cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
     compare = subprocess.Popen(
-        [sys.executable, "-m", "common.cli", "compare", *SMOKE_ARGS, "--frameworks", "torch",
+        [sys.executable, "-m", "common.cli", "compare", *SMOKE_ARGS, "--subjects", "torch",
          *long, "--out", str(out)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -201,7 +201,7 @@ def test_sigkilled_orchestrator_takes_its_worker_along_and_a_live_run_is_never_r
     out = tmp_path / "results"
     long = ["--set", "stages.bce.epochs=40", "--set", "stages.bce.early_stopping_patience=100"]
     compare = start_compare(
-        [*SMOKE_ARGS, "--frameworks", "torch", *long, "--out", str(out)], smoke_cache
+        [*SMOKE_ARGS, "--subjects", "torch", *long, "--out", str(out)], smoke_cache
     )
     try:
         wait_for(lambda: out.is_dir() and any(out.iterdir()), "the run folder")

@@ -21,10 +21,10 @@ SUBJECTS = NWAY_SUBJECTS
 def test_three_subjects_get_columns_pairs_and_adjusted_verdicts(nway_run):
     run_dir, stdout = nway_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert set(metrics["frameworks"]) == set(SUBJECTS)  # the noise-floor copy is no subject
+    assert set(metrics["subjects"]) == set(SUBJECTS)  # the noise-floor copy is no subject
     assert metrics["reference"] == "torch" and set(metrics["pairs"]) == {"keras-tf", "keras-jax"}
-    assert metrics["frameworks"]["keras-jax"]["backend"] == "jax"
-    assert metrics["frameworks"]["keras-tf"]["backend"] == "tensorflow"
+    assert metrics["subjects"]["keras-jax"]["backend"] == "jax"
+    assert metrics["subjects"]["keras-tf"]["backend"] == "tensorflow"
     targets = len(json.loads((run_dir / "config.json").read_text())["recipe"]["eval"]["targets"])
     plan = ClaimPlan(pairs=2, targets=targets)  # one family over every claim of both pairs
     assert metrics["claims"]["levels"][PRIMARY] == pytest.approx(plan.levels(PRIMARY)[0])
@@ -95,7 +95,7 @@ def test_three_subjects_killed_then_resumed_match_the_uninterrupted_run(
     expected = json.loads((reference / "metrics.json").read_text())
     resumed = json.loads((run_dir() / "metrics.json").read_text())
     for subject in SUBJECTS:
-        a, b = expected["frameworks"][subject], resumed["frameworks"][subject]
+        a, b = expected["subjects"][subject], resumed["subjects"][subject]
         for key in ("pooled_score", "threshold", "pooled_score_cross_fitted", "epochs"):
             assert b[key] == pytest.approx(a[key], abs=1e-9), (subject, key)
         ha = pd.read_csv(reference / subject / "seed0" / "fold0" / "history.csv")
@@ -115,11 +115,11 @@ def test_every_unit_records_its_worker_peak_memory(nway_run):
     run_dir, stdout = nway_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     for subject in SUBJECTS:
-        unit = metrics["frameworks"][subject]["folds"][0]
+        unit = metrics["subjects"][subject]["folds"][0]
         # a worker holds its framework, the model and the data: hundreds of MiB at the least
         assert unit["peak_rss_mib"] > 100 and 0 <= unit["working_set_mib"] <= unit["peak_rss_mib"]
         assert unit["memory_method"] in ("hwm-reset", "sampled")
-        assert metrics["frameworks"][subject]["peak_rss_mib"] == unit["peak_rss_mib"]
+        assert metrics["subjects"][subject]["peak_rss_mib"] == unit["peak_rss_mib"]
     assert "peak RSS MiB per unit, mean [95 % CI] n = units (largest; its working set)" in stdout
     assert "peak RSS MiB (working set) |" in (run_dir / "report.md").read_text()
     rows = pd.read_csv(run_dir / "leaderboard_rows.csv")

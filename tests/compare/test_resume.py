@@ -61,8 +61,8 @@ def kill_when(proc: subprocess.Popen, run_dir, condition, timeout: float = 600) 
 
 
 def assert_same_results(a: Path, b: Path) -> None:
-    ma = json.loads((a / "metrics.json").read_text())["frameworks"]
-    mb = json.loads((b / "metrics.json").read_text())["frameworks"]
+    ma = json.loads((a / "metrics.json").read_text())["subjects"]
+    mb = json.loads((b / "metrics.json").read_text())["subjects"]
     for fw in ("keras", "torch"):
         fa, fb = ma[fw]["folds"][0], mb[fw]["folds"][0]
         for key in ("score", "threshold", "score_at_0", "epochs", "best_epoch"):

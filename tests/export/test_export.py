@@ -128,5 +128,5 @@ def test_an_unfinished_run_or_unknown_subject_is_one_line(smoke_run, smoke_cache
     )
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
-        f"saltbench: error: --frameworks jax: not in run {smoke_run.name} (it has keras, torch)"
+        f"saltbench: error: --subjects jax: not in run {smoke_run.name} (it has keras, torch)"
     )

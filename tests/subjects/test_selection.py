@@ -45,12 +45,12 @@ def test_each_verb_takes_the_other_verbs_name_of_a_subject():
 
 
 def test_the_reference_is_torch_unless_asked_or_absent():
-    config = {"frameworks": ["keras-jax", "torch", "keras-tf"], "recipe": {"run": {}}}
+    config = {"subjects": ["keras-jax", "torch", "keras-tf"], "recipe": {"run": {}}}
     assert subjects.reference_of(config) == "torch"
     assert subjects.others(config) == ["keras-jax", "keras-tf"]
     asked = {**config, "recipe": {"run": {"reference": "keras-tf"}}}
     assert subjects.reference_of(asked) == "keras-tf"
-    assert subjects.reference_of({"frameworks": ["keras-tf", "keras-jax"]}) == "keras-tf"
+    assert subjects.reference_of({"subjects": ["keras-tf", "keras-jax"]}) == "keras-tf"
 
 
 def test_each_worker_gets_its_subjects_keras_backend(monkeypatch):
@@ -68,7 +68,7 @@ def test_each_worker_gets_its_subjects_keras_backend(monkeypatch):
 def test_parallel_slots_never_hold_more_threads_than_cores(monkeypatch, cpus, threads, parallel,
                                                            slots):  # fmt: skip
     monkeypatch.setattr(orchestrate.os, "cpu_count", lambda: cpus)
-    config = {"parallel": parallel, "threads": threads, "frameworks": ["torch", "keras-tf"] * 3}
+    config = {"parallel": parallel, "threads": threads, "subjects": ["torch", "keras-tf"] * 3}
     assert orchestrate.parallel_slots(config) == slots
 
 

@@ -68,6 +68,6 @@ def advice_section(breakdowns: list[dict], summary: pd.DataFrame | None, cpu: st
     if not lines:
         lines = [
             "No tuned variant was profiled beside the variant it tunes; name both in "
-            "`--variants` (e.g. `keras-torch,keras-torch-nchw` or `torch-eager,torch-channels-last`)"
+            "`--subjects` (e.g. `keras-torch,keras-torch-nchw` or `torch-eager,torch-channels-last`)"
         ]
     return ["## Measured advice", "", *[f"- {line}" for line in lines], ""]

@@ -49,7 +49,7 @@ def run_meta(
         command += " --breakdown"
     default = quick_variant_names() if config.quick else list(VARIANT_NAMES)
     if config.variants != default:
-        command += " --variants " + ",".join(config.variants)
+        command += " --subjects " + ",".join(config.variants)
     return {
         "run_id": run_id,
         "startup_note": STARTUP_NOTE if config.startup_in_parallel() else "",

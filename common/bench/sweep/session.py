@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, new_config) -> int:
         if args.compare:
             raise SaltbenchError("--compare compares one bench run with another; not with --sweep")
         axis, points = parse_sweep(args.sweep, usable_cpus())
-        args.variants = args.variants or DEFAULT_SWEEP_VARIANTS
+        args.subjects = args.subjects or DEFAULT_SWEEP_VARIANTS
         config = new_config(args)
         run_dir = new_sweep_dir(args.out, axis, points, config)
     out = run_dir.parent.parent

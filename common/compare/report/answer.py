@@ -116,7 +116,7 @@ def old_models_verdict(diff: dict[str, Any], metrics: dict[str, Any], subject: s
 def answer_block(config: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     """The block's lines (heading included), or none where no pair finished."""
     pairs, reference = pairs_of(metrics), reference_in(metrics)
-    fws = metrics.get("frameworks", {})
+    fws = metrics.get("subjects", {})
     pairs = {s: p for s, p in pairs.items() if s in fws and reference in fws}
     if not pairs:
         return []

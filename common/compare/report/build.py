@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ def fold_table(metrics: dict[str, Any]) -> str:
         "peak RSS MiB (working set) |",
         "|---" * 14 + "|",
     ]
-    for name, summary in metrics["frameworks"].items():
+    for name, summary in metrics["subjects"].items():
         for m in summary["folds"]:
             lines.append(
                 f"| {label(name)} | {m.get('seed', '')} | {m['fold']} | {m['score']:.4f} | "
@@ -202,7 +201,7 @@ def render_report(
         *([line] if (line := schedule_line(run_dir, config["host"]["cpus"])) else []),
         "",
         *failure_section(metrics),
-        side_by_side_table(config, metrics) if metrics["frameworks"] else "No framework finished.",
+        side_by_side_table(config, metrics) if metrics["subjects"] else "No framework finished.",
         "",
         *budget_section(metrics),
     ]
@@ -212,7 +211,7 @@ def render_report(
     if "ensemble" in metrics:
         ens = metrics["ensemble"]
         parts += [
-            f"Ensemble (mean of {'both' if len(metrics['frameworks']) == 2 else 'all'} subjects' "
+            f"Ensemble (mean of {'both' if len(metrics['subjects']) == 2 else 'all'} subjects' "
             "probabilities): pooled OOF score "
             f"**{ens['score']:.4f}** at logit threshold {cut_cell(ens)}.",
             "",
@@ -270,7 +269,7 @@ def write_report(run_dir: Path) -> Path:
             f"{metrics_path}: not found; the run has not finished "
             f"(continue it with saltbench compare --run {run_dir})"
         )
-    metrics = in_run_order(config, json.loads(metrics_path.read_text()))
+    metrics = in_run_order(config, rundir.load_metrics(run_dir))
     try:
         plots = write_plots(run_dir, config, metrics)
     except ImportError as err:  # a minimal install (the GPU machine carries no matplotlib)
@@ -287,9 +286,9 @@ def write_report(run_dir: Path) -> Path:
 def summary_text(run_dir: Path, failures: bool = True) -> str:
     """The side-by-side table, after a FAILED line per diverged framework x fold (when asked)."""
     config = rundir.load_config(run_dir)
-    metrics = in_run_order(config, json.loads((Path(run_dir) / rundir.METRICS).read_text()))
+    metrics = in_run_order(config, rundir.load_metrics(run_dir))
     failed = [f["message"] for folds in metrics.get("failed", {}).values() for f in folds]
     failed = failed if failures else []
-    table = side_by_side_table(config, metrics) if metrics["frameworks"] else ""
-    flags = loop_flags(metrics) if metrics["frameworks"] else ""
+    table = side_by_side_table(config, metrics) if metrics["subjects"] else ""
+    flags = loop_flags(metrics) if metrics["subjects"] else ""
     return "\n".join(["FAILED: " + line for line in failed] + [table, flags]).strip()

@@ -58,7 +58,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
     recipe = config["recipe"]
     date = metrics["finished"][:10]
     rows = []
-    for subject, summary in metrics["frameworks"].items():
+    for subject, summary in metrics["subjects"].items():
         versions = "; ".join(f"{k} {v}" for k, v in sorted(summary["versions"].items()))
         numerics = summary.get("numerics") or {}
         common = {

@@ -18,7 +18,7 @@ from common.subjects.selection import label
 def score_vs_cpu_minutes(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]):
     """plots/score_vs_cpu_minutes.png, or None where no unit left a history."""
     curves = {}
-    for fw, summary in metrics.get("frameworks", {}).items():
+    for fw, summary in metrics.get("subjects", {}).items():
         histories = unit_histories(run_dir, config, fw)
         for history, cost in zip(histories, unit_costs(histories, summary["folds"]), strict=True):
             if history:

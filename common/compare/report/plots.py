@@ -42,7 +42,7 @@ def learning_curves(run_dir: Path, config: dict[str, Any]) -> Path | None:
 def _unit_histories(run_dir: Path, config: dict[str, Any]):
     """(framework, label, unit index, history) of every unit with a readable history.csv."""
     seeds = rundir.run_seeds(config)
-    for framework in config["frameworks"]:
+    for framework in config["subjects"]:
         for k, (fold, seed) in enumerate(rundir.run_units(config)):
             path = rundir.unit_dir(run_dir, framework, fold, seed) / "history.csv"
             if not path.is_file() or path.stat().st_size == 0:
@@ -99,7 +99,7 @@ def score_vs_throughput(run_dir: Path, metrics: dict[str, Any]) -> Path:
         (axes[0], "train_img_s", "training"),
         (axes[1], "infer_img_s", "inference"),
     ):
-        for framework, summary in metrics["frameworks"].items():
+        for framework, summary in metrics["subjects"].items():
             color = COLORS.get(framework)
             xs = [m[key] for m in summary["folds"]]
             ys = [m["score"] for m in summary["folds"]]
@@ -137,7 +137,7 @@ def tile_grid(run_dir: Path, config: dict[str, Any]) -> Path | None:
     rows = [("image", sample["images"], "gray"), ("truth", sample["truth"], "viridis")]
     rows += [
         (subject_label(fw), sample[f"pred_{fw}"], "viridis")
-        for fw in config["frameworks"]
+        for fw in config["subjects"]
         if f"pred_{fw}" in sample
     ]
     n = len(sample["ids"])
@@ -240,7 +240,7 @@ def write_plots(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) 
         score_vs_cpu_minutes(run_dir, config, metrics),
         learning_curves(run_dir, config),
         score_vs_wall(run_dir, config),
-        score_vs_throughput(run_dir, metrics) if metrics["frameworks"] else None,
+        score_vs_throughput(run_dir, metrics) if metrics["subjects"] else None,
         tile_grid(run_dir, config),
         twin_drift(run_dir, config),
     ]

@@ -71,7 +71,7 @@ def loop_flags(metrics: dict[str, Any]) -> str:
     from common.compare.unit.step_timing import LOOP_SLOWER_FLAG_PCT, loop_is_slow
 
     lines = []
-    for name, summary in metrics["frameworks"].items():
+    for name, summary in metrics["subjects"].items():
         pct = summary.get("loop_vs_step_pct")
         if loop_is_slow(pct):
             lines.append(
@@ -88,7 +88,7 @@ def side_by_side_table(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     with more, the table of pairs and their Holm-corrected verdicts follow."""
     from common.stats.intervals import Interval, format_interval
 
-    fws = metrics["frameworks"]
+    fws = metrics["subjects"]
     names = list(fws)
     pairs, reference = pairs_of(metrics), reference_in(metrics)
     single = next(iter(pairs)) if len(pairs) == 1 else None

@@ -140,9 +140,9 @@ def finish_run(
     rows: dict[str, tuple[list[str], np.ndarray]] = {}
     truth = None
     failed = {
-        fw: found for fw in config["frameworks"] if (found := unit_failures(run_dir, fw, config))
+        fw: found for fw in config["subjects"] if (found := unit_failures(run_dir, fw, config))
     }
-    for framework in [fw for fw in config["frameworks"] if fw not in failed]:
+    for framework in [fw for fw in config["subjects"] if fw not in failed]:
         fold_metrics, ids, seeds, oof, test_ids, test = load_unit_outputs(
             run_dir, framework, rundir.run_units(config)
         )
@@ -179,7 +179,7 @@ def finish_run(
         # the orchestrator's machine (where a local run's units ran); a run made before configs
         # recorded it gets the machine that aggregates it, which is the same one for local runs
         "machine": config.get("machine") or machine_record(),
-        "frameworks": frameworks,
+        "subjects": frameworks,
         **run_uncertainty(run_dir, config, frameworks, rows, (floor or {}).get("unit_differences")),
     }
     drift = finish_all_drift(run_dir, config)
@@ -257,9 +257,9 @@ def write_tile_sample(run_dir: Path, frameworks: list[str], data: RunData, n: in
         "images": np.stack([data.images[index_of[ids[c]]] for c in chosen]),
         "truth": np.stack([data.masks[index_of[ids[c]]] for c in chosen]),
     }
-    metrics = json.loads((run_dir / rundir.METRICS).read_text())
+    metrics = rundir.load_metrics(run_dir)
     for framework in frameworks:
         position = {i: k for k, i in enumerate(oof[framework][0])}
         logits = oof[framework][1][[position[ids[c]] for c in chosen]]
-        arrays[f"pred_{framework}"] = to_masks(logits, cut_of(metrics["frameworks"][framework]))
+        arrays[f"pred_{framework}"] = to_masks(logits, cut_of(metrics["subjects"][framework]))
     save_arrays(run_dir / "plots" / "tiles_sample.npz", **arrays)

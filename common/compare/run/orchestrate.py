@@ -69,13 +69,13 @@ def new_run_config(
         "recipe": recipe,
         "data_dir": str(Path(data_dir).resolve()),
         "data_source": data_source,
-        "frameworks": frameworks,
+        "subjects": frameworks,
         "folds": list(recipe["run"]["folds"]),
         "seeds": list(recipe["run"]["seeds"]),
         "threads": threads or default_threads(frameworks, parallel),
         "parallel": parallel,
         "keras_backend": recipe["run"]["keras_backend"],
-        "reference": reference_of({"frameworks": frameworks, "recipe": recipe}),
+        "reference": reference_of({"subjects": frameworks, "recipe": recipe}),
         "command": ["saltbench", *argv],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine_record(),
@@ -112,7 +112,7 @@ def training_subjects(config: dict[str, Any]) -> list[tuple[str, str, list[str]]
     subjects, then with eval.noise_floor the reference's one-ulp copy (common.compare.unit.drift)."""
     from common.compare.unit.drift import FLOOR_SUFFIX, floor_reference
 
-    subjects = [(fw, fw, []) for fw in config["frameworks"]]
+    subjects = [(fw, fw, []) for fw in config["subjects"]]
     reference = floor_reference(config)
     if reference:
         subjects.append((reference + FLOOR_SUFFIX, reference, ["--noise-floor"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,12 @@ def predict_submission(
     from common.core.submission import validate_submission, write_submission
     from common.runs.processes import check_exit, run_worker_process
 
-    metrics = json.loads((Path(run_dir) / rundir.METRICS).read_text())
-    unknown = [f for f in frameworks if f not in metrics["frameworks"]]
+    metrics = rundir.load_metrics(run_dir)
+    unknown = [f for f in frameworks if f not in metrics["subjects"]]
     if unknown:
         raise SaltbenchError(
-            f"--frameworks {','.join(unknown)}: not in run {config['run_id']} "
-            f"(it has {', '.join(metrics['frameworks'])})"
+            f"--subjects {','.join(unknown)}: not in run {config['run_id']} "
+            f"(it has {', '.join(metrics['subjects'])})"
         )
     probs, ids = [], None
     for framework in frameworks:
@@ -56,9 +55,7 @@ def predict_submission(
         with np.load(target) as npz:
             ids, logits = npz["ids"].tolist(), npz["logits"]
         probs.append(sigmoid(logits))
-    chosen = (
-        metrics["frameworks"][frameworks[0]] if len(frameworks) == 1 else metrics.get("ensemble")
-    )
+    chosen = metrics["subjects"][frameworks[0]] if len(frameworks) == 1 else metrics.get("ensemble")
     masks = to_masks(logit(np.mean(probs, axis=0)), cut_of(chosen or {}))
     write_submission(out, ids, masks)
     validate_submission(out, expected_test_ids(data_dir))

@@ -68,9 +68,7 @@ def grid_units(config: dict[str, Any]) -> list[Unit]:
     """Every framework x (fold, seed) unit of the run, frameworks innermost so both twins of a unit
     run together (their twin-drift files are then paired and deleted early)."""
     return [
-        Unit(fw, fold, seed)
-        for fold, seed in rundir.run_units(config)
-        for fw in config["frameworks"]
+        Unit(fw, fold, seed) for fold, seed in rundir.run_units(config) for fw in config["subjects"]
     ]
 
 

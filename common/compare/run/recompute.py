@@ -4,7 +4,6 @@ the run measured (per-unit metrics, speeds, drift, noise floor) as it was."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,13 @@ def recompute_statistics(run_dir: Path) -> dict[str, Any]:
     if not rundir.is_finished(run_dir):
         raise SaltbenchError(f"{run_dir}: the run has not finished; nothing to recompute")
     config = rundir.load_config(run_dir)
-    metrics = json.loads((run_dir / rundir.METRICS).read_text())
+    metrics = rundir.load_metrics(run_dir)
     if not Path(config["data_dir"]).is_dir():
         raise SaltbenchError(f"{config['data_dir']}: the run's data folder is gone; cannot rescore")
     data = load_run_data(config)
     truth_of = dict(zip(data.train_ids, data.masks, strict=True))
     grid, areas = threshold_grid(config["recipe"]), area_grid(config["recipe"])
-    frameworks, rows = metrics["frameworks"], {}
+    frameworks, rows = metrics["subjects"], {}
     for subject, summary in frameworks.items():
         ids, logits = load_oof(run_dir, subject)
         truth = np.stack([truth_of[i] for i in ids])

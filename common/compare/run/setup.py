@@ -67,7 +67,7 @@ def new_run(request: CompareRequest) -> tuple[Path, dict]:
 
     recipe = resolve_recipe(request.recipe, request.profile, request.overrides)
     build_spec(recipe)  # a bad model field fails here, in one line, before anything is written
-    frameworks = parse_frameworks(recipe["run"].get("frameworks", ["keras", "torch"]))
+    frameworks = parse_frameworks(recipe["run"].get("subjects", ["keras", "torch"]))
     check_reference(recipe, frameworks)
     data_dir, source = resolve_data(request.data, recipe)
     config = new_run_config(
@@ -80,7 +80,7 @@ def new_run(request: CompareRequest) -> tuple[Path, dict]:
 
 
 def parse_frameworks(value: str | list[str]) -> list[str]:
-    """The subjects of --frameworks or run.frameworks (a comma-separated text or a list)."""
+    """The subjects of --subjects or run.subjects (a comma-separated text or a list)."""
     from common.subjects.selection import parse_subjects
 
     return parse_subjects(value if isinstance(value, str) else ",".join(map(str, value)))
@@ -103,7 +103,7 @@ def check_run_device(config: dict) -> None:
     from common.runs.processes import device_probes
 
     device = numerics(config["recipe"])["device"]
-    check_device(device_probes(config, config["frameworks"]), device)
+    check_device(device_probes(config, config["subjects"]), device)
 
 
 def configure_executor(config: dict, request: CompareRequest) -> None:

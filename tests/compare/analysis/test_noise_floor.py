@@ -49,7 +49,7 @@ def test_the_noise_floor_copy_trains_and_its_drift_is_reported(nway_run):
             assert "noise floor (1 unit)" in runs["method"] and runs["low"] <= runs["high"]
         else:  # the floor measured no spread at all: it cannot stand in
             assert runs["verdict"]["kind"] == "too few runs"
-    assert "torch_ulp" not in metrics["frameworks"]  # the copy is no subject
+    assert "torch_ulp" not in metrics["subjects"]  # the copy is no subject
     assert "Noise floor: Keras/TF–PyTorch weight drift" in stdout
     assert "Noise floor: Keras/JAX–PyTorch weight drift" in stdout
     assert "Score floor (PyTorch − PyTorch +1 ulp" in stdout

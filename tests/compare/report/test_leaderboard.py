@@ -44,7 +44,7 @@ def fake_run(run_id: str) -> tuple[dict, dict]:
     }
     metrics = {
         "finished": "2026-01-01T00:00:00",
-        "frameworks": {"keras": summary, "torch": summary},
+        "subjects": {"keras": summary, "torch": summary},
     }
     return config, metrics
 
@@ -85,7 +85,7 @@ def test_new_columns_are_appended_after_the_rows_of_an_older_leaderboard(tmp_pat
     old = pd.DataFrame([dict.fromkeys(old_columns, "x") | {"run_id": "old-run"}])
     old.to_csv(path, index=False)
     config, metrics = fake_run("new-run")
-    for summary in metrics["frameworks"].values():
+    for summary in metrics["subjects"].values():
         summary["time_to_target"] = [
             {"target": 0.5, "reached": 1, "folds": 1, "seconds": 12.0, "images": 96.0}
         ]

@@ -43,7 +43,7 @@ def test_a_node_that_cannot_see_the_run_folder_fails_in_one_line(tmp_path):
 def test_a_unit_failed_for_good_is_reported_like_a_diverged_one(tmp_path):
     from common.compare.run.aggregate import unit_failures
 
-    config = {"frameworks": ["keras", "torch"], "folds": [0, 1], "seeds": [0], "recipe": {}}
+    config = {"subjects": ["keras", "torch"], "folds": [0, 1], "seeds": [0], "recipe": {}}
     ray_executor.mark_failed(tmp_path, Unit("torch", 1, 0), "WorkerDied: exited -9")
     assert ray_executor.is_settled(tmp_path, Unit("torch", 1, 0))
     assert not ray_executor.is_settled(tmp_path, Unit("torch", 0, 0))

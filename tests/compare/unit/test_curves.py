@@ -74,7 +74,9 @@ def test_writing_events_imports_no_tensorflow(tmp_path):
         "u.epoch({'epoch': 0, 'train_loss': 1, 'val_score': 0, 'lr': 1, 'train_img_s': 1}); "
         "u.close(); print('tensorflow' in sys.modules)"
     )
-    default = "import sys; from tensorboard.compat import tf; tf.io; print('tensorflow' in sys.modules)"
+    default = (
+        "import sys; from tensorboard.compat import tf; tf.io; print('tensorflow' in sys.modules)"
+    )
     seen = {
         name: subprocess.run(
             [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True

@@ -48,7 +48,7 @@ KERAS = drift.pair_folder("keras")  # the folder of keras's drift from the refer
 def test_epochs_are_paired_once_both_twins_reach_them_then_deleted(tmp_path):
     logits = np.random.default_rng(0).normal(size=(5, 8, 8)).astype(np.float32)
     frameworks = ["keras", "torch"]
-    pairs = drift.drift_pairs({"frameworks": frameworks})
+    pairs = drift.drift_pairs({"subjects": frameworks})
     w = fake_weights()
     drift.record_epoch(tmp_path, "keras", 0, 1, 0, "bce", w, logits, pairs)
     assert drift.epoch_file(tmp_path, "keras", 0, 1, 0, KERAS).is_file()
@@ -58,7 +58,7 @@ def test_epochs_are_paired_once_both_twins_reach_them_then_deleted(tmp_path):
     drift.record_epoch(tmp_path, "torch", 0, 1, 1, "bce", perturbed, -logits, pairs)
     drift.record_epoch(tmp_path, "keras", 0, 1, 1, "bce", w, logits, pairs)
     drift.record_epoch(tmp_path, "keras", 0, 1, 2, "lovasz", w, logits, pairs)  # unpaired
-    config = {"frameworks": frameworks, "folds": [0], "seeds": [1], "recipe": {}}
+    config = {"subjects": frameworks, "folds": [0], "seeds": [1], "recipe": {}}
     table = drift.finish_drift(tmp_path, config, KERAS)
     assert (tmp_path / f"{KERAS}.csv").is_file() and not (tmp_path / KERAS).exists()
     assert table["epoch"].tolist() == [0, 1] and table["seed"].tolist() == [1, 1]
@@ -77,7 +77,7 @@ def test_a_single_framework_run_records_nothing(tmp_path):
 def test_the_noise_floor_pair_is_recorded_beside_the_twins(tmp_path):
     """With eval.noise_floor, torch's epochs pair with keras (drift_keras.csv) and with its one-ulp
     copy (drift_floor.csv); each file is deleted once its own pair is done."""
-    config = {"frameworks": ["keras", "torch"], "folds": [0], "seeds": [0],
+    config = {"subjects": ["keras", "torch"], "folds": [0], "seeds": [0],
               "recipe": {"eval": {"noise_floor": True}}}  # fmt: skip
     pairs = drift.drift_pairs(config)
     assert pairs == [(KERAS, "keras", "torch"), (drift.FLOOR_DIR, "torch_ulp", "torch")]
@@ -99,7 +99,7 @@ def test_the_noise_floor_pair_is_recorded_beside_the_twins(tmp_path):
 def test_every_subject_drifts_from_the_reference_in_its_own_pair(tmp_path):
     """Three subjects, reference torch: two pairs, each paired and deleted on its own, so the
     reference's epoch file serves both and a slow subject does not hold up the other pair."""
-    config = {"frameworks": ["torch", "keras-tf", "keras-jax"], "folds": [0], "seeds": [0],
+    config = {"subjects": ["torch", "keras-tf", "keras-jax"], "folds": [0], "seeds": [0],
               "recipe": {}}  # fmt: skip
     pairs = drift.drift_pairs(config)
     assert [p[1:] for p in pairs] == [("keras-tf", "torch"), ("keras-jax", "torch")]
