@@ -27,7 +27,7 @@ bench: setup
 	$(BIN)/saltbench bench --quick
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -14,6 +14,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "tgs-salt"
 
 
+# The session runs several test modules share: under pytest-xdist (`make test` runs two workers)
+# every test that uses one goes to the same worker, so each run is made once; every other test
+# stays with its module, so module-scoped fixtures are made once too.
+SHARED_RUNS = ("smoke_run", "nway_run", "smoke_run_two_seeds")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        shared = [name for name in SHARED_RUNS if name in item.fixturenames]
+        group = shared[0] if shared else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The real TGS subset; tests that use it skip cleanly where it is absent."""
