@@ -14,16 +14,27 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = REPO_ROOT.parent / "shared" / "tgs-salt"
 
 
-# The session runs several test modules share: under pytest-xdist (`make test` runs two workers)
-# every test that uses one goes to the same worker, so each run is made once; every other test
-# stays with its module, so module-scoped fixtures are made once too.
-SHARED_RUNS = ("smoke_run", "nway_run", "smoke_run_two_seeds")
+# The session runs several test modules share. Under pytest-xdist (`make test` runs two workers)
+# every test that uses one goes to the same worker, so each run is made once; a test that uses
+# none goes with its module's run if its module has one (module-scoped fixtures made once), else
+# with its module. Before xdist's own hook reads the marks (tryfirst).
+SHARED_RUNS = ("smoke_run_two_seeds", "nway_run", "smoke_run")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
+    def shared(item) -> str | None:
+        return next((name for name in SHARED_RUNS if name in item.fixturenames), None)
+
+    def module(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    of_module: dict[str, str] = {}
     for item in items:
-        shared = [name for name in SHARED_RUNS if name in item.fixturenames]
-        group = shared[0] if shared else item.nodeid.split("::", 1)[0]
+        if shared(item):
+            of_module.setdefault(module(item), shared(item))
+    for item in items:
+        group = shared(item) or of_module.get(module(item)) or module(item)
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -117,3 +117,12 @@ def test_quick_leaves_out_keras_on_torch_by_default_and_says_so():
 
     reasons = {s["reason"] for s in quick_left_out_skips()}
     assert all("not in --quick" in r and "keras-torch" in r for r in reasons)
+
+
+def test_a_benchmark_process_is_its_own_pytest_session(monkeypatch):
+    """Started from inside a pytest-xdist worker (as `make test` runs), a benchmark process must not
+    inherit the worker's variables: pytest-benchmark would take it for a worker and refuse to time."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    env = process_env("torch", BenchConfig(variants=["torch-eager"], quick=True))
+    assert not [k for k in env if k.startswith("PYTEST_XDIST_")]

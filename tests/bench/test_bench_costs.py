@@ -3,6 +3,8 @@ divides by, paired ratios, compile break-even."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from common.bench.timing.roofline import Roofline, ceiling_for
 from common.bench.timing.rounds import timed_rounds
 from common.bench.timing.suite import throughput_info
 from common.bench.timing.turns import NoTurns
-from common.core.memory import MIB, MemoryWindow
+from common.core.memory import MIB, SAMPLE_HZ, MemoryWindow
 from tests.bench.test_bench_summary import SKIPS, _bench, merged_run
 
 EXTRA_MIB = 256
@@ -30,11 +32,14 @@ class FakeBenchmark:
 
 
 def step(extra_mib: int = 0, base_mib: int = 32) -> None:
-    """A fake training step: a working buffer, plus `extra_mib` more, each touched."""
+    """A fake training step: a working buffer, plus `extra_mib` more, each touched and held for
+    10 sampling periods (a real step lasts that long; a shorter one can fall between samples when
+    another process shares the CPU)."""
     buffers = [np.ones(base_mib * MIB // 8)]
     if extra_mib:
         buffers.append(np.ones(extra_mib * MIB // 8))
     assert sum(b.sum() for b in buffers) > 0
+    time.sleep(10 / SAMPLE_HZ)
 
 
 def working_set(fn, sampling: bool) -> float:

@@ -12,7 +12,7 @@ import pytest
 
 from common.bench.breakdown.classes import UNATTRIBUTED
 from common.bench.run.launch import breakdown_env
-from common.bench.run.processes import PLUGIN, SUITE_FILE
+from common.bench.run.processes import PLUGIN, SUITE_FILE, own_session_env
 
 REPO = Path(__file__).resolve().parents[2]
 FIELDS = {
@@ -34,7 +34,7 @@ def run_suite(tmp_path: Path, backend: str, variants: str) -> dict:
         "--saltbench-warmup=0", "--saltbench-epoch-batches=1", "--saltbench-threads=1",
         f"--saltbench-report={report}", "--saltbench-breakdown=2",
     ]  # fmt: skip
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**own_session_env(os.environ), "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.update(breakdown_env(tmp_path / "xla", env))
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -43,10 +43,16 @@ def repeat_of(process: str) -> int:
     return int(tail[0]) if tail and tail[0].isdigit() else 1
 
 
+def own_session_env(environ) -> dict[str, str]:
+    """The environment without pytest-xdist's worker variables: each benchmark process is a
+    pytest session of its own (pytest-benchmark disables timing in what it takes for a worker)."""
+    return {k: v for k, v in environ.items() if not k.startswith("PYTEST_XDIST_")}
+
+
 def process_env(process: str, config: BenchConfig) -> dict[str, str]:
     """The environment of one backend's process: KERAS_BACKEND fixed, TF quiet, threads pinned."""
     process = backend_of(process)
-    env = dict(os.environ)
+    env = own_session_env(os.environ)
     env["KERAS_BACKEND"] = process.split("-", 1)[1] if process.startswith("keras-") else "torch"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PYTHONUNBUFFERED"] = "1"

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.torch]
 TOLERANCE_MIB = 60  # unit-to-unit noise measured here: under 15 MiB; the leak: ~170 a unit
 
 
-def test_peak_rss_stays_flat_unit_over_unit_and_the_ratio_has_an_interval(smoke_run_two_seeds):
+def test_peak_rss_stays_flat_unit_over_unit_and_the_ratio_is_paired_over_units(smoke_run_two_seeds):
     """The two-seed smoke run (shared with tests/compare/test_compare.py): the leak added ~170 MiB
     a unit, so two units already tell it from the noise."""
     run_dir, _ = smoke_run_two_seeds
@@ -26,4 +26,5 @@ def test_peak_rss_stays_flat_unit_over_unit_and_the_ratio_has_an_interval(smoke_
         ]
         assert abs(peaks[1] - peaks[0]) <= TOLERANCE_MIB, (framework, peaks)
     memory = json.loads((run_dir / "metrics.json").read_text())["pairs"]["keras"]["memory_ratio"]
-    assert memory["n"] == 2 and memory["low"] <= memory["estimate"] <= memory["high"]
+    assert memory["n"] == 2 and memory["estimate"] > 0  # its interval needs MIN_RUNS (3) units
+    assert memory["low"] is None and memory["high"] is None
