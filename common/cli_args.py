@@ -53,7 +53,7 @@ def add_subjects_option(
     earlier spellings, still accepted."""
     parser.add_argument(
         "--subjects", *old, dest="subjects", metavar="SUBJECTS",
-        help=f"{help}; {' and '.join(old)}: the older spelling", **kwargs,
+        help=f"{help}; older spelling{'s' * (len(old) > 1)}: {', '.join(old)}", **kwargs,
     )  # fmt: skip
 
 
