@@ -120,19 +120,28 @@ def append_csv_rows(
     path: str | os.PathLike,
     rows: pd.DataFrame,
     unless: Callable[[pd.DataFrame], bool] | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> Path:
     """Append rows to a CSV under a lock, rewriting it atomically (columns are unioned).
 
-    `unless(existing)`, checked under the same lock, skips the append (say, rows already there).
+    `unless(existing)`, checked under the same lock, skips the append (say, rows already there);
+    `renamed` (old column -> today's) gives the existing rows today's column names first.
     """
     path = Path(path)
     with file_lock(path):
         if path.exists() and path.stat().st_size > 0:
-            existing = read_csv_table(path)
+            existing = renamed_columns(read_csv_table(path), renamed or {})
             if unless is not None and unless(existing):
                 return path
             rows = pd.concat([existing, rows.astype(str)])
         return atomic_write_csv(path, rows)
+
+
+def renamed_columns(table: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
+    """`table` with each old column under today's name (where today's is not there already)."""
+    return table.rename(
+        columns={old: new for old, new in renamed.items() if new not in table.columns}
+    )
 
 
 def save_neutral(path: Path, weights: dict[str, np.ndarray]) -> None:

@@ -89,7 +89,7 @@ def test_leaderboard_and_report(smoke_run):
         f"time_to_{t:g}_{unit}" for t in targets for unit in ("images", "s")
     ]
     mine = board[board["run_id"] == smoke_run.name]
-    assert sorted(zip(mine["framework"], mine["fold"], mine["seed"], strict=True)) == [
+    assert sorted(zip(mine["twin"], mine["fold"], mine["seed"], strict=True)) == [
         ("keras", "0", "0"),
         ("keras", "mean", ""),
         ("torch", "0", "0"),

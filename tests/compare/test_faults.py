@@ -124,7 +124,7 @@ def test_keras_nan_at_epoch_2_fails_keras_alone_and_torch_results_stand(
     assert not (run_dir / "submission_keras.csv").exists()
     assert not (run_dir / "submission_ensemble.csv").exists()
     board = pd.read_csv(out / "leaderboard.csv")
-    assert set(board["framework"]) == {"torch"}
+    assert set(board["twin"]) == {"torch"}
     assert "Keras failed" in (run_dir / "report.md").read_text()
 
 

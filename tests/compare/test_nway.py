@@ -67,7 +67,7 @@ def test_leaderboard_rows_name_the_subject_and_its_twin(nway_run):
     run_dir, _ = nway_run
     rows = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)
     assert set(rows["subject"]) == set(SUBJECTS)
-    twin = dict(zip(rows["subject"], rows["framework"], strict=False))
+    twin = dict(zip(rows["subject"], rows["twin"], strict=False))
     assert twin == {"torch": "torch", "keras-tf": "keras", "keras-jax": "keras"}
     compiled = dict(zip(rows["subject"], rows["jit_compile"], strict=False))
     assert compiled == {"torch": "False", "keras-tf": "False", "keras-jax": "True"}  # jax.jit

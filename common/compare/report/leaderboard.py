@@ -11,13 +11,19 @@ import numpy as np
 import pandas as pd
 
 from common.compare.unit.targets import summarize_time_to_targets
-from common.core.io import append_csv_rows, atomic_write_csv, check_csv_table, read_csv_table
+from common.core.io import (
+    append_csv_rows,
+    atomic_write_csv,
+    check_csv_table,
+    read_csv_table,
+    renamed_columns,
+)
 from common.subjects.selection import get_subject
 
 LEADERBOARD_COLUMNS = [
     "run_id",
     "date",
-    "framework",
+    "twin",  # keras or torch; an older board's `framework` column (renamed on its next append)
     "backend",
     "model",
     "recipe",
@@ -43,7 +49,7 @@ LEADERBOARD_COLUMNS = [
     "device_peak_mib",
     "exact_twins",  # issue 21 (appended): the twins shared one Adam rule and dropout masks
     "min_area",  # issue 22 (appended): the empty-tile rule's area in pixels (0: off)
-    # issue 18 (appended): the subject (torch, keras-jax, ...; `framework` is its twin), and
+    # issue 18 (appended): the subject (torch, keras-jax, ...; `twin` is its twin), and
     # whether it ran compiled (torch.compile, XLA or jax.jit)
     "subject",
     "jit_compile",
@@ -64,7 +70,7 @@ def leaderboard_rows(config: dict[str, Any], metrics: dict[str, Any]) -> pd.Data
         common = {
             "run_id": config["run_id"],
             "date": date,
-            "framework": get_subject(subject).twin,
+            "twin": get_subject(subject).twin,
             "subject": subject,
             "jit_compile": bool(numerics.get("jit_compile", False)),
             "backend": summary["backend"],
@@ -164,6 +170,7 @@ def _honesty_cells(metrics: dict[str, Any], targets: list[dict[str, Any]]) -> di
 
 
 ROWS_FILE = "leaderboard_rows.csv"  # in the run folder: the rows this run appends
+OLD_COLUMNS = {"framework": "twin"}  # an older spelling -> today's (one word for a twin)
 
 
 def leaderboard_path(run_dir: Path) -> Path:
@@ -191,7 +198,10 @@ def _already_there(run_id: str):
 def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
     """One row per framework x unit (fold, seed) and one per framework mean; skipped if this run is already there."""
     append_csv_rows(
-        path, leaderboard_rows(config, metrics), unless=_already_there(config["run_id"])
+        path,
+        leaderboard_rows(config, metrics),
+        unless=_already_there(config["run_id"]),
+        renamed=OLD_COLUMNS,
     )
 
 
@@ -206,7 +216,12 @@ def keep_and_append(run_dir: Path, config: dict[str, Any], metrics: dict[str, An
     rows = leaderboard_rows(config, metrics)
     kept = atomic_write_csv(Path(run_dir) / ROWS_FILE, rows)
     try:
-        append_csv_rows(leaderboard_path(run_dir), rows, unless=_already_there(config["run_id"]))
+        append_csv_rows(
+            leaderboard_path(run_dir),
+            rows,
+            unless=_already_there(config["run_id"]),
+            renamed=OLD_COLUMNS,
+        )
     except DamagedTableError as err:
         return (
             f"{err}; this run's {len(rows)} rows are kept in {kept}: mend that line (or move the "
@@ -220,8 +235,11 @@ def reappend_run_rows(run_dir: Path, config: dict[str, Any], metrics: dict[str, 
     from metrics.json for a run older than the copy); 0 when the board already has them."""
     run_dir = Path(run_dir)
     kept = run_dir / ROWS_FILE
-    rows = read_csv_table(kept) if kept.is_file() else leaderboard_rows(config, metrics)
+    if kept.is_file():
+        rows = renamed_columns(read_csv_table(kept), OLD_COLUMNS)
+    else:
+        rows = leaderboard_rows(config, metrics)
     board = leaderboard_path(run_dir)
     before = len(read_csv_table(board)) if board.is_file() and board.stat().st_size else 0
-    append_csv_rows(board, rows, unless=_already_there(config["run_id"]))
+    append_csv_rows(board, rows, unless=_already_there(config["run_id"]), renamed=OLD_COLUMNS)
     return len(read_csv_table(board)) - before

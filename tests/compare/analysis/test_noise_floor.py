@@ -55,4 +55,4 @@ def test_the_noise_floor_copy_trains_and_its_drift_is_reported(nway_run):
     assert "Score floor (PyTorch − PyTorch +1 ulp" in stdout
     assert "noise floor: weights" in (run_dir / "report.md").read_text()
     board = pd.read_csv(run_dir / "leaderboard_rows.csv", dtype=str, keep_default_na=False)
-    assert set(board["framework"]) == {"keras", "torch"}
+    assert set(board["twin"]) == {"keras", "torch"}

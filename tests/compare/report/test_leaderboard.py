@@ -98,6 +98,21 @@ def test_new_columns_are_appended_after_the_rows_of_an_older_leaderboard(tmp_pat
     assert mean_rows["time_to_0.5_s"].tolist() == ["12.0", "12.0"]
 
 
+def test_an_older_board_names_the_twin_column_twin_after_its_next_append(tmp_path):
+    """A board written before the one vocabulary has `framework` (the twin): the next append gives
+    its rows one `twin` column, old rows' values kept; a run's kept rows read the same way."""
+    path = tmp_path / "leaderboard.csv"
+    columns = ["framework" if c == "twin" else c for c in LEADERBOARD_COLUMNS]
+    pd.DataFrame(
+        [dict.fromkeys(columns, "x") | {"run_id": "old-run", "framework": "keras"}]
+    ).to_csv(path, index=False)
+    append_leaderboard(path, *fake_run("new-run"))
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert "framework" not in table.columns and list(table.columns) == LEADERBOARD_COLUMNS
+    assert table.loc[table["run_id"] == "old-run", "twin"].tolist() == ["keras"]
+    assert set(table.loc[table["run_id"] == "new-run", "twin"]) == {"keras", "torch"}
+
+
 def damage(path) -> int:
     """Append one line with an unbalanced quote (as an editor slip would); returns its number."""
     with open(path, "a") as board:
