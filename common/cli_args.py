@@ -47,13 +47,13 @@ def add_device_option(
 
 
 def add_subjects_option(
-    parser: argparse.ArgumentParser, help: str, old: tuple[str, ...] = ("--frameworks",), **kwargs
+    parser: argparse.ArgumentParser, help: str, old: tuple[str, ...] = ("--frameworks",)
 ) -> None:
     """`--subjects S1,S2`: comma-separated subjects (twins under an execution mode); `old`: the
     earlier spellings, still accepted."""
     parser.add_argument(
         "--subjects", *old, dest="subjects", metavar="SUBJECTS",
-        help=f"{help}; older spelling{'s' * (len(old) > 1)}: {', '.join(old)}", **kwargs,
+        help=f"{help}; older spelling{'s' * (len(old) > 1)}: {', '.join(old)}",
     )  # fmt: skip
 
 

@@ -56,8 +56,7 @@ def check_headroom(
     free = available()
     if need <= free:
         return
-    per_copy = MARGIN * sum(sizes.values())
-    fits = 1 + int(free // per_copy) if per_copy else copies
+    fits = 1 + int(free // (MARGIN * sum(sizes.values())))  # need > free >= 0: the sum is > 0
     each = ", ".join(f"{backend} {size / GB:.1f} GB" for backend, size in sorted(sizes.items()))
     raise SaltbenchError(
         f"--processes {copies}: the {len(to_start)} processes still to start need about "

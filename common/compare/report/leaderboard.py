@@ -195,14 +195,16 @@ def _already_there(run_id: str):
     return lambda existing: run_id in set(existing.get("run_id", []))
 
 
+def append_rows(board: Path, rows: pd.DataFrame, run_id: str) -> None:
+    """Append a run's rows unless the board has them, the board's and the rows' older column
+    names (OLD_COLUMNS) under today's."""
+    rows = renamed_columns(rows, OLD_COLUMNS)
+    append_csv_rows(board, rows, unless=_already_there(run_id), renamed=OLD_COLUMNS)
+
+
 def append_leaderboard(path: Path, config: dict[str, Any], metrics: dict[str, Any]) -> None:
     """One row per framework x unit (fold, seed) and one per framework mean; skipped if this run is already there."""
-    append_csv_rows(
-        path,
-        leaderboard_rows(config, metrics),
-        unless=_already_there(config["run_id"]),
-        renamed=OLD_COLUMNS,
-    )
+    append_rows(path, leaderboard_rows(config, metrics), config["run_id"])
 
 
 def keep_and_append(run_dir: Path, config: dict[str, Any], metrics: dict[str, Any]) -> str | None:
@@ -216,12 +218,7 @@ def keep_and_append(run_dir: Path, config: dict[str, Any], metrics: dict[str, An
     rows = leaderboard_rows(config, metrics)
     kept = atomic_write_csv(Path(run_dir) / ROWS_FILE, rows)
     try:
-        append_csv_rows(
-            leaderboard_path(run_dir),
-            rows,
-            unless=_already_there(config["run_id"]),
-            renamed=OLD_COLUMNS,
-        )
+        append_rows(leaderboard_path(run_dir), rows, config["run_id"])
     except DamagedTableError as err:
         return (
             f"{err}; this run's {len(rows)} rows are kept in {kept}: mend that line (or move the "
@@ -235,11 +232,8 @@ def reappend_run_rows(run_dir: Path, config: dict[str, Any], metrics: dict[str, 
     from metrics.json for a run older than the copy); 0 when the board already has them."""
     run_dir = Path(run_dir)
     kept = run_dir / ROWS_FILE
-    if kept.is_file():
-        rows = renamed_columns(read_csv_table(kept), OLD_COLUMNS)
-    else:
-        rows = leaderboard_rows(config, metrics)
+    rows = read_csv_table(kept) if kept.is_file() else leaderboard_rows(config, metrics)
     board = leaderboard_path(run_dir)
     before = len(read_csv_table(board)) if board.is_file() and board.stat().st_size else 0
-    append_csv_rows(board, rows, unless=_already_there(config["run_id"]), renamed=OLD_COLUMNS)
+    append_rows(board, rows, config["run_id"])
     return len(read_csv_table(board)) - before
